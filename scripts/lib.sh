@@ -1,0 +1,59 @@
+# Shared helpers for the project's scripts. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_VERSION="${PG_VERSION:-15}"
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as the postgres OS user (we are root on these machines).
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then
+    su postgres -s /bin/sh -c "$*"
+  else
+    sudo -u postgres sh -c "$*"
+  fi
+}
+
+# Installs PostgreSQL if missing, starts the cluster if it is down, and creates the `root` role
+# and the `truffle` database. Safe to rerun.
+ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ ! -x "/usr/lib/postgresql/$PG_VERSION/bin/postgres" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing PostgreSQL $PG_VERSION (apt-get)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$PG_VERSION" >/dev/null \
+        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+      die "PostgreSQL $PG_VERSION is missing: install it (Debian: apt-get install postgresql-$PG_VERSION) and rerun"
+    fi
+  fi
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -q "^$PG_VERSION main$"; then
+    say "creating the PostgreSQL $PG_VERSION cluster"
+    pg_createcluster "$PG_VERSION" main >/dev/null
+  fi
+  if ! pg_lsclusters -h | awk -v v="$PG_VERSION" '$1==v && $2=="main" {print $4}' | grep -q online; then
+    say "starting PostgreSQL $PG_VERSION"
+    pg_ctlcluster "$PG_VERSION" main start
+  fi
+  for _ in $(seq 1 30); do
+    as_postgres "psql -qAtc 'SELECT 1'" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  local me
+  me="$(id -un)"
+  if [ "$(as_postgres "psql -qAtc \"SELECT 1 FROM pg_roles WHERE rolname = '$me'\"")" != 1 ]; then
+    say "creating the PostgreSQL role $me"
+    as_postgres "psql -qc 'CREATE ROLE \"$me\" SUPERUSER LOGIN'"
+  fi
+  if [ "$(psql -d postgres -qAtc "SELECT 1 FROM pg_database WHERE datname = 'truffle'")" != 1 ]; then
+    say "creating the database truffle"
+    psql -d postgres -qc 'CREATE DATABASE truffle'
+  fi
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}

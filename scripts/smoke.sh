@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Smoke test of the run command from a fresh state: a new, empty database and a free port.
+# The service must come up, answer /ready, let every demo account log in, and stop on SIGTERM.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_postgres
+db="truffle_smoke"
+psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+psql -d postgres -qc "CREATE DATABASE $db"
+port="$(free_port)"
+log="$(mktemp)"
+export DATABASE_URL="postgres:///$db?user=$(id -un)"
+export LISTEN_ADDR="127.0.0.1:$port"
+base="http://127.0.0.1:$port"
+
+say "smoke: starting the run command on $LISTEN_ADDR"
+scripts/run.sh >"$log" 2>&1 &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; rm -f "$log"; }
+trap cleanup EXIT
+
+fail() { echo "smoke: FAILED: $*" >&2; echo "--- service log ---" >&2; tail -n 50 "$log" >&2; exit 1; }
+
+for _ in $(seq 1 600); do
+  if curl -fsS "$base/ready" >/dev/null 2>&1; then break; fi
+  kill -0 "$pid" 2>/dev/null || fail "the run command exited before it was ready"
+  sleep 1
+done
+curl -fsS "$base/ready" | grep -q '"ready"' || fail "/ready did not answer"
+curl -fsS "$base/openapi.json" | grep -q '"openapi":"3.1' || fail "/openapi.json is not OpenAPI 3.1"
+curl -fsS "$base/docs/" | grep -qi 'swagger' || fail "/docs does not serve the docs UI"
+
+for who in buyer:truffle-demo-buyer seller:truffle-demo-seller admin:truffle-demo-admin; do
+  email="${who%%:*}@demo.truffle.kr"; password="${who#*:}"
+  body="$(curl -fsS -H 'content-type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$base/v1/auth/login")" \
+    || fail "demo account $email cannot log in"
+  token="$(printf '%s' "$body" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["access_token"])')"
+  curl -fsS -H "authorization: Bearer $token" "$base/v1/me" | grep -q "\"$email\"" \
+    || fail "GET /v1/me did not return $email"
+  echo "smoke: $email logs in"
+done
+
+kill -TERM "$pid"
+for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+kill -0 "$pid" 2>/dev/null && fail "the service did not stop on SIGTERM"
+wait "$pid" || fail "the service exited with an error after SIGTERM"
+psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+echo "smoke: 1 passed, 0 failed"

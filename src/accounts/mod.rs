@@ -1,0 +1,251 @@
+//! Accounts: identity verification, sign-up, login and tokens, the profile (MyPage), deletion,
+//! and roles (buyer, seller after an admin's approval, admin from the CLI).
+//!
+//! Other domains use [`CurrentUser`] to know who calls, and the functions here, never the tables.
+
+pub mod identity;
+pub mod password;
+pub mod person;
+pub mod routes;
+pub mod store;
+pub mod tokens;
+pub mod types;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use uuid::Uuid;
+
+use crate::config::{AuthConfig, IdentityConfig};
+use crate::http::{ApiError, ErrorCode};
+use crate::providers::identity::IdentityVerifier;
+pub use types::{DeliveryAddress, Profile, Role, TokenPair};
+
+/// The accounts domain's state: its database handle, token keys, provider and settings.
+#[derive(Clone)]
+pub struct Accounts(Arc<AccountsInner>);
+
+pub struct AccountsInner {
+    pub db: PgPool,
+    pub keys: tokens::TokenKeys,
+    pub auth: AuthConfig,
+    pub identity: IdentityConfig,
+    pub verifier: Arc<dyn IdentityVerifier>,
+}
+
+impl std::ops::Deref for Accounts {
+    type Target = AccountsInner;
+    fn deref(&self) -> &AccountsInner {
+        &self.0
+    }
+}
+
+impl Accounts {
+    pub fn new(
+        db: PgPool,
+        auth: AuthConfig,
+        identity: IdentityConfig,
+        verifier: Arc<dyn IdentityVerifier>,
+    ) -> Self {
+        let keys = tokens::TokenKeys::new(&auth);
+        Accounts(Arc::new(AccountsInner {
+            db,
+            keys,
+            auth,
+            identity,
+            verifier,
+        }))
+    }
+
+    fn person_secret(&self) -> &[u8] {
+        use secrecy::ExposeSecret;
+        self.identity.person_key_secret.expose_secret()
+    }
+
+    /// Opens a session for `user_id` and returns its first token pair.
+    pub async fn open_session(
+        &self,
+        conn: &mut PgConnection,
+        user_id: Uuid,
+    ) -> Result<TokenPair, ApiError> {
+        let session_id = Uuid::now_v7();
+        store::insert_session(&mut *conn, session_id, user_id, self.keys.refresh_ttl).await?;
+        self.token_pair(conn, user_id, session_id).await
+    }
+
+    /// Issues an access token and a fresh refresh token for an existing session.
+    pub(crate) async fn token_pair(
+        &self,
+        db: impl PgExecutor<'_>,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<TokenPair, ApiError> {
+        let refresh = tokens::new_refresh_token();
+        store::insert_refresh_token(db, &tokens::refresh_token_hash(&refresh), session_id).await?;
+        Ok(TokenPair {
+            access_token: self.keys.issue_access(user_id, session_id)?,
+            token_type: "Bearer".into(),
+            expires_in: self.keys.access_ttl.as_secs(),
+            refresh_token: refresh,
+            refresh_expires_in: self.keys.refresh_ttl.as_secs(),
+        })
+    }
+}
+
+/// The caller, from a valid access token whose session is still live.
+///
+/// Checking the session on every request is what makes logout and revocation take effect at once.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub role: Role,
+    /// Signed up with an identity verification (admins made by the CLI are not).
+    pub identity_verified: bool,
+}
+
+impl CurrentUser {
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only an admin may do this.",
+            ))
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    Accounts: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let accounts = Accounts::from_ref(state);
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or(ErrorCode::AuthenticationRequired)?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(ErrorCode::InvalidToken)?;
+        let claims = accounts.keys.check_access(token).map_err(|e| match e {
+            tokens::TokenError::Expired => ErrorCode::TokenExpired,
+            tokens::TokenError::Invalid => ErrorCode::InvalidToken,
+        })?;
+        let principal = store::session_principal(&accounts.db, claims.sid, claims.sub)
+            .await?
+            .ok_or(ErrorCode::SessionRevoked)?;
+        Ok(CurrentUser {
+            id: claims.sub,
+            session_id: claims.sid,
+            role: principal.role,
+            identity_verified: principal.identity_verified,
+        })
+    }
+}
+
+/// Creates an account without an identity verification: the CLI's admins and the demo data.
+pub async fn create_unverified_user(
+    db: &PgPool,
+    email: &str,
+    password: &str,
+    role: Role,
+) -> anyhow::Result<Uuid> {
+    let email = person::normalize_email(email)
+        .ok_or_else(|| anyhow::anyhow!("{email:?} is not a valid email address"))?;
+    password::check_policy(password, Some(&email))
+        .map_err(|why| anyhow::anyhow!("the password {why}"))?;
+    let hash = password::hash(password.to_owned()).await?;
+    let user = store::insert_user(
+        db,
+        store::NewUser {
+            id: Uuid::now_v7(),
+            email: &email,
+            password_hash: &hash,
+            person_key_hash: None,
+            verified_name: None,
+            nickname: None,
+            phone: None,
+            birth_date: None,
+            gender: None,
+            role,
+            marketing_consent: false,
+        },
+    )
+    .await
+    .map_err(|e| match crate::http::error::unique_violation(&e) {
+        Some(_) => anyhow::anyhow!("an account with {email} already exists"),
+        None => e.into(),
+    })?;
+    Ok(user.id)
+}
+
+/// A person as the demo data and benchmarks seed them: already verified, no provider involved.
+pub struct SeedPerson<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub birth_date: chrono::NaiveDate,
+    pub gender: &'a str,
+    pub role: Role,
+}
+
+/// Inserts a verified person unless the email exists; returns the user id either way.
+pub async fn seed_person(accounts: &Accounts, p: SeedPerson<'_>) -> anyhow::Result<Uuid> {
+    if let Some(existing) = store::find_login(&accounts.db, p.email).await? {
+        return Ok(existing.id);
+    }
+    let hash = person::person_key_hash(
+        accounts.person_secret(),
+        None,
+        Some(&person::to_e164(p.phone)),
+    );
+    let user = store::insert_user(
+        &accounts.db,
+        store::NewUser {
+            id: Uuid::now_v7(),
+            email: p.email,
+            password_hash: p.password_hash,
+            person_key_hash: hash.as_deref(),
+            verified_name: Some(p.name),
+            nickname: None,
+            phone: Some(p.phone),
+            birth_date: Some(p.birth_date),
+            gender: Some(p.gender),
+            role: p.role,
+            marketing_consent: false,
+        },
+    )
+    .await?;
+    Ok(user.id)
+}
+
+/// Deletes an account inside the caller's transaction: sessions revoked, personal data erased,
+/// the person remembered only for the re-join cool-down.
+///
+/// Domains that hold a user's data add their step here (open raffle entries withdrawn, orders
+/// kept but detached), so that one transaction deletes everything or nothing.
+pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
+    store::revoke_sessions(&mut *tx, user_id, None, "account_deleted").await?;
+    let person = store::anonymise_user(&mut *tx, user_id)
+        .await?
+        .ok_or(ErrorCode::SessionRevoked)?;
+    if let Some(hash) = person {
+        store::record_withdrawal(&mut *tx, &hash).await?;
+    }
+    Ok(())
+}

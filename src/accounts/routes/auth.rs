@@ -1,0 +1,290 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::accounts::identity::{self, Purpose};
+use crate::accounts::{Accounts, CurrentUser, Profile, Role, TokenPair};
+use crate::accounts::{password, person, store, tokens};
+use crate::http::error::unique_violation;
+use crate::http::{ApiError, ApiResult, ClientIp, ErrorBody, ErrorCode, Json};
+use crate::ratelimit;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    /// A confirmed verification started with purpose `signup`.
+    pub identity_verification_id: String,
+    #[schema(example = "minsu@example.com")]
+    pub email: String,
+    /// 8 to 128 characters.
+    #[schema(example = "덩크로우-좋아요-2026")]
+    pub password: String,
+    #[schema(example = "스니커헤드")]
+    pub nickname: Option<String>,
+    #[serde(default)]
+    pub marketing_consent: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuthResponse {
+    pub user: Profile,
+    pub tokens: TokenPair,
+}
+
+fn check_nickname(nickname: Option<&str>) -> Result<Option<String>, ApiError> {
+    nickname
+        .map(|n| {
+            person::clean_text(n, 2, 20)
+                .ok_or_else(|| ApiError::validation("nickname", "must be 2 to 20 characters."))
+        })
+        .transpose()
+}
+
+/// Sign up with email, password and a confirmed identity verification.
+///
+/// Anyone may call this. One person, one account: a second sign-up by the same verified person
+/// is refused with `person_already_registered`.
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Account created and logged in", body = AuthResponse),
+        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 404, description = "`verification_not_found`", body = ErrorBody),
+        (status = 409, description = "`email_taken`, `person_already_registered`, `rejoin_cooldown`, `verification_not_confirmed`, `verification_already_used`, `verification_purpose_mismatch`", body = ErrorBody),
+        (status = 410, description = "`verification_expired`, `verification_failed`", body = ErrorBody)))]
+pub async fn signup(
+    State(accounts): State<Accounts>,
+    Json(req): Json<SignupRequest>,
+) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
+    let email = person::normalize_email(&req.email)
+        .ok_or_else(|| ApiError::validation("email", "not a valid email address."))?;
+    password::check_policy(&req.password, Some(&email))
+        .map_err(|why| ApiError::validation("password", &format!("{why}.")))?;
+    let nickname = check_nickname(req.nickname.as_deref())?;
+    let hash = password::hash(req.password).await?;
+
+    let mut tx = accounts.db.begin().await?;
+    let person = identity::consume(
+        &accounts,
+        &mut tx,
+        &req.identity_verification_id,
+        Purpose::Signup,
+    )
+    .await?;
+    if store::find_by_person(&mut *tx, &person.person_key_hash)
+        .await?
+        .is_some()
+    {
+        return Err(ErrorCode::PersonAlreadyRegistered.into());
+    }
+    if store::withdrawn_within(
+        &mut *tx,
+        &person.person_key_hash,
+        accounts.identity.rejoin_cooldown,
+    )
+    .await?
+    {
+        return Err(ErrorCode::RejoinCooldown.into());
+    }
+    let user = store::insert_user(
+        &mut *tx,
+        store::NewUser {
+            id: Uuid::now_v7(),
+            email: &email,
+            password_hash: &hash,
+            person_key_hash: Some(&person.person_key_hash),
+            verified_name: Some(&person.verified_name),
+            nickname: nickname.as_deref(),
+            phone: person.phone.as_deref(),
+            birth_date: person.birth_date,
+            gender: person.gender.as_deref(),
+            role: Role::Buyer,
+            marketing_consent: req.marketing_consent,
+        },
+    )
+    .await
+    .map_err(|e| match unique_violation(&e) {
+        Some("users_email_key") => ErrorCode::EmailTaken.into(),
+        Some("users_person_key_hash_key") => ErrorCode::PersonAlreadyRegistered.into(),
+        _ => ApiError::from(e),
+    })?;
+    let tokens = accounts.open_session(&mut tx, user.id).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AuthResponse {
+            user: user.into(),
+            tokens,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "buyer@demo.truffle.kr")]
+    pub email: String,
+    #[schema(example = "truffle-demo-buyer")]
+    pub password: String,
+}
+
+/// Log in with email and password.
+///
+/// Anyone may call this. Attempts are limited per account and per client address (429 with
+/// `Retry-After`); the limits are shared by every replica.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = AuthResponse),
+        (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+pub async fn login(
+    State(accounts): State<Accounts>,
+    ClientIp(ip): ClientIp,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<AuthResponse>> {
+    let email = req.email.trim().to_lowercase();
+    if email.len() > 320 || req.password.len() > 1024 {
+        return Err(ErrorCode::InvalidCredentials.into());
+    }
+    let account_key = format!("login:account:{email}");
+    for (key, limit) in [
+        (format!("login:ip:{ip}"), accounts.auth.login_limit_per_ip),
+        (account_key.clone(), accounts.auth.login_limit_per_account),
+    ] {
+        if let Err(retry_after) = ratelimit::hit(&accounts.db, &key, limit).await? {
+            return Err(ApiError::rate_limited(retry_after));
+        }
+    }
+    let found = store::find_login(&accounts.db, &email).await?;
+    let ok = password::verify(
+        req.password,
+        found.as_ref().and_then(|f| f.password_hash.clone()),
+    )
+    .await;
+    let Some(found) = found.filter(|_| ok) else {
+        return Err(ErrorCode::InvalidCredentials.into());
+    };
+    ratelimit::reset(&accounts.db, &account_key).await?;
+
+    let mut tx = accounts.db.begin().await?;
+    let tokens = accounts.open_session(&mut tx, found.id).await?;
+    let user = store::find_user(&mut *tx, found.id)
+        .await?
+        .ok_or(ErrorCode::InvalidCredentials)?;
+    tx.commit().await?;
+    Ok(Json(AuthResponse {
+        user: user.into(),
+        tokens,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Trade a refresh token for a new token pair.
+///
+/// Whoever holds a live refresh token may call this. Each refresh token works once; presenting
+/// one again ends its session (`refresh_token_reused`), since only a thief would do that.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New token pair", body = TokenPair),
+        (status = 401, description = "`invalid_refresh_token`, `refresh_token_reused`, `session_revoked`", body = ErrorBody)))]
+pub async fn refresh(
+    State(accounts): State<Accounts>,
+    Json(req): Json<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    let hash = tokens::refresh_token_hash(req.refresh_token.trim());
+    let mut tx = accounts.db.begin().await?;
+    let row = store::lock_refresh_token(&mut *tx, &hash)
+        .await?
+        .ok_or(ErrorCode::InvalidRefreshToken)?;
+    if row.already_used {
+        store::revoke_session(&mut *tx, row.session_id, "refresh_token_reused").await?;
+        tx.commit().await?;
+        tracing::warn!(session_id = %row.session_id, "refresh token reused; session revoked");
+        return Err(ErrorCode::RefreshTokenReused.into());
+    }
+    if !row.session_live {
+        return Err(ErrorCode::SessionRevoked.into());
+    }
+    store::mark_refresh_token_used(&mut *tx, &hash).await?;
+    store::extend_session(&mut *tx, row.session_id, accounts.keys.refresh_ttl).await?;
+    let pair = accounts
+        .token_pair(&mut *tx, row.user_id, row.session_id)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(pair))
+}
+
+/// Log out: end this session. Its access and refresh tokens stop working at once.
+///
+/// Any logged-in user, for their own session.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "`authentication_required`, `invalid_token`, `session_revoked`", body = ErrorBody)))]
+pub async fn logout(State(accounts): State<Accounts>, user: CurrentUser) -> ApiResult<StatusCode> {
+    store::revoke_session(&accounts.db, user.session_id, "logout").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// A confirmed verification started with purpose `password_reset`.
+    pub identity_verification_id: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasswordResetResponse {
+    /// The account's email, masked, so the person knows which account it was.
+    #[schema(example = "m***u@example.com")]
+    pub email_hint: String,
+}
+
+/// Reset a forgotten password by verifying one's identity again. No email is needed.
+///
+/// Anyone holding a confirmed `password_reset` verification of the account's person. Every
+/// session of the account is revoked.
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 200, description = "Password changed; log in again", body = PasswordResetResponse),
+        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 404, description = "`verification_not_found`", body = ErrorBody),
+        (status = 409, description = "`account_not_found_for_person`, `verification_not_confirmed`, `verification_already_used`, `verification_purpose_mismatch`", body = ErrorBody),
+        (status = 410, description = "`verification_expired`, `verification_failed`", body = ErrorBody)))]
+pub async fn password_reset(
+    State(accounts): State<Accounts>,
+    Json(req): Json<PasswordResetRequest>,
+) -> ApiResult<Json<PasswordResetResponse>> {
+    password::check_policy(&req.new_password, None)
+        .map_err(|why| ApiError::validation("new_password", &format!("{why}.")))?;
+    let hash = password::hash(req.new_password).await?;
+    let mut tx = accounts.db.begin().await?;
+    let person = identity::consume(
+        &accounts,
+        &mut tx,
+        &req.identity_verification_id,
+        Purpose::PasswordReset,
+    )
+    .await?;
+    let (user_id, email) = store::find_by_person(&mut *tx, &person.person_key_hash)
+        .await?
+        .ok_or(ErrorCode::AccountNotFoundForPerson)?;
+    store::set_password(&mut *tx, user_id, &hash).await?;
+    store::revoke_sessions(&mut *tx, user_id, None, "password_reset").await?;
+    tx.commit().await?;
+    Ok(Json(PasswordResetResponse {
+        email_hint: person::mask_email(email.as_deref().unwrap_or_default()),
+    }))
+}

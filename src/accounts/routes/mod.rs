@@ -1,0 +1,17 @@
+//! HTTP handlers of the accounts domain. Each handler's doc says who may call it.
+
+pub mod auth;
+pub mod identity;
+pub mod me;
+pub mod sellers;
+
+use serde::{Deserialize, Deserializer};
+
+/// For PATCH bodies: tells a missing field (`None`) from an explicit `null` (`Some(None)`).
+pub(crate) fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}

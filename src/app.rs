@@ -1,0 +1,156 @@
+//! The running service: its state, how it starts, and how it stops.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use ipnet::IpNet;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::accounts::Accounts;
+use crate::config::{Config, IdentityProviderConfig};
+use crate::metrics::Metrics;
+use crate::providers::identity::{DevIdentityVerifier, IdentityVerifier, PortOneIdentityVerifier};
+
+/// Outside services, chosen from configuration; tests pass their own.
+pub struct Providers {
+    pub identity: Arc<dyn IdentityVerifier>,
+}
+
+impl Providers {
+    pub fn from_config(config: &Config) -> Self {
+        let identity: Arc<dyn IdentityVerifier> = match &config.identity.provider {
+            IdentityProviderConfig::Dev => Arc::new(DevIdentityVerifier::new()),
+            IdentityProviderConfig::PortOne {
+                api_base,
+                api_secret,
+                store_id,
+                channel_key,
+            } => Arc::new(PortOneIdentityVerifier::new(
+                api_base.clone(),
+                api_secret.clone(),
+                store_id.clone(),
+                channel_key.clone(),
+            )),
+        };
+        Providers { identity }
+    }
+}
+
+/// HTTP settings the router needs.
+pub struct HttpSettings {
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub cors_allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+pub struct App {
+    pub db: PgPool,
+    pub metrics: Arc<Metrics>,
+    pub accounts: Accounts,
+    pub http: HttpSettings,
+    pub listen_addr: SocketAddr,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for Accounts {
+    fn from_ref(state: &AppState) -> Accounts {
+        state.accounts.clone()
+    }
+}
+
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> PgPool {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Arc<Metrics> {
+        state.metrics.clone()
+    }
+}
+
+impl AppState {
+    /// Connects to Postgres, applies the migrations, and wires the domains together.
+    pub async fn start(config: Config, providers: Providers) -> anyhow::Result<AppState> {
+        let db = crate::db::connect(config.database_url(), config.db_max_connections)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach PostgreSQL: {e}"))?;
+        crate::db::migrate(&db).await?;
+        let Config {
+            auth,
+            identity,
+            body_limit_bytes,
+            request_timeout,
+            cors_allowed_origins,
+            trusted_proxies,
+            listen_addr,
+            ..
+        } = config;
+        let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
+        Ok(AppState(Arc::new(App {
+            db,
+            metrics: Arc::new(Metrics::new()),
+            accounts,
+            http: HttpSettings {
+                body_limit_bytes,
+                request_timeout,
+                cors_allowed_origins,
+                trusted_proxies,
+            },
+            listen_addr,
+        })))
+    }
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = crate::router::router(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

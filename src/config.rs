@@ -1,0 +1,515 @@
+//! Typed configuration, read from an environment map and validated at start-up.
+//!
+//! Every mistake is reported at once, one line each, so an operator fixes them in one pass.
+//! Secrets are wrapped in [`SecretString`]/[`SecretBox`] and never printed.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+/// A limit of `max` events per `window`, written `10/15m` in configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+impl FromStr for RateLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (max, window) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected COUNT/WINDOW such as 10/15m, got {s:?}"))?;
+        let max: u32 = max
+            .trim()
+            .parse()
+            .map_err(|_| format!("{max:?} is not a whole number"))?;
+        let window = humantime::parse_duration(window.trim())
+            .map_err(|e| format!("bad window {window:?}: {e}"))?;
+        if max == 0 || window.is_zero() {
+            return Err("count and window must both be above zero".into());
+        }
+        Ok(RateLimit { max, window })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which identity-verification provider the service talks to.
+pub enum IdentityProviderConfig {
+    /// Completes locally; the one-time code is written to the log.
+    Dev,
+    /// PortOne V2 identity verification, API-only (SMS) flow.
+    PortOne {
+        api_base: String,
+        api_secret: SecretString,
+        store_id: Option<String>,
+        channel_key: String,
+    },
+}
+
+impl fmt::Debug for IdentityProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dev => f.write_str("Dev"),
+            Self::PortOne {
+                api_base,
+                store_id,
+                channel_key,
+                ..
+            } => f
+                .debug_struct("PortOne")
+                .field("api_base", api_base)
+                .field("store_id", store_id)
+                .field("channel_key", channel_key)
+                .field("api_secret", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
+/// One HMAC key that signs or checks access tokens, named by its `kid`.
+pub struct JwtKey {
+    pub kid: String,
+    pub secret: SecretBox<Vec<u8>>,
+}
+
+impl fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JwtKey({}, [redacted])", self.kid)
+    }
+}
+
+#[derive(Debug)]
+pub struct AuthConfig {
+    /// Every key that may check a token; the first listed key named by `active_kid` signs.
+    pub jwt_keys: Vec<JwtKey>,
+    pub active_kid: String,
+    pub issuer: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub login_limit_per_account: RateLimit,
+    pub login_limit_per_ip: RateLimit,
+}
+
+#[derive(Debug)]
+pub struct IdentityConfig {
+    pub provider: IdentityProviderConfig,
+    /// How long a sent code stays valid.
+    pub code_ttl: Duration,
+    pub max_attempts: u32,
+    /// How long a completed verification may be used for sign-up or password reset.
+    pub use_window: Duration,
+    pub send_limit_per_phone: RateLimit,
+    pub send_limit_per_ip: RateLimit,
+    /// Keys the person hash (CI or phone) so that the database alone cannot be reversed.
+    pub person_key_secret: SecretBox<Vec<u8>>,
+    /// How long a person who deleted their account waits before signing up again.
+    pub rejoin_cooldown: Duration,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub database_url: SecretString,
+    pub db_max_connections: u32,
+    pub listen_addr: SocketAddr,
+    pub log_format: LogFormat,
+    pub cors_allowed_origins: Vec<String>,
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub trusted_proxies: Vec<IpNet>,
+    pub auth: AuthConfig,
+    pub identity: IdentityConfig,
+}
+
+/// Every problem found in the environment, one per line.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads variables out of the map, remembering every mistake.
+struct Reader<'a> {
+    env: &'a HashMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+
+    fn required(&mut self, name: &str, what: &str) -> Option<String> {
+        match self.raw(name) {
+            Some(v) => Some(v.to_owned()),
+            None => {
+                self.errors.push(format!("{name} is not set ({what})"));
+                None
+            }
+        }
+    }
+
+    fn parse<T: FromStr>(&mut self, name: &str, default: &str, what: &str) -> Option<T>
+    where
+        T::Err: fmt::Display,
+    {
+        let raw = self.raw(name).unwrap_or(default).to_owned();
+        match raw.parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors
+                    .push(format!("{name}={raw:?} is not {what}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, name: &str, default: &str) -> Option<Duration> {
+        let raw = self.raw(name).unwrap_or(default).to_owned();
+        match humantime::parse_duration(&raw) {
+            Ok(d) if !d.is_zero() => Some(d),
+            Ok(_) => {
+                self.errors.push(format!("{name} must be above zero"));
+                None
+            }
+            Err(e) => {
+                self.errors.push(format!(
+                    "{name}={raw:?} is not a duration such as 15m or 30d: {e}"
+                ));
+                None
+            }
+        }
+    }
+
+    /// A secret given as base64 (standard or URL-safe), at least `min_len` bytes once decoded.
+    fn secret_bytes(&mut self, name: &str, value: &str, min_len: usize) -> Option<Vec<u8>> {
+        match decode_base64(value) {
+            Some(bytes) if bytes.len() >= min_len => Some(bytes),
+            Some(bytes) => {
+                self.errors.push(format!(
+                    "{name} decodes to {} bytes; at least {min_len} are needed (try `openssl rand -base64 32`)",
+                    bytes.len()
+                ));
+                None
+            }
+            None => {
+                self.errors.push(format!("{name} is not valid base64"));
+                None
+            }
+        }
+    }
+}
+
+fn decode_base64(value: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    STANDARD
+        .decode(value)
+        .ok()
+        .or_else(|| URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')).ok())
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_process_env() -> Result<Config, ConfigErrors> {
+        Self::from_env_map(&std::env::vars().collect())
+    }
+
+    /// Reads configuration from a map of variables; tests pass their own map.
+    pub fn from_env_map(env: &HashMap<String, String>) -> Result<Config, ConfigErrors> {
+        let mut r = Reader {
+            env,
+            errors: Vec::new(),
+        };
+
+        let database_url = r.required(
+            "DATABASE_URL",
+            "the PostgreSQL URL, e.g. postgres:///truffle?user=root",
+        );
+        let db_max_connections = r.parse::<u32>("DB_MAX_CONNECTIONS", "20", "a whole number");
+        let listen_addr = r.parse::<SocketAddr>("LISTEN_ADDR", "127.0.0.1:8080", "an ip:port");
+        let log_format = match r.raw("LOG_FORMAT").unwrap_or("text") {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            other => {
+                r.errors
+                    .push(format!("LOG_FORMAT={other:?} must be `text` or `json`"));
+                None
+            }
+        };
+        let cors_allowed_origins: Vec<String> = r
+            .raw("CORS_ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in &cors_allowed_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                r.errors.push(format!(
+                    "CORS_ALLOWED_ORIGINS entry {origin:?} must start with http:// or https://"
+                ));
+            }
+        }
+        let body_limit_bytes = r.parse::<usize>("BODY_LIMIT_BYTES", "1048576", "a number of bytes");
+        let request_timeout = r.duration("REQUEST_TIMEOUT", "30s");
+        let mut trusted_proxies = Vec::new();
+        if let Some(list) = r.raw("TRUSTED_PROXIES").map(str::to_owned) {
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let parsed = item
+                    .parse::<IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from));
+                match parsed {
+                    Ok(net) => trusted_proxies.push(net),
+                    Err(_) => r.errors.push(format!(
+                        "TRUSTED_PROXIES entry {item:?} is not an IP address or CIDR range"
+                    )),
+                }
+            }
+        }
+
+        // Access-token keys: `kid=base64secret,kid2=base64secret`.
+        let mut jwt_keys = Vec::new();
+        if let Some(list) = r.required(
+            "JWT_KEYS",
+            "comma-separated KID=BASE64SECRET pairs that sign access tokens",
+        ) {
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let Some((kid, secret)) = item.split_once('=') else {
+                    r.errors
+                        .push("JWT_KEYS entries must look like KID=BASE64SECRET".into());
+                    continue;
+                };
+                // base64 padding also uses '=', so split at the first one only.
+                let kid = kid.trim();
+                if kid.is_empty()
+                    || !kid
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    r.errors.push(format!(
+                        "JWT_KEYS key id {kid:?} must be letters, digits, - or _"
+                    ));
+                    continue;
+                }
+                if let Some(bytes) = r.secret_bytes(&format!("JWT_KEYS[{kid}]"), secret, 32) {
+                    jwt_keys.push(JwtKey {
+                        kid: kid.to_owned(),
+                        secret: SecretBox::new(Box::new(bytes)),
+                    });
+                }
+            }
+        }
+        let active_kid = r
+            .raw("JWT_ACTIVE_KEY")
+            .map(str::to_owned)
+            .or_else(|| jwt_keys.first().map(|k| k.kid.clone()));
+        if let Some(kid) = &active_kid
+            && !jwt_keys.is_empty()
+            && !jwt_keys.iter().any(|k| &k.kid == kid)
+        {
+            r.errors
+                .push(format!("JWT_ACTIVE_KEY={kid:?} is not one of the JWT_KEYS"));
+        }
+        let issuer = r.raw("JWT_ISSUER").unwrap_or("truffle").to_owned();
+        let access_ttl = r.duration("ACCESS_TOKEN_TTL", "15m");
+        let refresh_ttl = r.duration("REFRESH_TOKEN_TTL", "30d");
+        let login_limit_per_account =
+            r.parse::<RateLimit>("LOGIN_LIMIT_PER_ACCOUNT", "10/15m", "a limit");
+        let login_limit_per_ip = r.parse::<RateLimit>("LOGIN_LIMIT_PER_IP", "100/15m", "a limit");
+
+        let provider = match r.raw("IDENTITY_PROVIDER").unwrap_or("dev") {
+            "dev" => Some(IdentityProviderConfig::Dev),
+            "portone" => {
+                let api_base = r
+                    .raw("PORTONE_API_BASE")
+                    .unwrap_or("https://api.portone.io")
+                    .trim_end_matches('/')
+                    .to_owned();
+                let api_secret = r.required("PORTONE_API_SECRET", "the PortOne V2 API secret");
+                let channel_key = r.required(
+                    "PORTONE_CHANNEL_KEY",
+                    "the PortOne channel key of the identity-verification channel",
+                );
+                let store_id = r.raw("PORTONE_STORE_ID").map(str::to_owned);
+                match (api_secret, channel_key) {
+                    (Some(api_secret), Some(channel_key)) => {
+                        Some(IdentityProviderConfig::PortOne {
+                            api_base,
+                            api_secret: SecretString::from(api_secret),
+                            store_id,
+                            channel_key,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            other => {
+                r.errors.push(format!(
+                    "IDENTITY_PROVIDER={other:?} must be `dev` or `portone`"
+                ));
+                None
+            }
+        };
+        let code_ttl = r.duration("IDENTITY_CODE_TTL", "3m");
+        let max_attempts = r.parse::<u32>("IDENTITY_MAX_ATTEMPTS", "5", "a whole number");
+        let use_window = r.duration("IDENTITY_USE_WINDOW", "30m");
+        let send_limit_per_phone =
+            r.parse::<RateLimit>("IDENTITY_SEND_LIMIT_PER_PHONE", "5/1h", "a limit");
+        let send_limit_per_ip =
+            r.parse::<RateLimit>("IDENTITY_SEND_LIMIT_PER_IP", "30/1h", "a limit");
+        let person_key_secret = r
+            .required(
+                "PERSON_KEY_SECRET",
+                "base64 key (32+ bytes) that hashes each person's CI or phone",
+            )
+            .and_then(|v| r.secret_bytes("PERSON_KEY_SECRET", &v, 32));
+        let rejoin_cooldown = r.duration("REJOIN_COOLDOWN", "30d");
+
+        if !r.errors.is_empty() {
+            return Err(ConfigErrors(r.errors));
+        }
+        // Every Option below is Some: a None always pushed an error above.
+        let missing = || ConfigErrors(vec!["internal: a value was lost while reading".into()]);
+        Ok(Config {
+            database_url: SecretString::from(database_url.ok_or_else(missing)?),
+            db_max_connections: db_max_connections.ok_or_else(missing)?,
+            listen_addr: listen_addr.ok_or_else(missing)?,
+            log_format: log_format.ok_or_else(missing)?,
+            cors_allowed_origins,
+            body_limit_bytes: body_limit_bytes.ok_or_else(missing)?,
+            request_timeout: request_timeout.ok_or_else(missing)?,
+            trusted_proxies,
+            auth: AuthConfig {
+                jwt_keys,
+                active_kid: active_kid.ok_or_else(missing)?,
+                issuer,
+                access_ttl: access_ttl.ok_or_else(missing)?,
+                refresh_ttl: refresh_ttl.ok_or_else(missing)?,
+                login_limit_per_account: login_limit_per_account.ok_or_else(missing)?,
+                login_limit_per_ip: login_limit_per_ip.ok_or_else(missing)?,
+            },
+            identity: IdentityConfig {
+                provider: provider.ok_or_else(missing)?,
+                code_ttl: code_ttl.ok_or_else(missing)?,
+                max_attempts: max_attempts.ok_or_else(missing)?,
+                use_window: use_window.ok_or_else(missing)?,
+                send_limit_per_phone: send_limit_per_phone.ok_or_else(missing)?,
+                send_limit_per_ip: send_limit_per_ip.ok_or_else(missing)?,
+                person_key_secret: SecretBox::new(Box::new(person_key_secret.ok_or_else(missing)?)),
+                rejoin_cooldown: rejoin_cooldown.ok_or_else(missing)?,
+            },
+        })
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> HashMap<String, String> {
+        [
+            ("DATABASE_URL", "postgres:///truffle"),
+            (
+                "JWT_KEYS",
+                "k1=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+            (
+                "PERSON_KEY_SECRET",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn minimal_environment_gives_defaults() {
+        let c = Config::from_env_map(&base()).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.auth.active_kid, "k1");
+        assert_eq!(c.auth.login_limit_per_account.max, 10);
+        assert_eq!(c.identity.code_ttl, Duration::from_secs(180));
+        assert!(matches!(c.identity.provider, IdentityProviderConfig::Dev));
+    }
+
+    #[test]
+    fn every_mistake_is_reported_and_no_secret_is_printed() {
+        let mut env = base();
+        env.remove("DATABASE_URL");
+        env.insert("JWT_KEYS".into(), "k1=c2hvcnQ=".into());
+        env.insert("LOG_FORMAT".into(), "xml".into());
+        env.insert("LOGIN_LIMIT_PER_IP".into(), "ten".into());
+        env.insert("TRUSTED_PROXIES".into(), "10.0.0.0/8,nonsense".into());
+        env.insert("IDENTITY_PROVIDER".into(), "portone".into());
+        let err = Config::from_env_map(&env).unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "DATABASE_URL",
+            "JWT_KEYS[k1]",
+            "LOG_FORMAT",
+            "LOGIN_LIMIT_PER_IP",
+            "nonsense",
+            "PORTONE_API_SECRET",
+            "PORTONE_CHANNEL_KEY",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+        assert!(!text.contains("c2hvcnQ"), "secret leaked:\n{text}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let mut env = base();
+        env.insert("IDENTITY_PROVIDER".into(), "portone".into());
+        env.insert("PORTONE_API_SECRET".into(), "very-secret-value".into());
+        env.insert("PORTONE_CHANNEL_KEY".into(), "channel-key".into());
+        let c = Config::from_env_map(&env).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("very-secret-value"));
+        assert!(!dbg.contains("postgres:///truffle"));
+        assert!(!dbg.contains("AAAAAAAA"));
+    }
+
+    #[test]
+    fn rate_limits_parse() {
+        assert_eq!(
+            "5/1h".parse::<RateLimit>().unwrap(),
+            RateLimit {
+                max: 5,
+                window: Duration::from_secs(3600)
+            }
+        );
+        assert!("0/1h".parse::<RateLimit>().is_err());
+        assert!("5".parse::<RateLimit>().is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! Extractors whose rejections are [`ApiError`]s, so bad input always gets a JSON 4xx with a code.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
+
+use super::error::{ApiError, ErrorCode};
+
+/// JSON body in, JSON body out.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => ErrorCode::UnsupportedMediaType.into(),
+            JsonRejection::JsonSyntaxError(e) => {
+                ApiError::with_message(ErrorCode::MalformedJson, short(&e.body_text()))
+            }
+            JsonRejection::JsonDataError(e) => {
+                ApiError::with_message(ErrorCode::InvalidBody, short(&e.body_text()))
+            }
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ErrorCode::PayloadTooLarge.into()
+            }
+            other => ApiError::with_message(ErrorCode::MalformedJson, short(&other.body_text())),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::with_message(ErrorCode::InvalidPathParameter, short(&r.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::with_message(ErrorCode::InvalidQueryParameter, short(&r.body_text()))
+    }
+}
+
+/// Serde's messages name fields and types, which helps the client; keep them short and one line.
+fn short(text: &str) -> String {
+    let mut s: String = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+/// The client's address: the TCP peer, or, when the peer is a configured trusted proxy, the
+/// nearest untrusted address in `X-Forwarded-For`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// The proxies whose `X-Forwarded-For` we believe; kept in request extensions by the router.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub std::sync::Arc<Vec<IpNet>>);
+
+impl TrustedProxies {
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Resolves the client address from the peer and the forwarded-for chain.
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let Some(chain) = forwarded_for else {
+            return peer;
+        };
+        let hops: Vec<IpAddr> = chain
+            .split(',')
+            .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+            .collect();
+        // Walk from the nearest hop outwards; the first address we do not trust is the client.
+        hops.iter()
+            .rev()
+            .copied()
+            .find(|ip| !self.trusts(*ip))
+            .or_else(|| hops.first().copied())
+            .unwrap_or(peer)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let trusted = parts
+            .extensions
+            .get::<TrustedProxies>()
+            .cloned()
+            .unwrap_or_default();
+        let xff = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(ClientIp(trusted.client_ip(peer, xff)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxies(list: &[&str]) -> TrustedProxies {
+        TrustedProxies(std::sync::Arc::new(
+            list.iter().map(|s| s.parse().unwrap()).collect(),
+        ))
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_untrusted_peers() {
+        let p = proxies(&["10.0.0.0/8"]);
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(p.client_ip(peer, Some("1.2.3.4")), peer);
+    }
+
+    #[test]
+    fn nearest_untrusted_hop_is_the_client() {
+        let p = proxies(&["10.0.0.0/8"]);
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        // A client cannot spoof by prepending: the spoofed hop is further out than the real one.
+        assert_eq!(
+            p.client_ip(peer, Some("6.6.6.6, 198.51.100.7, 10.0.0.5")),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(p.client_ip(peer, None), peer);
+        assert_eq!(p.client_ip(peer, Some("garbage")), peer);
+    }
+}

@@ -1,0 +1,8 @@
+//! HTTP plumbing shared by every domain: the error type, extractors and middleware.
+
+pub mod error;
+pub mod extract;
+pub mod middleware;
+
+pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode};
+pub use extract::{ClientIp, Json, Path, Query};

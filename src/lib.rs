@@ -1,0 +1,19 @@
+//! Truffle (Trust + Raffle): the backend of a limited-edition marketplace whose products are
+//! anchored on an EVM chain and whose raffles anyone can re-run.
+//!
+//! Layers, top to bottom (see `docs/ARCHITECTURE.md`): the CLI in `main.rs`; [`router`] and
+//! [`app`]; the domains ([`accounts`], …); infrastructure ([`http`], [`db`], [`config`],
+//! [`providers`], [`ratelimit`], [`cpu`], [`metrics`]).
+
+pub mod accounts;
+pub mod app;
+pub mod config;
+pub mod cpu;
+pub mod db;
+pub mod demo;
+pub mod http;
+pub mod metrics;
+pub mod ops;
+pub mod providers;
+pub mod ratelimit;
+pub mod router;

@@ -1,0 +1,146 @@
+//! Every route of the service, in one place, and the OpenAPI document generated from them.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::from_fn_with_state;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::accounts::routes as accounts;
+use crate::app::AppState;
+use crate::http::ErrorBody;
+use crate::http::extract::TrustedProxies;
+use crate::http::middleware;
+use crate::ops;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Truffle API",
+        description = "Truffle (Trust + Raffle): limited editions anchored on chain, raffles anyone can re-run.\n\n\
+            Errors are `{\"code\", \"message\"}` with a stable `code`; see docs/ERRORS.md.\n\n\
+            Demo accounts (run command only): buyer@demo.truffle.kr / truffle-demo-buyer, \
+            seller@demo.truffle.kr / truffle-demo-seller, admin@demo.truffle.kr / truffle-demo-admin."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "identity", description = "Identity verification (본인인증)"),
+        (name = "auth", description = "Sign-up, login, tokens"),
+        (name = "me", description = "The caller's own account (MyPage)"),
+        (name = "sellers", description = "Applying to sell"),
+        (name = "admin", description = "Admin-only operations"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The API routes with their OpenAPI description.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ops::health))
+        .routes(routes!(ops::ready))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(accounts::identity::start_verification))
+        .routes(routes!(accounts::identity::confirm_verification))
+        .routes(routes!(accounts::auth::signup))
+        .routes(routes!(accounts::auth::login))
+        .routes(routes!(accounts::auth::refresh))
+        .routes(routes!(accounts::auth::logout))
+        .routes(routes!(accounts::auth::password_reset))
+        .routes(routes!(
+            accounts::me::get_me,
+            accounts::me::update_me,
+            accounts::me::delete_me
+        ))
+        .routes(routes!(accounts::me::change_password))
+        .routes(routes!(
+            accounts::sellers::apply,
+            accounts::sellers::my_application
+        ))
+        .routes(routes!(accounts::sellers::list_applications))
+        .routes(routes!(accounts::sellers::approve))
+        .routes(routes!(accounts::sellers::reject))
+}
+
+/// The OpenAPI document alone (for `truffle openapi` and tests).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api().split_for_parts();
+    let http = &state.http;
+    let trusted = TrustedProxies(Arc::new(http.trusted_proxies.clone()));
+
+    let router = api
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(from_fn_with_state(
+            http.request_timeout,
+            middleware::timeout,
+        ))
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            middleware::observe,
+        ))
+        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
+        .layer(axum::Extension(trusted))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .with_state(state.clone());
+
+    let router = match cors(&state.http.cors_allowed_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// CORS for a web front end on other origins; none when no origin is configured.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
