@@ -1,0 +1,584 @@
+//! Load benchmark of login and authenticated `GET /v1/me`, with `GET /health` and the raw
+//! argon2id verify cost as baselines. Run it with `cargo bench --bench auth_load`; see
+//! bench/README.md for the settings and how to read the numbers.
+//!
+//! One run: a fresh database, the app started in-process the way tests/api/helpers.rs starts it,
+//! users seeded straight into the database, the phases, a table on stdout and JSON in
+//! bench/results/auth_load.json, and the database dropped again, whatever happened.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use futures::{StreamExt, TryStreamExt};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+use truffle::accounts::{self, Role, SeedPerson, password};
+use truffle::app::{AppState, Providers};
+use truffle::config::Config;
+use truffle::providers::identity::DevIdentityVerifier;
+
+/// The one password every benchmark user has: hashing it once keeps seeding fast.
+const PASSWORD: &str = "bench-password-1";
+/// How many argon2id verifications the cost baseline averages over.
+const ARGON2_SAMPLES: u32 = 20;
+/// No single request may hang the run, even if the server stalls.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a run does, from `BENCH_*` variables so that it can be rerun with other settings.
+#[derive(Debug, Clone)]
+struct Settings {
+    admin_url: String,
+    users: usize,
+    concurrency: usize,
+    duration: Duration,
+    warmup: Duration,
+    /// Upper bound on requests per phase, so a loop ends even if the clock misbehaves.
+    max_requests: u64,
+    db_max_connections: u32,
+}
+
+impl Settings {
+    fn from_env() -> anyhow::Result<Settings> {
+        fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow!("{name}={v:?} is not a number")),
+                Err(_) => Ok(default),
+            }
+        }
+        let s = Settings {
+            admin_url: std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres:///postgres?user=root".into()),
+            users: num("BENCH_USERS", 200usize)?,
+            concurrency: num("BENCH_CONCURRENCY", 32usize)?,
+            duration: Duration::from_secs_f64(num("BENCH_SECONDS", 10.0f64)?),
+            warmup: Duration::from_secs_f64(num("BENCH_WARMUP_SECONDS", 1.0f64)?),
+            max_requests: num("BENCH_MAX_REQUESTS", 1_000_000u64)?,
+            db_max_connections: num("BENCH_DB_MAX_CONNECTIONS", 20u32)?,
+        };
+        if s.users == 0 || s.concurrency == 0 || s.max_requests == 0 || s.duration.is_zero() {
+            bail!(
+                "BENCH_USERS, BENCH_CONCURRENCY, BENCH_MAX_REQUESTS and BENCH_SECONDS must be above zero"
+            );
+        }
+        // Above an hour is surely a typo; it also keeps the access tokens (1 h) valid throughout.
+        if s.duration + s.warmup > Duration::from_secs(3000) {
+            bail!("BENCH_SECONDS + BENCH_WARMUP_SECONDS must stay under 50 minutes");
+        }
+        Ok(s)
+    }
+}
+
+/// The admin URL pointed at another database (same rule as tests/api/helpers.rs).
+fn url_for(admin_url: &str, db: &str) -> anyhow::Result<String> {
+    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .context("TEST_DATABASE_URL has no database path")?;
+    Ok(if query.is_empty() {
+        format!("{prefix}/{db}")
+    } else {
+        format!("{prefix}/{db}?{query}")
+    })
+}
+
+async fn admin_sql(admin_url: &str, sql: String) -> anyhow::Result<()> {
+    let mut admin = PgConnection::connect(admin_url)
+        .await
+        .context("connect to PostgreSQL (is it running? scripts/setup-postgres.sh)")?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let db_name = format!("truffle_bench_{}", uuid::Uuid::new_v4().simple());
+    let db_url = url_for(&settings.admin_url, &db_name)?;
+    admin_sql(&settings.admin_url, format!("CREATE DATABASE {db_name}")).await?;
+
+    // Ctrl-C abandons the run but still falls through to the DROP below.
+    let outcome = tokio::select! {
+        r = run(&settings, &db_url) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    };
+
+    // FORCE ends whatever connections are left (an abandoned run's pool, say).
+    if let Err(e) = admin_sql(
+        &settings.admin_url,
+        format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
+    )
+    .await
+    {
+        eprintln!("warning: could not drop {db_name}: {e:#}");
+    }
+
+    let report = outcome?;
+    print_table(&report);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/results/auth_load.json");
+    std::fs::create_dir_all(std::path::Path::new(path).parent().expect("has a parent"))?;
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(&report.to_json())? + "\n",
+    )?;
+    println!("\nwritten to {path}");
+    Ok(())
+}
+
+/// The app's environment: the tests' map, with the limits a load test needs.
+fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    [
+        ("DATABASE_URL", db_url.to_owned()),
+        (
+            "DB_MAX_CONNECTIONS",
+            settings.db_max_connections.to_string(),
+        ),
+        ("LISTEN_ADDR", "127.0.0.1:0".into()),
+        ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
+        ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
+        ("IDENTITY_PROVIDER", "dev".into()),
+        // Every request comes from 127.0.0.1 and reuses 200 accounts: the production limits
+        // (100/15m per IP) would turn the run into a benchmark of 429s.
+        ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
+        ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
+        // The /v1/me tokens are issued once, before the phase; they must outlive it.
+        ("ACCESS_TOKEN_TTL", "1h".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+async fn run(settings: &Settings, db_url: &str) -> anyhow::Result<Report> {
+    let config = Config::from_env_map(&app_env(settings, db_url)).map_err(|e| anyhow!("{e}"))?;
+    // The dev identity provider, as the tests use: nothing here verifies identities.
+    let providers = Providers {
+        identity: Arc::new(DevIdentityVerifier::new()),
+    };
+    let state = AppState::start(config, providers).await?;
+    let pool = state.db.clone();
+
+    // Seed before serving: one argon2 hash, then plain inserts, so seeding costs a second,
+    // not 200 hashes.
+    let hash = password::hash(PASSWORD.to_owned()).await?;
+    let emails = seed_users(&state, settings.users, &hash).await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(truffle::app::serve(state, listener, async {
+        let _ = stop_rx.await;
+    }));
+
+    let phases = run_phases(settings, &base, &emails, &hash).await;
+
+    // Stop the server even when a phase failed, so its pool lets go of the database.
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => eprintln!("warning: server stopped with an error: {e}"),
+        Ok(Err(e)) => eprintln!("warning: server task failed: {e}"),
+        Err(_) => eprintln!("warning: server did not stop within 10 s"),
+    }
+    pool.close().await;
+
+    let (argon2_ms, phases) = phases?;
+    Ok(Report {
+        settings: settings.clone(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        argon2_verify_ms: argon2_ms,
+        phases,
+    })
+}
+
+/// Inserts `n` verified buyers sharing one password hash; returns their emails.
+async fn seed_users(state: &AppState, n: usize, hash: &str) -> anyhow::Result<Vec<String>> {
+    let birth_date = chrono::NaiveDate::from_ymd_opt(1995, 5, 17).expect("valid date");
+    let mut emails = Vec::with_capacity(n);
+    for i in 0..n {
+        let email = format!("bench-{i:05}@bench.truffle.test");
+        // Distinct phones: the person hash (from the phone) is unique per account.
+        let phone = format!("0109{i:07}");
+        accounts::seed_person(
+            &state.accounts,
+            SeedPerson {
+                email: &email,
+                password_hash: hash,
+                name: "벤치마크",
+                phone: &phone,
+                birth_date,
+                gender: if i % 2 == 0 { "female" } else { "male" },
+                role: Role::Buyer,
+            },
+        )
+        .await?;
+        emails.push(email);
+    }
+    Ok(emails)
+}
+
+/// The argon2 baseline, then the three HTTP phases, lightest first.
+async fn run_phases(
+    settings: &Settings,
+    base: &str,
+    emails: &[String],
+    hash: &str,
+) -> anyhow::Result<(f64, Vec<PhaseResult>)> {
+    // Measured while the server is idle, so it is the cost of one verify and nothing else.
+    let argon2_ms = argon2_verify_ms(hash).await?;
+
+    // One client, so connections are pooled and reused like a real keep-alive client's would be.
+    // no_proxy: the run must stay on 127.0.0.1 whatever HTTP_PROXY says.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .tcp_nodelay(true)
+        .build()?;
+    let mut phases = Vec::new();
+
+    let health_url = Arc::new(format!("{base}/health"));
+    phases.push(
+        phase(settings, "GET /health", {
+            let (client, url) = (client.clone(), health_url);
+            move |_| {
+                let req = client.get(url.as_str());
+                async move { check(req.send().await).await }
+            }
+        })
+        .await,
+    );
+
+    // Bodies made up front so the client's JSON encoding is not part of the measurement.
+    let login_url = Arc::new(format!("{base}/v1/auth/login"));
+    let bodies: Arc<Vec<String>> = Arc::new(
+        emails
+            .iter()
+            .map(|e| json!({"email": e, "password": PASSWORD}).to_string())
+            .collect(),
+    );
+    phases.push(
+        phase(settings, "POST /v1/auth/login", {
+            let (client, url, bodies) = (client.clone(), login_url.clone(), bodies.clone());
+            move |i| {
+                let req = client
+                    .post(url.as_str())
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(bodies[i as usize % bodies.len()].clone());
+                async move { check(req.send().await).await }
+            }
+        })
+        .await,
+    );
+
+    // One session per user, opened with the same concurrency, outside the measurement.
+    let auth_headers: Arc<Vec<String>> = Arc::new(
+        futures::stream::iter(bodies.iter().cloned())
+            .map(|body| {
+                let req = client
+                    .post(login_url.as_str())
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body);
+                async move {
+                    let res = req.send().await?.error_for_status()?;
+                    let v: Value = res.json().await?;
+                    let token = v["tokens"]["access_token"]
+                        .as_str()
+                        .context("login answer has no tokens.access_token")?;
+                    anyhow::Ok(format!("Bearer {token}"))
+                }
+            })
+            .buffer_unordered(settings.concurrency)
+            .try_collect()
+            .await?,
+    );
+    let me_url = Arc::new(format!("{base}/v1/me"));
+    phases.push(
+        phase(settings, "GET /v1/me", {
+            let (client, url, headers) = (client.clone(), me_url, auth_headers);
+            move |i| {
+                let req = client
+                    .get(url.as_str())
+                    .header(AUTHORIZATION, headers[i as usize % headers.len()].as_str());
+                async move { check(req.send().await).await }
+            }
+        })
+        .await,
+    );
+
+    Ok((argon2_ms, phases))
+}
+
+/// Average wall time of one `password::verify` on the CPU pool, as the login handler calls it.
+async fn argon2_verify_ms(hash: &str) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    for _ in 0..ARGON2_SAMPLES {
+        if !password::verify(PASSWORD.to_owned(), Some(hash.to_owned())).await {
+            bail!("the seeded password does not verify against its own hash");
+        }
+    }
+    Ok(start.elapsed().as_secs_f64() * 1e3 / f64::from(ARGON2_SAMPLES))
+}
+
+/// A 2xx answer with its body read (so the connection goes back to the pool), or why not.
+async fn check(res: reqwest::Result<reqwest::Response>) -> Result<(), String> {
+    let res = res.map_err(describe)?;
+    let status = res.status();
+    let body = res.bytes().await.map_err(describe)?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        // The API's stable error code says more than the status alone (429 rate_limited, …).
+        let code = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["code"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Err(format!("HTTP {} {code}", status.as_u16()))
+    }
+}
+
+fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".into()
+    } else if e.is_connect() {
+        "connect".into()
+    } else {
+        format!("transport: {e}")
+    }
+}
+
+/// A warm-up (connections opened, caches filled; thrown away), then the measured run.
+async fn phase<F, Fut>(settings: &Settings, name: &'static str, request: F) -> PhaseResult
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let request = Arc::new(request);
+    if !settings.warmup.is_zero() {
+        load(
+            settings.concurrency,
+            settings.warmup,
+            settings.max_requests,
+            request.clone(),
+        )
+        .await;
+    }
+    let result = load(
+        settings.concurrency,
+        settings.duration,
+        settings.max_requests,
+        request,
+    )
+    .await;
+    PhaseResult::new(name, settings.concurrency, result)
+}
+
+struct LoadResult {
+    latencies: Vec<Duration>,
+    errors: BTreeMap<String, u64>,
+    elapsed: Duration,
+}
+
+/// `concurrency` clients, each sending its next request as soon as the last one is answered,
+/// until `duration` has passed or `max_requests` have been started, whichever comes first.
+async fn load<F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    max_requests: u64,
+    request: Arc<F>,
+) -> LoadResult
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    // One shared sequence number: it bounds the count and spreads requests round-robin over users.
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + duration;
+    let clients: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (next, request) = (next.clone(), request.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = BTreeMap::<String, u64>::new();
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= max_requests {
+                        break;
+                    }
+                    let sent = Instant::now();
+                    match request(i).await {
+                        // Only answered requests count towards latency; failures are counted apart.
+                        Ok(()) => latencies.push(sent.elapsed()),
+                        Err(kind) => *errors.entry(kind).or_default() += 1,
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut all = LoadResult {
+        latencies: Vec::new(),
+        errors: BTreeMap::new(),
+        elapsed: Duration::ZERO,
+    };
+    for client in clients {
+        match client.await {
+            Ok((latencies, errors)) => {
+                all.latencies.extend(latencies);
+                for (kind, n) in errors {
+                    *all.errors.entry(kind).or_default() += n;
+                }
+            }
+            Err(e) => {
+                *all.errors
+                    .entry(format!("client panicked: {e}"))
+                    .or_default() += 1
+            }
+        }
+    }
+    // Until the last answer, so the requests in flight at the deadline are not counted for free.
+    all.elapsed = start.elapsed();
+    all
+}
+
+struct PhaseResult {
+    name: &'static str,
+    concurrency: usize,
+    ok: u64,
+    errors: u64,
+    error_kinds: BTreeMap<String, u64>,
+    seconds: f64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+impl PhaseResult {
+    fn new(name: &'static str, concurrency: usize, mut r: LoadResult) -> PhaseResult {
+        r.latencies.sort_unstable();
+        let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
+        // Nearest-rank percentile: the smallest latency with at least p of the samples at or below.
+        let pct = |p: f64| {
+            let n = r.latencies.len();
+            let rank = ((p * n as f64).ceil() as usize).clamp(1, n.max(1));
+            ms(r.latencies.get(rank - 1))
+        };
+        let ok = r.latencies.len() as u64;
+        let seconds = r.elapsed.as_secs_f64();
+        PhaseResult {
+            name,
+            concurrency,
+            ok,
+            errors: r.errors.values().sum(),
+            seconds,
+            rps: ok as f64 / seconds,
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+            max_ms: ms(r.latencies.last()),
+            error_kinds: r.errors,
+        }
+    }
+}
+
+struct Report {
+    settings: Settings,
+    cores: usize,
+    argon2_verify_ms: f64,
+    phases: Vec<PhaseResult>,
+}
+
+impl Report {
+    /// The most logins per second the CPU allows if argon2 were the only work: each verify
+    /// uses one core (parallelism 1) for `argon2_verify_ms`.
+    fn argon2_ceiling(&self) -> f64 {
+        self.cores as f64 * 1e3 / self.argon2_verify_ms
+    }
+
+    fn to_json(&self) -> Value {
+        let s = &self.settings;
+        json!({
+            "generated_at": chrono::Utc::now().to_rfc3339(),
+            "machine": { "cores": self.cores },
+            "settings": {
+                "users": s.users,
+                "concurrency": s.concurrency,
+                "seconds": s.duration.as_secs_f64(),
+                "warmup_seconds": s.warmup.as_secs_f64(),
+                "max_requests_per_phase": s.max_requests,
+                "db_max_connections": s.db_max_connections,
+            },
+            "argon2id": {
+                "memory_kib": password::MEMORY_KIB,
+                "iterations": password::ITERATIONS,
+                "parallelism": password::PARALLELISM,
+                "verify_ms_avg": self.argon2_verify_ms,
+                "samples": ARGON2_SAMPLES,
+                "ceiling_logins_per_s": self.argon2_ceiling(),
+            },
+            "phases": self.phases.iter().map(|p| json!({
+                "name": p.name,
+                "concurrency": p.concurrency,
+                "seconds": p.seconds,
+                "ok": p.ok,
+                "errors": p.errors,
+                "error_kinds": p.error_kinds,
+                "requests_per_s": p.rps,
+                "p50_ms": p.p50_ms,
+                "p99_ms": p.p99_ms,
+                "max_ms": p.max_ms,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn print_table(r: &Report) {
+    let s = &r.settings;
+    println!();
+    println!(
+        "auth_load: {} cores, {} users, {} clients, {:.1} s per phase (+{:.1} s warm-up), DB pool {}",
+        r.cores,
+        s.users,
+        s.concurrency,
+        s.duration.as_secs_f64(),
+        s.warmup.as_secs_f64(),
+        s.db_max_connections
+    );
+    println!(
+        "argon2id m={} KiB t={} p={}: {:.1} ms per verify (avg of {}), so at most {:.0} logins/s on {} cores",
+        password::MEMORY_KIB,
+        password::ITERATIONS,
+        password::PARALLELISM,
+        r.argon2_verify_ms,
+        ARGON2_SAMPLES,
+        r.argon2_ceiling(),
+        r.cores
+    );
+    println!();
+    println!(
+        "{:<20} {:>7} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9}",
+        "phase", "clients", "ok", "errors", "req/s", "p50 ms", "p99 ms", "max ms"
+    );
+    println!("{}", "-".repeat(86));
+    for p in &r.phases {
+        println!(
+            "{:<20} {:>7} {:>9} {:>7} {:>10.1} {:>9.2} {:>9.2} {:>9.2}",
+            p.name, p.concurrency, p.ok, p.errors, p.rps, p.p50_ms, p.p99_ms, p.max_ms
+        );
+    }
+    for p in r.phases.iter().filter(|p| p.errors > 0) {
+        println!("  {} errors: {:?}", p.name, p.error_kinds);
+    }
+}

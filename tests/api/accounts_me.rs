@@ -1,0 +1,210 @@
+//! MyPage: profile, password change, and account deletion (회원탈퇴).
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Person, TestApp};
+
+#[tokio::test]
+async fn the_profile_can_be_read_and_updated() {
+    let app = TestApp::spawn().await;
+    let token = app.buyer().await;
+    let me = app.get("/v1/me", Some(&token)).await.ok();
+    assert_eq!(me["role"], "buyer");
+    assert_eq!(me["name"], me["verified_name"]);
+    assert_eq!(me["marketing_consent"], false);
+
+    let address = json!({"recipient": "김민수", "phone": "010-1234-5678", "postal_code": "06236", "address": "서울특별시 강남구 테헤란로 152", "address_detail": "12층"});
+    let updated = app
+        .call(Method::PATCH, "/v1/me", Some(&token), Some(json!({"nickname": "스니커헤드", "delivery_address": address, "marketing_consent": true, "name": "민수"})))
+        .await
+        .ok();
+    assert_eq!(updated["nickname"], "스니커헤드");
+    assert_eq!(updated["name"], "민수");
+    assert_eq!(
+        updated["verified_name"], me["verified_name"],
+        "the verified name never changes"
+    );
+    assert_eq!(updated["delivery_address"]["phone"], "01012345678");
+    assert_eq!(updated["marketing_consent"], true);
+    assert!(updated["marketing_consent_at"].is_string());
+
+    // A field left out stays; null clears.
+    let cleared = app
+        .call(
+            Method::PATCH,
+            "/v1/me",
+            Some(&token),
+            Some(json!({"nickname": null})),
+        )
+        .await
+        .ok();
+    assert_eq!(cleared["nickname"], serde_json::Value::Null);
+    assert_eq!(cleared["delivery_address"]["postal_code"], "06236");
+    assert_eq!(
+        app.get("/v1/me", Some(&token)).await.ok()["delivery_address"]["recipient"],
+        "김민수"
+    );
+}
+
+#[tokio::test]
+async fn profile_updates_are_validated() {
+    let app = TestApp::spawn().await;
+    let token = app.buyer().await;
+    let patch = |body| app.call(Method::PATCH, "/v1/me", Some(&token), Some(body));
+    patch(json!({"nickname": "x"}))
+        .await
+        .expect(400, "validation_failed");
+    patch(json!({"delivery_address": {"recipient": "a", "phone": "010-1234-5678", "postal_code": "1234", "address": "x"}}))
+        .await
+        .expect(400, "validation_failed");
+    patch(json!({"delivery_address": {"recipient": "a", "phone": "call me", "postal_code": "12345", "address": "x"}}))
+        .await
+        .expect(400, "validation_failed");
+    patch(json!({"role": "admin"}))
+        .await
+        .expect(422, "invalid_body");
+    patch(json!({"marketing_consent": "yes"}))
+        .await
+        .expect(422, "invalid_body");
+    assert_eq!(app.get("/v1/me", Some(&token)).await.ok()["role"], "buyer");
+}
+
+#[tokio::test]
+async fn me_needs_a_login() {
+    let app = TestApp::spawn().await;
+    app.get("/v1/me", None)
+        .await
+        .expect(401, "authentication_required");
+    app.call(Method::PATCH, "/v1/me", None, Some(json!({})))
+        .await
+        .expect(401, "authentication_required");
+    app.call(
+        Method::PUT,
+        "/v1/me/password",
+        None,
+        Some(json!({"current_password": "a", "new_password": "b"})),
+    )
+    .await
+    .expect(401, "authentication_required");
+    app.call(
+        Method::DELETE,
+        "/v1/me",
+        None,
+        Some(json!({"password": "a"})),
+    )
+    .await
+    .expect(401, "authentication_required");
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    let (_, here) = app
+        .signup("pw@example.com", "a-good-password-1", &Person::random())
+        .await;
+    let there = app.login("pw@example.com", "a-good-password-1").await;
+    let here_token = here["access_token"].as_str().unwrap();
+    let put = |current: &str, new: &str| {
+        app.call(
+            Method::PUT,
+            "/v1/me/password",
+            Some(here_token),
+            Some(json!({"current_password": current, "new_password": new})),
+        )
+    };
+    put("not-my-password", "next-password-2")
+        .await
+        .expect(403, "wrong_password");
+    put("a-good-password-1", "short")
+        .await
+        .expect(400, "validation_failed");
+    assert_eq!(
+        put("a-good-password-1", "next-password-2").await.status,
+        204
+    );
+    app.get("/v1/me", Some(here_token)).await.ok();
+    app.get("/v1/me", Some(there["access_token"].as_str().unwrap()))
+        .await
+        .expect(401, "session_revoked");
+    app.login("pw@example.com", "next-password-2").await;
+}
+
+#[tokio::test]
+async fn deleting_the_account_erases_the_person_and_keeps_a_cool_down() {
+    let app = TestApp::spawn().await;
+    let person = Person::random();
+    let (user, tokens) = app
+        .signup("bye@example.com", "a-good-password-1", &person)
+        .await;
+    let token = tokens["access_token"].as_str().unwrap();
+    app.call(
+        Method::DELETE,
+        "/v1/me",
+        Some(token),
+        Some(json!({"password": "wrong-password-1"})),
+    )
+    .await
+    .expect(403, "wrong_password");
+    assert_eq!(
+        app.call(
+            Method::DELETE,
+            "/v1/me",
+            Some(token),
+            Some(json!({"password": "a-good-password-1"}))
+        )
+        .await
+        .status,
+        204
+    );
+
+    app.get("/v1/me", Some(token))
+        .await
+        .expect(401, "session_revoked");
+    app.post(
+        "/v1/auth/login",
+        None,
+        json!({"email": "bye@example.com", "password": "a-good-password-1"}),
+    )
+    .await
+    .expect(401, "invalid_credentials");
+    // The row stays, emptied, for records the law keeps.
+    let row: (Option<String>, Option<String>, Option<String>, Option<Vec<u8>>, String) = sqlx::query_as(
+        "SELECT email, verified_name, phone, person_key_hash, status FROM users WHERE id = $1::uuid",
+    )
+    .bind(user["id"].as_str().unwrap())
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(row, (None, None, None, None, "deleted".into()));
+
+    // The same person may not come straight back, but the email is free again.
+    let id = app.verify("signup", &person).await;
+    app.post("/v1/auth/signup", None, json!({"identity_verification_id": id, "email": "bye@example.com", "password": "a-good-password-1"}))
+        .await
+        .expect(409, "rejoin_cooldown");
+    app.signup("bye@example.com", "a-good-password-1", &Person::random())
+        .await;
+}
+
+#[tokio::test]
+async fn after_the_cool_down_the_person_may_sign_up_again() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("REJOIN_COOLDOWN".into(), "1s".into());
+    })
+    .await;
+    let person = Person::random();
+    let (_, tokens) = app
+        .signup("back@example.com", "a-good-password-1", &person)
+        .await;
+    app.call(
+        Method::DELETE,
+        "/v1/me",
+        tokens["access_token"].as_str(),
+        Some(json!({"password": "a-good-password-1"})),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    app.signup("back-again@example.com", "a-good-password-1", &person)
+        .await;
+}

@@ -1,0 +1,433 @@
+//! The test harness: each test gets its own database (cloned from a migrated template), its own
+//! app on a free port, and the dev identity provider whose codes the test can read.
+
+use std::collections::HashMap;
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::OnceCell;
+use truffle::app::{AppState, Providers};
+use truffle::config::Config;
+use truffle::providers::identity::{DevIdentityVerifier, IdentityVerifier};
+
+/// The access-token key the tests use, so they can forge tokens with it or without it.
+pub const JWT_SECRET: [u8; 32] = [7u8; 32];
+pub const JWT_KID: &str = "test1";
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres:///postgres?user=root".into())
+}
+
+/// The admin URL pointed at another database.
+pub fn url_for(db: &str) -> String {
+    let url = admin_url();
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), ""), |(b, q)| (b, q));
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL has a database path");
+    if query.is_empty() {
+        format!("{prefix}/{db}")
+    } else {
+        format!("{prefix}/{db}?{query}")
+    }
+}
+
+/// A migrated template database, made once per migration set and reused across runs.
+async fn template() -> &'static str {
+    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let mut hasher = Sha256::new();
+            let mut entries: Vec<_> =
+                std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+                    .expect("migrations dir")
+                    .map(|e| e.expect("entry").path())
+                    .collect();
+            entries.sort();
+            for path in entries {
+                hasher.update(path.file_name().unwrap().as_encoded_bytes());
+                hasher.update(std::fs::read(&path).expect("migration file"));
+            }
+            let name = format!("truffle_tpl_{}", &hex::encode(hasher.finalize())[..12]);
+            let mut admin = PgConnection::connect(&admin_url())
+                .await
+                .expect("connect to Postgres (is it running? scripts/setup-postgres.sh)");
+            sqlx::query("SELECT pg_advisory_lock(4242)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                    .bind(&name)
+                    .fetch_one(&mut admin)
+                    .await
+                    .unwrap();
+            if !exists {
+                let tmp = format!("{name}_building");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {tmp} WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {tmp}")))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let pool = PgPool::connect(&url_for(&tmp)).await.unwrap();
+                truffle::db::migrate(&pool).await.expect("migrations apply");
+                pool.close().await;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "ALTER DATABASE {tmp} RENAME TO {name}"
+                )))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            }
+            sqlx::query("SELECT pg_advisory_unlock(4242)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            name
+        })
+        .await
+}
+
+/// A fresh database cloned from the template; dropped when the guard goes.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let template = template().await;
+        let name = format!("truffle_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE {template}"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        TestDb { name }
+    }
+
+    pub fn url(&self) -> String {
+        url_for(&self.name)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; use a thread with its own to reach Postgres.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn base_env(db_url: &str) -> HashMap<String, String> {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    [
+        ("DATABASE_URL", db_url.to_owned()),
+        ("DB_MAX_CONNECTIONS", "5".into()),
+        ("LISTEN_ADDR", "127.0.0.1:0".into()),
+        ("JWT_KEYS", format!("{JWT_KID}={}", b64(&JWT_SECRET))),
+        ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
+        ("IDENTITY_PROVIDER", "dev".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: PgPool,
+    pub dev_identity: Arc<DevIdentityVerifier>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    // Last, so the database is dropped after the app's pool is closed.
+    _db: Arc<TestDb>,
+}
+
+/// A response's status and JSON body (`Null` when empty or not JSON).
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {} {}",
+            self.status,
+            self.body
+        );
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected answer: {}",
+            self.body
+        );
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no message: {}",
+            self.body
+        );
+        self
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+        let db = Arc::new(TestDb::new().await);
+        Self::spawn_on(db, tweak).await
+    }
+
+    /// Another app on the same database (a second replica, or a restart with new settings).
+    pub async fn spawn_on(
+        db: Arc<TestDb>,
+        tweak: impl FnOnce(&mut HashMap<String, String>),
+    ) -> TestApp {
+        let dev = Arc::new(DevIdentityVerifier::new());
+        Self::spawn_full(db, tweak, dev.clone() as Arc<dyn IdentityVerifier>, dev).await
+    }
+
+    pub async fn spawn_full(
+        db: Arc<TestDb>,
+        tweak: impl FnOnce(&mut HashMap<String, String>),
+        identity: Arc<dyn IdentityVerifier>,
+        dev_identity: Arc<DevIdentityVerifier>,
+    ) -> TestApp {
+        let mut env = base_env(&db.url());
+        tweak(&mut env);
+        let config = Config::from_env_map(&env).expect("test config is valid");
+        let state = AppState::start(config, Providers { identity })
+            .await
+            .expect("app starts");
+        let pool = state.db.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            truffle::app::serve(state, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+
+            http: reqwest::Client::new(),
+            db: pool,
+            dev_identity,
+            shutdown: Some(tx),
+            server: Some(server),
+            _db: db,
+        }
+    }
+
+    pub fn database(&self) -> Arc<TestDb> {
+        self._db.clone()
+    }
+
+    /// Stops the server and waits for it (graceful shutdown).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+        self.db.close().await;
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        Resp {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Starts a verification, reads the code the dev provider "sent", and confirms it.
+    pub async fn verify(&self, purpose: &str, person: &Person) -> String {
+        let id = self.start_verification(purpose, person).await;
+        let code = self.dev_identity.code_for(&id).expect("a code was sent");
+        self.post(
+            &format!("/v1/identity-verifications/{id}/confirm"),
+            None,
+            json!({"code": code}),
+        )
+        .await
+        .ok();
+        id
+    }
+
+    pub async fn start_verification(&self, purpose: &str, person: &Person) -> String {
+        let body = self
+            .post(
+                "/v1/identity-verifications",
+                None,
+                json!({
+                    "purpose": purpose,
+                    "name": person.name,
+                    "phone": person.phone,
+                    "identity_number": person.identity_number,
+                    "carrier": "SKT",
+                }),
+            )
+            .await
+            .ok();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs a person up and returns (user, tokens).
+    pub async fn signup(&self, email: &str, password: &str, person: &Person) -> (Value, Value) {
+        let id = self.verify("signup", person).await;
+        let body = self
+            .post(
+                "/v1/auth/signup",
+                None,
+                json!({"identity_verification_id": id, "email": email, "password": password}),
+            )
+            .await
+            .ok();
+        (body["user"].clone(), body["tokens"].clone())
+    }
+
+    /// A fresh verified buyer; returns their access token.
+    pub async fn buyer(&self) -> String {
+        let person = Person::random();
+        let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+        let (_, tokens) = self.signup(&email, "a-good-password-1", &person).await;
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// An admin made the way `truffle create-admin` makes one; returns the access token.
+    pub async fn admin(&self) -> String {
+        let email = format!("admin-{}@example.com", uuid::Uuid::new_v4().simple());
+        truffle::accounts::create_unverified_user(
+            &self.db,
+            &email,
+            "admin-password-1",
+            truffle::accounts::Role::Admin,
+        )
+        .await
+        .unwrap();
+        self.login(&email, "admin-password-1").await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.post(
+            "/v1/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
+        .ok()["tokens"]
+            .clone()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Someone who can pass an identity verification.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub name: String,
+    pub phone: String,
+    pub identity_number: String,
+}
+
+impl Person {
+    pub fn random() -> Person {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        Person {
+            name: format!("테스트{}", rng.random_range(1000..9999)),
+            phone: format!("010{:08}", rng.random_range(0..100_000_000u32)),
+            identity_number: format!(
+                "{:02}{:02}{:02}{}",
+                rng.random_range(70..99),
+                rng.random_range(1..13),
+                rng.random_range(1..29),
+                rng.random_range(1..3)
+            ),
+        }
+    }
+}

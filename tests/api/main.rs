@@ -1,0 +1,10 @@
+//! Integration tests against real PostgreSQL: one binary, one database per test.
+
+mod helpers;
+
+mod accounts_auth;
+mod accounts_identity;
+mod accounts_me;
+mod accounts_sellers;
+mod operations;
+mod portone;

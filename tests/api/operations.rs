@@ -1,0 +1,267 @@
+//! Operations endpoints and the HTTP plumbing every route shares.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn health_ready_and_metrics_answer() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/health", None).await.ok()["status"], "ok");
+    assert_eq!(app.get("/ready", None).await.ok()["status"], "ready");
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The two requests above were counted under their matched routes.
+    assert!(
+        text.contains(
+            "truffle_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("truffle_http_request_duration_seconds"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn ready_fails_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.db.close().await;
+    app.get("/ready", None).await.expect(503, "unavailable");
+}
+
+#[tokio::test]
+async fn openapi_is_3_1_and_docs_are_served_offline() {
+    let app = TestApp::spawn().await;
+    let doc = app.get("/openapi.json", None).await.ok();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/v1/auth/signup",
+        "/v1/auth/login",
+        "/v1/me",
+        "/v1/identity-verifications/{id}/confirm",
+        "/v1/admin/seller-applications",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let page = app
+        .http
+        .get(format!("{}/docs/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger"), "docs UI page");
+    // The UI's scripts come from us, not a CDN.
+    assert!(
+        !html.contains("https://"),
+        "docs UI loads something from the internet"
+    );
+    let js = app
+        .http
+        .get(format!("{}/docs/swagger-ui-bundle.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+}
+
+#[tokio::test]
+async fn request_ids_are_made_or_kept() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .http
+        .get(format!("{}/health", app.base))
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a UUID request id: {id}");
+    let res = app
+        .http
+        .get(format!("{}/health", app.base))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_json_errors() {
+    let app = TestApp::spawn().await;
+    app.get("/v1/nothing-here", None)
+        .await
+        .expect(404, "not_found");
+    app.call(Method::PUT, "/health", None, None)
+        .await
+        .expect(405, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn bad_bodies_get_4xx_codes_never_500() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("BODY_LIMIT_BYTES".into(), "2048".into());
+    })
+    .await;
+    let url = format!("{}/v1/auth/login", app.base);
+    let send = |body: String, ctype: Option<&'static str>| {
+        let mut req = app.http.post(&url).body(body);
+        if let Some(c) = ctype {
+            req = req.header("content-type", c);
+        }
+        req.send()
+    };
+    let cases: Vec<(String, Option<&str>, u16, &str)> = vec![
+        (
+            "{\"email\": ".into(),
+            Some("application/json"),
+            400,
+            "malformed_json",
+        ),
+        (
+            "{\"email\": \"a\" \"password\"}".into(),
+            Some("application/json"),
+            400,
+            "malformed_json",
+        ),
+        (
+            "[1, 2]".into(),
+            Some("application/json"),
+            422,
+            "invalid_body",
+        ),
+        (
+            "{\"email\": 5, \"password\": \"x\"}".into(),
+            Some("application/json"),
+            422,
+            "invalid_body",
+        ),
+        (
+            "{\"password\": \"x\"}".into(),
+            Some("application/json"),
+            422,
+            "invalid_body",
+        ),
+        (
+            "{\"email\": \"a@b.kr\", \"password\": \"x\", \"admin\": true}".into(),
+            Some("application/json"),
+            422,
+            "invalid_body",
+        ),
+        ("{}".into(), None, 415, "unsupported_media_type"),
+        (
+            "{}".into(),
+            Some("text/plain"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            format!(
+                "{{\"email\": \"{}\", \"password\": \"x\"}}",
+                "a".repeat(4096)
+            ),
+            Some("application/json"),
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (body, ctype, status, code) in cases {
+        let res = send(body.clone(), ctype).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{body:.60}");
+        let json: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(json["code"], code, "{body:.60}");
+    }
+}
+
+#[tokio::test]
+async fn bad_path_and_query_parameters_get_4xx() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.post(
+        "/v1/admin/seller-applications/not-a-uuid/approve",
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .expect(400, "invalid_path_parameter");
+    app.get("/v1/admin/seller-applications?limit=lots", Some(&admin))
+        .await
+        .expect(400, "invalid_query_parameter");
+    app.get("/v1/admin/seller-applications?status=maybe", Some(&admin))
+        .await
+        .expect(400, "invalid_query_parameter");
+    app.get("/v1/admin/seller-applications?limit=0", Some(&admin))
+        .await
+        .expect(400, "validation_failed");
+}
+
+#[tokio::test]
+async fn cors_answers_only_configured_origins() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert(
+            "CORS_ALLOWED_ORIGINS".into(),
+            "https://truffle.example".into(),
+        );
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(Method::OPTIONS, format!("{}/v1/auth/login", app.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let ok = preflight("https://truffle.example").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://truffle.example"
+    );
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_and_stops() {
+    let app = TestApp::spawn().await;
+    let base = app.base.clone();
+    app.stop().await;
+    assert!(
+        reqwest::get(format!("{base}/health")).await.is_err(),
+        "still answering after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn slow_requests_are_cut_off_with_a_timeout_code() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("REQUEST_TIMEOUT".into(), "1ms".into());
+    })
+    .await;
+    // A login spends tens of milliseconds in argon2, far past 1 ms.
+    app.post(
+        "/v1/auth/login",
+        None,
+        json!({"email": "a@example.com", "password": "whatever-it-is"}),
+    )
+    .await
+    .expect(503, "timeout");
+}
