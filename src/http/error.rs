@@ -417,4 +417,15 @@ mod tests {
             assert!(code.default_message().ends_with('.'));
         }
     }
+
+    #[test]
+    fn the_error_catalogue_lists_every_code_with_its_status() {
+        let doc = include_str!("../../docs/ERRORS.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| {} | `{}` |", code.status().as_u16(), code.as_str());
+            assert!(doc.contains(&row), "docs/ERRORS.md lacks the row {row}");
+        }
+        let rows = doc.lines().filter(|l| l.starts_with("| 4") || l.starts_with("| 5")).count();
+        assert_eq!(rows, ErrorCode::ALL.len(), "docs/ERRORS.md lists a code the service does not have");
+    }
 }
