@@ -42,6 +42,15 @@ for who in buyer:truffle-demo-buyer seller:truffle-demo-seller admin:truffle-dem
   echo "smoke: $email logs in"
 done
 
+# Admins come only from the CLI; one made while the service runs can log in at once.
+printf 'cli-admin-password-1\n' | target/debug/truffle create-admin --email cli-admin@example.com >/dev/null \
+  || fail "truffle create-admin failed"
+curl -fsS -H 'content-type: application/json' \
+  -d '{"email":"cli-admin@example.com","password":"cli-admin-password-1"}' "$base/v1/auth/login" \
+  | grep -q '"role":"admin"' || fail "the admin made by create-admin cannot log in"
+echo "smoke: truffle create-admin works"
+target/debug/truffle migrate >/dev/null || fail "truffle migrate failed on a migrated database"
+
 kill -TERM "$pid"
 for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
 kill -0 "$pid" 2>/dev/null && fail "the service did not stop on SIGTERM"
