@@ -53,6 +53,24 @@ ensure_postgres() {
   fi
 }
 
+# Installs the pinned chain tools (anvil, forge, cast, solc) from the npm registry into
+# node_modules when they are missing or package-lock.json changed. Safe to rerun.
+ensure_chain_tools() {
+  command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js 20 with npm (Debian: apt-get install nodejs npm)"
+  local stamp="$ROOT/node_modules/.truffle-lock"
+  if [ ! -x "$ROOT/node_modules/@foundry-rs/forge-linux-amd64/bin/forge" ] \
+     || ! cmp -s "$ROOT/package-lock.json" "$stamp"; then
+    say "installing anvil, forge, cast and solc from the npm registry (npm install)"
+    # `npm ci` refuses this lock file (it lacks the other platforms' optional binaries), so install
+    # from it with `npm install`, which keeps to the locked versions and integrity hashes.
+    (cd "$ROOT" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)
+    cp "$ROOT/package-lock.json" "$stamp"
+  fi
+  export FORGE="$ROOT/node_modules/@foundry-rs/forge-linux-amd64/bin/forge"
+  export ANVIL="$ROOT/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+  export CAST="$ROOT/node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

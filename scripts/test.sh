@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The test command: every test, from a fresh machine. Starts PostgreSQL, runs the Rust unit and
-# integration tests (each integration test gets its own database), then the smoke test of the
-# run command.
+# The test command: every test, from a fresh machine. Starts PostgreSQL, installs the chain tools
+# (npm), runs the Solidity tests (forge), the Rust unit and integration tests (each integration test
+# gets its own database), then the smoke test of the run command.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_postgres
+ensure_chain_tools
+say "forge test (contracts)"
+"$FORGE" test
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres:///postgres?user=$(id -un)}"
 say "cargo test"
 cargo test --all-targets --no-fail-fast
