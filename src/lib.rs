@@ -14,6 +14,7 @@ pub mod demo;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod protocol;
 pub mod providers;
 pub mod ratelimit;
 pub mod router;

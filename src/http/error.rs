@@ -425,7 +425,14 @@ mod tests {
             let row = format!("| {} | `{}` |", code.status().as_u16(), code.as_str());
             assert!(doc.contains(&row), "docs/ERRORS.md lacks the row {row}");
         }
-        let rows = doc.lines().filter(|l| l.starts_with("| 4") || l.starts_with("| 5")).count();
-        assert_eq!(rows, ErrorCode::ALL.len(), "docs/ERRORS.md lists a code the service does not have");
+        let rows = doc
+            .lines()
+            .filter(|l| l.starts_with("| 4") || l.starts_with("| 5"))
+            .count();
+        assert_eq!(
+            rows,
+            ErrorCode::ALL.len(),
+            "docs/ERRORS.md lists a code the service does not have"
+        );
     }
 }
