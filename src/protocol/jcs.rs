@@ -110,12 +110,18 @@ mod tests {
             canon(v),
             "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\u{0080}\":\"Control\",\"\u{00f6}\":\"Latin\",\"\u{20ac}\":\"Euro Sign\",\"\u{1f600}\":\"Emoji\",\"\u{fb33}\":\"Hebrew\"}"
         );
-        assert_eq!(canon(json!({"b": [1, {"d": null, "c": true}], "a": "x"})), r#"{"a":"x","b":[1,{"c":true,"d":null}]}"#);
+        assert_eq!(
+            canon(json!({"b": [1, {"d": null, "c": true}], "a": "x"})),
+            r#"{"a":"x","b":[1,{"c":true,"d":null}]}"#
+        );
     }
 
     #[test]
     fn strings_escape_like_json_stringify() {
-        assert_eq!(canon(json!("a\"b\\c\n\u{1}\u{1f}\u{7f}한글/")), "\"a\\\"b\\\\c\\n\\u0001\\u001f\u{7f}한글/\"");
+        assert_eq!(
+            canon(json!("a\"b\\c\n\u{1}\u{1f}\u{7f}한글/")),
+            "\"a\\\"b\\\\c\\n\\u0001\\u001f\u{7f}한글/\""
+        );
     }
 
     #[test]

@@ -7,12 +7,21 @@ use sha2::{Digest, Sha256};
 pub type Hash = [u8; 32];
 
 pub fn leaf(content_hash: &Hash) -> Hash {
-    Sha256::new().chain_update([0x00]).chain_update(content_hash).finalize().into()
+    Sha256::new()
+        .chain_update([0x00])
+        .chain_update(content_hash)
+        .finalize()
+        .into()
 }
 
 pub fn node(a: &Hash, b: &Hash) -> Hash {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    Sha256::new().chain_update([0x01]).chain_update(lo).chain_update(hi).finalize().into()
+    Sha256::new()
+        .chain_update([0x01])
+        .chain_update(lo)
+        .chain_update(hi)
+        .finalize()
+        .into()
 }
 
 /// A whole tree, every level kept, so that each leaf's proof is a walk up.
@@ -23,7 +32,9 @@ pub struct MerkleTree {
 
 impl MerkleTree {
     /// The tree over these records' content hashes; `None` when there are none.
-    pub fn from_content_hashes<'a>(hashes: impl IntoIterator<Item = &'a Hash>) -> Option<MerkleTree> {
+    pub fn from_content_hashes<'a>(
+        hashes: impl IntoIterator<Item = &'a Hash>,
+    ) -> Option<MerkleTree> {
         Self::from_leaves(hashes.into_iter().map(leaf).collect())
     }
 
@@ -103,7 +114,10 @@ mod tests {
         let mut leaves: Vec<Hash> = hashes.iter().map(leaf).collect();
         leaves.sort();
         assert_eq!(t.root(), node(&node(&leaves[0], &leaves[1]), &leaves[2]));
-        assert_eq!(t.proof(&leaves[2]).unwrap(), vec![node(&leaves[0], &leaves[1])]);
+        assert_eq!(
+            t.proof(&leaves[2]).unwrap(),
+            vec![node(&leaves[0], &leaves[1])]
+        );
         assert_eq!(t.proof(&leaves[0]).unwrap(), vec![leaves[1], leaves[2]]);
     }
 

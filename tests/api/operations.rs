@@ -265,3 +265,27 @@ async fn slow_requests_are_cut_off_with_a_timeout_code() {
     .await
     .expect(503, "timeout");
 }
+
+#[tokio::test]
+async fn internal_failures_say_nothing_inside() {
+    let app = TestApp::spawn().await;
+    let buyer = app.buyer().await;
+    // Break the database under the running app.
+    sqlx::query("DROP TABLE seller_applications")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let r = app
+        .get("/v1/me/seller-application", Some(&buyer))
+        .await
+        .expect(500, "internal");
+    let text = r.body.to_string();
+    assert!(
+        !text.contains("seller_applications") && !text.contains("relation"),
+        "{text}"
+    );
+    assert!(
+        r.headers.get("x-request-id").is_some(),
+        "the id to find the logged cause"
+    );
+}
