@@ -11,6 +11,9 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
+use crate::catalogue::Catalogue;
+use crate::chain::ChainClient;
+use crate::chain::worker::AnchorWorker;
 use crate::config::{Config, IdentityProviderConfig};
 use crate::metrics::Metrics;
 use crate::providers::identity::{DevIdentityVerifier, IdentityVerifier, PortOneIdentityVerifier};
@@ -52,6 +55,9 @@ pub struct App {
     pub db: PgPool,
     pub metrics: Arc<Metrics>,
     pub accounts: Accounts,
+    pub catalogue: Catalogue,
+    /// The anchoring worker, when a chain RPC is configured.
+    pub anchor_worker: Option<AnchorWorker>,
     pub http: HttpSettings,
     pub listen_addr: SocketAddr,
 }
@@ -69,6 +75,12 @@ impl std::ops::Deref for AppState {
 impl FromRef<AppState> for Accounts {
     fn from_ref(state: &AppState) -> Accounts {
         state.accounts.clone()
+    }
+}
+
+impl FromRef<AppState> for Catalogue {
+    fn from_ref(state: &AppState) -> Catalogue {
+        state.catalogue.clone()
     }
 }
 
@@ -94,6 +106,8 @@ impl AppState {
         let Config {
             auth,
             identity,
+            chain,
+            catalogue,
             body_limit_bytes,
             request_timeout,
             cors_allowed_origins,
@@ -102,10 +116,43 @@ impl AppState {
             ..
         } = config;
         let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
+        let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
+        let catalogue = Catalogue::new(
+            db.clone(),
+            chain.chain_id,
+            registry,
+            catalogue.custody_master_key,
+        );
+        let anchor_worker = match &chain.rpc {
+            Some(rpc) => {
+                use secrecy::ExposeSecret;
+                let client = ChainClient::with_signer(
+                    &rpc.url,
+                    rpc.registry,
+                    chain.chain_id,
+                    rpc.anchor_key.expose_secret(),
+                )?;
+                Some(AnchorWorker {
+                    db: db.clone(),
+                    chain: client,
+                    confirmations: rpc.confirmations,
+                    batch_interval: rpc.batch_interval,
+                    batch_max: rpc.batch_max,
+                })
+            }
+            None => {
+                tracing::warn!(
+                    "CHAIN_RPC_URL is not set: product records stay pending, nothing is anchored"
+                );
+                None
+            }
+        };
         Ok(AppState(Arc::new(App {
             db,
             metrics: Arc::new(Metrics::new()),
             accounts,
+            catalogue,
+            anchor_worker,
             http: HttpSettings {
                 body_limit_bytes,
                 request_timeout,
@@ -114,6 +161,20 @@ impl AppState {
             },
             listen_addr,
         })))
+    }
+}
+
+impl AppState {
+    /// Starts the background workers; they stop when `stop` turns true.
+    pub fn spawn_workers(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut handles = Vec::new();
+        if let Some(worker) = self.anchor_worker.clone() {
+            handles.push(tokio::spawn(worker.run(stop.clone())));
+        }
+        handles
     }
 }
 

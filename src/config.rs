@@ -118,6 +118,49 @@ pub struct IdentityConfig {
     pub rejoin_cooldown: Duration,
 }
 
+/// The EVM chain that anchors product records.
+pub struct ChainConfig {
+    /// The chain id records are signed for (EIP-712 domain) and that verification trusts.
+    pub chain_id: u64,
+    /// Where to send anchors; without it records are kept pending and nothing is anchored.
+    pub rpc: Option<ChainRpc>,
+}
+
+pub struct ChainRpc {
+    pub url: String,
+    /// The `TruffleRegistry` contract.
+    pub registry: alloy::primitives::Address,
+    /// The anchoring key (allowed by the registry to anchor and revoke).
+    pub anchor_key: SecretString,
+    /// Blocks on top of the anchoring block before a batch counts as confirmed (1 = mined).
+    pub confirmations: u64,
+    /// A batch closes after this long, or sooner at `batch_max` records.
+    pub batch_interval: Duration,
+    pub batch_max: usize,
+}
+
+impl fmt::Debug for ChainConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ChainConfig");
+        d.field("chain_id", &self.chain_id);
+        if let Some(rpc) = &self.rpc {
+            d.field("rpc_url", &rpc.url)
+                .field("registry", &rpc.registry)
+                .field("anchor_key", &"[redacted]")
+                .field("confirmations", &rpc.confirmations)
+                .field("batch_interval", &rpc.batch_interval)
+                .field("batch_max", &rpc.batch_max);
+        }
+        d.finish()
+    }
+}
+
+#[derive(Debug)]
+pub struct CatalogueConfig {
+    /// Encrypts the custodial signing keys the platform holds for sellers (AES-256-GCM).
+    pub custody_master_key: SecretBox<Vec<u8>>,
+}
+
 #[derive(Debug)]
 pub struct Config {
     pub database_url: SecretString,
@@ -130,6 +173,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     pub auth: AuthConfig,
     pub identity: IdentityConfig,
+    pub chain: ChainConfig,
+    pub catalogue: CatalogueConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -390,6 +435,94 @@ impl Config {
             .and_then(|v| r.secret_bytes("PERSON_KEY_SECRET", &v, 32));
         let rejoin_cooldown = r.duration("REJOIN_COOLDOWN", "30d");
 
+        let chain_id = r.parse::<u64>("CHAIN_ID", "31337", "a chain id");
+        let rpc = match r.raw("CHAIN_RPC_URL").map(str::to_owned) {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    r.errors
+                        .push(format!("CHAIN_RPC_URL={url:?} must be an http(s) URL"));
+                }
+                let registry = r
+                    .required(
+                        "CHAIN_REGISTRY_ADDRESS",
+                        "the TruffleRegistry contract address",
+                    )
+                    .and_then(|a| match a.parse::<alloy::primitives::Address>() {
+                        Ok(a) => Some(a),
+                        Err(_) => {
+                            r.errors
+                                .push(format!("CHAIN_REGISTRY_ADDRESS={a:?} is not an address"));
+                            None
+                        }
+                    });
+                let anchor_key = r
+                    .required(
+                        "ANCHOR_PRIVATE_KEY",
+                        "the 0x-hex private key allowed to anchor",
+                    )
+                    .and_then(|k| {
+                        if k.parse::<alloy::signers::local::PrivateKeySigner>().is_ok() {
+                            Some(SecretString::from(k))
+                        } else {
+                            r.errors.push(
+                                "ANCHOR_PRIVATE_KEY is not a secp256k1 private key in hex".into(),
+                            );
+                            None
+                        }
+                    });
+                let confirmations = r.parse::<u64>("CHAIN_CONFIRMATIONS", "2", "a whole number");
+                let batch_interval = r.duration("ANCHOR_BATCH_INTERVAL", "5s");
+                let batch_max = r.parse::<usize>("ANCHOR_BATCH_MAX", "256", "a whole number");
+                match (
+                    registry,
+                    anchor_key,
+                    confirmations,
+                    batch_interval,
+                    batch_max,
+                ) {
+                    (
+                        Some(registry),
+                        Some(anchor_key),
+                        Some(confirmations),
+                        Some(batch_interval),
+                        Some(batch_max),
+                    ) => {
+                        if confirmations == 0 || batch_max == 0 {
+                            r.errors.push(
+                                "CHAIN_CONFIRMATIONS and ANCHOR_BATCH_MAX must be at least 1"
+                                    .into(),
+                            );
+                        }
+                        Some(ChainRpc {
+                            url,
+                            registry,
+                            anchor_key,
+                            confirmations,
+                            batch_interval,
+                            batch_max,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+        };
+        let custody_master_key = r
+            .required(
+                "CUSTODY_MASTER_KEY",
+                "base64 key (32 bytes) that encrypts the sellers' custodial signing keys",
+            )
+            .and_then(|v| r.secret_bytes("CUSTODY_MASTER_KEY", &v, 32))
+            .and_then(|k| {
+                if k.len() == 32 {
+                    Some(k)
+                } else {
+                    r.errors
+                        .push("CUSTODY_MASTER_KEY must decode to exactly 32 bytes".into());
+                    None
+                }
+            });
+
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
         }
@@ -423,6 +556,15 @@ impl Config {
                 person_key_secret: SecretBox::new(Box::new(person_key_secret.ok_or_else(missing)?)),
                 rejoin_cooldown: rejoin_cooldown.ok_or_else(missing)?,
             },
+            chain: ChainConfig {
+                chain_id: chain_id.ok_or_else(missing)?,
+                rpc,
+            },
+            catalogue: CatalogueConfig {
+                custody_master_key: SecretBox::new(Box::new(
+                    custody_master_key.ok_or_else(missing)?,
+                )),
+            },
         })
     }
 
@@ -444,6 +586,10 @@ mod tests {
             ),
             (
                 "PERSON_KEY_SECRET",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+            (
+                "CUSTODY_MASTER_KEY",
                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
             ),
         ]
@@ -471,6 +617,8 @@ mod tests {
         env.insert("LOGIN_LIMIT_PER_IP".into(), "ten".into());
         env.insert("TRUSTED_PROXIES".into(), "10.0.0.0/8,nonsense".into());
         env.insert("IDENTITY_PROVIDER".into(), "portone".into());
+        env.insert("CHAIN_RPC_URL".into(), "http://127.0.0.1:8545".into());
+        env.insert("ANCHOR_PRIVATE_KEY".into(), "0xnot-a-key".into());
         let err = Config::from_env_map(&env).unwrap_err();
         let text = err.to_string();
         for needle in [
@@ -481,10 +629,13 @@ mod tests {
             "nonsense",
             "PORTONE_API_SECRET",
             "PORTONE_CHANNEL_KEY",
+            "CHAIN_REGISTRY_ADDRESS",
+            "ANCHOR_PRIVATE_KEY",
         ] {
             assert!(text.contains(needle), "{needle} missing from:\n{text}");
         }
         assert!(!text.contains("c2hvcnQ"), "secret leaked:\n{text}");
+        assert!(!text.contains("0xnot-a-key"), "secret leaked:\n{text}");
     }
 
     #[test]

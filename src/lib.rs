@@ -7,6 +7,8 @@
 
 pub mod accounts;
 pub mod app;
+pub mod catalogue;
+pub mod chain;
 pub mod config;
 pub mod cpu;
 pub mod db;

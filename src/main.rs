@@ -40,6 +40,33 @@ enum Command {
     SeedDemo,
     /// Print the OpenAPI document and exit (needs no configuration).
     Openapi,
+    /// Verify a product's proof bundle against the chain, as any third party would: needs no
+    /// database, and trusts only the chain id and registry given here, never the bundle's own.
+    Verify {
+        /// The bundle: a file path, or an http(s) URL such as
+        /// http://127.0.0.1:8080/v1/products/{id}/proof
+        bundle: String,
+        /// Any JSON-RPC node of the chain.
+        #[arg(long, env = "CHAIN_RPC_URL")]
+        rpc_url: String,
+        /// The chain id you trust.
+        #[arg(long, env = "CHAIN_ID")]
+        chain_id: u64,
+        /// The TruffleRegistry address you trust.
+        #[arg(long, env = "CHAIN_REGISTRY_ADDRESS")]
+        registry: String,
+    },
+    /// Local devnet only: deploy the registry if none is at CHAIN_REGISTRY_ADDRESS and fund the
+    /// anchoring key (the run command does this).
+    DevnetSetup {
+        /// The account that deploys (anvil's first default account unless told otherwise).
+        #[arg(
+            long,
+            env = "DEVNET_DEPLOYER_KEY",
+            default_value = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+        )]
+        deployer_key: String,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -59,6 +86,9 @@ fn init_logging(format: LogFormat) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Before parsing, so flags that fall back to variables see .env too. A missing .env is normal
+    // (production sets the environment itself).
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     if let Command::Openapi = cli.command {
         let doc = truffle::router::openapi();
@@ -70,8 +100,15 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    // A missing .env is normal (production sets the environment itself).
-    let _ = dotenvy::dotenv();
+    if let Command::Verify {
+        bundle,
+        rpc_url,
+        chain_id,
+        registry,
+    } = &cli.command
+    {
+        return verify(bundle, rpc_url, *chain_id, registry).await;
+    }
     let config = match Config::from_process_env() {
         Ok(c) => c,
         Err(e) => {
@@ -99,13 +136,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let providers = Providers::from_config(&config);
             let state = AppState::start(config, providers).await?;
             if demo {
-                truffle::demo::seed(&state.accounts).await?;
+                truffle::demo::seed(&state.accounts, &state.catalogue).await?;
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             tracing::info!(addr = %listener.local_addr()?, "truffle is listening; API docs at /docs");
-            app::serve(state, listener, app::shutdown_signal()).await?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let workers = state.spawn_workers(stopped);
+            app::serve(state, listener, async move {
+                app::shutdown_signal().await;
+                let _ = stop.send(true);
+            })
+            .await?;
+            for worker in workers {
+                let _ = worker.await;
+            }
             tracing::info!("stopped");
         }
         Command::Migrate => {
@@ -128,10 +174,123 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::SeedDemo => {
             let providers = Providers::from_config(&config);
             let state = AppState::start(config, providers).await?;
-            truffle::demo::seed(&state.accounts).await?;
+            truffle::demo::seed(&state.accounts, &state.catalogue).await?;
             println!("demo data ready");
         }
-        Command::Openapi => unreachable!("handled before configuration is read"),
+        Command::DevnetSetup { deployer_key } => devnet_setup(&config, &deployer_key).await?,
+        Command::Openapi | Command::Verify { .. } => {
+            anyhow::bail!("handled before configuration is read")
+        }
     }
     Ok(())
+}
+
+async fn devnet_setup(config: &Config, deployer_key: &str) -> anyhow::Result<()> {
+    use alloy::primitives::U256;
+    use alloy::providers::ext::AnvilApi;
+    use alloy::signers::local::PrivateKeySigner;
+    use secrecy::ExposeSecret;
+    use truffle::chain::{ChainClient, deploy_registry};
+
+    let rpc = config
+        .chain
+        .rpc
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("CHAIN_RPC_URL is not set"))?;
+    let anchorer: PrivateKeySigner = rpc.anchor_key.expose_secret().parse()?;
+    let client = ChainClient::read_only(&rpc.url, rpc.registry, config.chain.chain_id)?;
+    let served = client.rpc_chain_id().await?;
+    anyhow::ensure!(
+        served == config.chain.chain_id,
+        "the node serves chain {served}, CHAIN_ID is {}",
+        config.chain.chain_id
+    );
+    // Plenty of devnet ether for the anchoring key.
+    client
+        .provider()
+        .anvil_set_balance(anchorer.address(), U256::from(10u128.pow(21)))
+        .await?;
+    if client.registry_deployed().await? {
+        println!("registry already at {:#x}", rpc.registry);
+        return Ok(());
+    }
+    let address = deploy_registry(&rpc.url, deployer_key, anchorer.address()).await?;
+    anyhow::ensure!(
+        address == rpc.registry,
+        "deployed the registry at {address:#x}, but CHAIN_REGISTRY_ADDRESS is {:#x}: set it to the new address",
+        rpc.registry
+    );
+    println!("registry deployed at {address:#x}");
+    Ok(())
+}
+
+/// `truffle verify`: prints one line per check and a verdict; exits 0 only if every check passes.
+async fn verify(bundle: &str, rpc_url: &str, chain_id: u64, registry: &str) -> ExitCode {
+    use truffle::chain::verify::{Trust, verify_bundle};
+    use truffle::protocol::bundle::ProofBundle;
+
+    let registry = match registry.parse() {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!("--registry {registry:?} is not an address");
+            return ExitCode::from(2);
+        }
+    };
+    let text = if bundle.starts_with("http://") || bundle.starts_with("https://") {
+        match reqwest::get(bundle)
+            .await
+            .and_then(|r| r.error_for_status())
+        {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(e) => {
+                eprintln!("cannot fetch the bundle: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        match std::fs::read_to_string(bundle) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("cannot read {bundle}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let parsed: ProofBundle = match serde_json::from_str(&text) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("not a proof bundle: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let trust = Trust {
+        rpc_url: rpc_url.to_owned(),
+        chain_id,
+        registry,
+    };
+    let verdict = verify_bundle(&parsed, &trust).await;
+    let name = parsed
+        .record
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("?");
+    println!("product record {} ({name})", parsed.content_hash);
+    for check in &verdict.checks {
+        println!(
+            "  {} {:<18} {}",
+            if check.ok { "✓" } else { "✗" },
+            check.name,
+            check.detail
+        );
+    }
+    if verdict.ok() {
+        println!(
+            "VERIFIED: signed by {}, anchored on chain {chain_id}, not revoked",
+            parsed.seller_address
+        );
+        ExitCode::SUCCESS
+    } else {
+        println!("NOT VERIFIED: failed {}", verdict.failed().join(", "));
+        ExitCode::FAILURE
+    }
 }

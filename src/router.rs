@@ -17,6 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accounts::routes as accounts;
 use crate::app::AppState;
+use crate::catalogue::routes as catalogue;
 use crate::http::ErrorBody;
 use crate::http::extract::TrustedProxies;
 use crate::http::middleware;
@@ -40,6 +41,7 @@ use crate::ops;
         (name = "me", description = "The caller's own account (MyPage)"),
         (name = "sellers", description = "Applying to sell"),
         (name = "admin", description = "Admin-only operations"),
+        (name = "catalogue", description = "Limited editions, their signed records and proof bundles"),
     )
 )]
 struct ApiDoc;
@@ -81,6 +83,17 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::sellers::list_applications))
         .routes(routes!(accounts::sellers::approve))
         .routes(routes!(accounts::sellers::reject))
+        .routes(routes!(catalogue::create, catalogue::list))
+        .routes(routes!(
+            catalogue::get,
+            catalogue::update,
+            catalogue::delist
+        ))
+        .routes(routes!(catalogue::proof))
+        .routes(routes!(catalogue::revoke))
+        .routes(routes!(catalogue::sign))
+        .routes(routes!(catalogue::mine))
+        .routes(routes!(catalogue::signing_key, catalogue::set_signing_key))
 }
 
 /// The OpenAPI document alone (for `truffle openapi` and tests).

@@ -1,0 +1,3 @@
+DROP TABLE product_records;
+DROP TABLE products;
+DROP TABLE sellers;

@@ -1,0 +1,679 @@
+//! The catalogue (original spec §10): sellers register limited editions; every version of a
+//! product is a `truffle.product/1` record, signed by the seller's key (custodial or their own
+//! wallet) and put in the anchoring outbox. Reads are public; delisting hides a product while its
+//! anchored records stay verifiable; revocation marks records revoked on chain.
+
+pub mod custody;
+pub mod routes;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256, hex};
+use alloy::signers::local::PrivateKeySigner;
+use chrono::{DateTime, SecondsFormat, Utc};
+use secrecy::{ExposeSecret, SecretBox};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::accounts::person::clean_text;
+use crate::chain::outbox::{self, AnchorInfo, AnchorState};
+use crate::http::{ApiError, ErrorCode};
+use crate::protocol::bundle::ProofBundle;
+use crate::protocol::product::{self, Record};
+use store::{ProductRow, SellerKey};
+
+#[derive(Clone)]
+pub struct Catalogue(Arc<CatalogueInner>);
+
+pub struct CatalogueInner {
+    pub db: PgPool,
+    /// The chain records are signed for (EIP-712 domain).
+    pub chain_id: u64,
+    /// The registry that anchors them, when anchoring is configured.
+    pub registry: Option<Address>,
+    master_key: SecretBox<Vec<u8>>,
+}
+
+impl std::ops::Deref for Catalogue {
+    type Target = CatalogueInner;
+    fn deref(&self) -> &CatalogueInner {
+        &self.0
+    }
+}
+
+/// What a seller says about a product; the server builds the record from it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    #[schema(example = "나이키 덩크 로우 레트로 판다")]
+    pub name: String,
+    #[schema(example = "Nike")]
+    pub brand: String,
+    #[schema(example = "sneakers")]
+    pub category: String,
+    #[schema(example = 500)]
+    pub edition_size: u32,
+    #[schema(example = 129000)]
+    pub retail_price_krw: u64,
+    #[serde(default)]
+    pub description: String,
+    #[schema(example = "DD1391-100")]
+    pub sku: Option<String>,
+    /// sha256 of each image, 64 hex digits (with or without 0x).
+    #[serde(default)]
+    pub image_sha256s: Vec<String>,
+}
+
+/// Where a product's current record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainStatus {
+    /// A wallet seller has not signed this version yet.
+    AwaitingSignature,
+    /// Signed, waiting for its batch to be anchored.
+    Pending,
+    /// Its batch root is in a block.
+    Anchored,
+    /// Enough blocks on top of the anchoring block.
+    Confirmed,
+    /// Revoked (counterfeit report or leaked key); verification reports it.
+    Revoked,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChainInfo {
+    pub status: ChainStatus,
+    pub content_hash: String,
+    pub root: Option<String>,
+    pub tx_hash: Option<String>,
+    pub block_number: Option<u64>,
+    pub block_time: Option<DateTime<Utc>>,
+    /// Where to fetch the proof bundle, once anchored.
+    pub proof_url: Option<String>,
+}
+
+/// A product as clients see it: the current record and where it stands on chain.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Product {
+    pub id: Uuid,
+    pub seller_id: Uuid,
+    pub version: u32,
+    pub listed: bool,
+    pub record: Record,
+    pub chain: ChainInfo,
+    /// For a wallet seller's unsigned version: the EIP-712 typed data to sign
+    /// (`eth_signTypedData_v4`), then `POST /v1/products/{id}/signature`.
+    #[schema(value_type = Option<Object>)]
+    pub typed_data: Option<serde_json::Value>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoke_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+fn b256(bytes: &[u8]) -> B256 {
+    B256::try_from(bytes).unwrap_or_default()
+}
+
+impl ProductInput {
+    /// NFC-normalised, bounded, and well-formed; errors name the field.
+    pub fn validated(self) -> Result<ProductInput, ApiError> {
+        let text = |field: &str, value: &str, min: usize, max: usize| {
+            clean_text(value, min, max).ok_or_else(|| {
+                ApiError::validation(field, &format!("must be {min} to {max} characters."))
+            })
+        };
+        if self.edition_size == 0 || self.edition_size > 1_000_000 {
+            return Err(ApiError::validation(
+                "edition_size",
+                "must be 1 to 1000000.",
+            ));
+        }
+        if self.retail_price_krw > 1_000_000_000_000 {
+            return Err(ApiError::validation(
+                "retail_price_krw",
+                "must be at most 1000000000000.",
+            ));
+        }
+        if self.image_sha256s.len() > 20 {
+            return Err(ApiError::validation("image_sha256s", "at most 20 images."));
+        }
+        let images = self
+            .image_sha256s
+            .iter()
+            .map(|h| {
+                let h = h.trim().trim_start_matches("0x").to_lowercase();
+                (h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .then(|| format!("0x{h}"))
+                    .ok_or_else(|| {
+                        ApiError::validation("image_sha256s", "each must be 64 hex digits.")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let description = if self.description.trim().is_empty() {
+            String::new()
+        } else {
+            text("description", &self.description, 1, 5000)?
+        };
+        Ok(ProductInput {
+            name: text("name", &self.name, 1, 200)?,
+            brand: text("brand", &self.brand, 1, 100)?,
+            category: text("category", &self.category, 1, 50)?,
+            edition_size: self.edition_size,
+            retail_price_krw: self.retail_price_krw,
+            description,
+            sku: self.sku.map(|s| text("sku", &s, 1, 64)).transpose()?,
+            image_sha256s: images,
+        })
+    }
+
+    fn record(
+        &self,
+        product_id: Uuid,
+        version: u32,
+        previous: Option<B256>,
+        seller: &str,
+    ) -> Record {
+        Record {
+            protocol: product::PROTOCOL.into(),
+            product_id,
+            version,
+            previous_content_hash: previous.map(|h| h.to_string()),
+            seller_address: seller.to_owned(),
+            name: self.name.clone(),
+            brand: self.brand.clone(),
+            category: self.category.clone(),
+            edition_size: self.edition_size,
+            retail_price_krw: self.retail_price_krw,
+            description: self.description.clone(),
+            sku: self.sku.clone(),
+            image_sha256s: self.image_sha256s.clone(),
+            created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        }
+    }
+
+    fn from_record(r: &Record) -> ProductInput {
+        ProductInput {
+            name: r.name.clone(),
+            brand: r.brand.clone(),
+            category: r.category.clone(),
+            edition_size: r.edition_size,
+            retail_price_krw: r.retail_price_krw,
+            description: r.description.clone(),
+            sku: r.sku.clone(),
+            image_sha256s: r.image_sha256s.clone(),
+        }
+    }
+}
+
+/// Fields a PATCH may change; each left out keeps the current value.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub brand: Option<String>,
+    pub category: Option<String>,
+    pub edition_size: Option<u32>,
+    pub retail_price_krw: Option<u64>,
+    pub description: Option<String>,
+    pub sku: Option<String>,
+    pub image_sha256s: Option<Vec<String>>,
+}
+
+/// How a seller's records get signed.
+enum Signing {
+    Custodial(PrivateKeySigner),
+    Wallet(String),
+}
+
+impl Signing {
+    fn address(&self) -> String {
+        match self {
+            Signing::Custodial(s) => product::address_hex(s.address()),
+            Signing::Wallet(a) => a.clone(),
+        }
+    }
+}
+
+impl Catalogue {
+    pub fn new(
+        db: PgPool,
+        chain_id: u64,
+        registry: Option<Address>,
+        master_key: SecretBox<Vec<u8>>,
+    ) -> Self {
+        Catalogue(Arc::new(CatalogueInner {
+            db,
+            chain_id,
+            registry,
+            master_key,
+        }))
+    }
+
+    fn master(&self) -> &[u8] {
+        self.master_key.expose_secret()
+    }
+
+    /// The seller's signing key, made custodially on first use.
+    async fn signing(&self, conn: &mut PgConnection, seller: Uuid) -> Result<Signing, ApiError> {
+        let key = match store::seller_key(&mut *conn, seller).await? {
+            Some(key) => key,
+            None => {
+                let (signer, sealed) = custody::generate(self.master(), seller)?;
+                let address = product::address_hex(signer.address());
+                store::insert_seller_key(&mut *conn, seller, "custodial", &address, Some(&sealed))
+                    .await?;
+                // Re-read: a concurrent first product may have stored its key first.
+                store::seller_key(&mut *conn, seller)
+                    .await?
+                    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("seller key vanished")))?
+            }
+        };
+        self.signing_from(seller, key)
+    }
+
+    fn signing_from(&self, seller: Uuid, key: SellerKey) -> Result<Signing, ApiError> {
+        match (key.signing_mode.as_str(), key.encrypted_key) {
+            ("custodial", Some(sealed)) => Ok(Signing::Custodial(custody::open(
+                self.master(),
+                seller,
+                &sealed,
+            )?)),
+            _ => Ok(Signing::Wallet(key.address)),
+        }
+    }
+
+    /// Builds, hashes, signs (custodial) and stores version `version` of a product, and puts the
+    /// signed record in the anchoring outbox, all in the caller's transaction.
+    async fn write_version(
+        &self,
+        conn: &mut PgConnection,
+        seller: Uuid,
+        product_id: Uuid,
+        version: u32,
+        previous: Option<B256>,
+        input: &ProductInput,
+    ) -> Result<(), ApiError> {
+        let signing = self.signing(conn, seller).await?;
+        let record = input.record(product_id, version, previous, &signing.address());
+        let (canonical, hash) = record.hash();
+        let signature = match &signing {
+            Signing::Custodial(signer) => {
+                let message =
+                    product::typed_message(hash, &record.name, &record.brand, record.edition_size);
+                Some(product::sign(signer, &message, self.chain_id)?)
+            }
+            Signing::Wallet(_) => None,
+        };
+        let fields = store::NewProduct {
+            id: product_id,
+            seller_id: seller,
+            name: &input.name,
+            brand: &input.brand,
+            category: &input.category,
+            edition_size: input.edition_size,
+            retail_price_krw: input.retail_price_krw,
+        };
+        if version == 1 {
+            store::insert_product(&mut *conn, fields).await?;
+        }
+        store::insert_record(
+            &mut *conn,
+            store::NewRecord {
+                product_id,
+                version,
+                content_hash: hash.as_slice(),
+                canonical: &canonical,
+                seller_address: &record.seller_address,
+                signature: signature.as_ref().map(|s| s.as_slice()),
+            },
+        )
+        .await?;
+        if version > 1 {
+            store::set_current_version(&mut *conn, fields, version).await?;
+        }
+        if signature.is_some() {
+            outbox::enqueue(&mut *conn, hash).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn create(&self, seller: Uuid, input: ProductInput) -> Result<Product, ApiError> {
+        let input = input.validated()?;
+        let id = Uuid::now_v7();
+        let mut tx = self.db.begin().await?;
+        self.write_version(&mut tx, seller, id, 1, None, &input)
+            .await?;
+        tx.commit().await?;
+        self.product(id).await
+    }
+
+    /// A new version of the record; earlier versions and their proofs stay as they are.
+    pub async fn update(
+        &self,
+        seller: Uuid,
+        id: Uuid,
+        patch: ProductPatch,
+    ) -> Result<Product, ApiError> {
+        let mut tx = self.db.begin().await?;
+        let row = store::lock_product(&mut *tx, id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        if row.seller_id != seller {
+            return Err(ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller may change it.",
+            ));
+        }
+        if row.revoked_at.is_some() {
+            return Err(ErrorCode::ProductRevoked.into());
+        }
+        if !row.listed {
+            return Err(ApiError::with_message(
+                ErrorCode::NotFound,
+                "This product is delisted.",
+            ));
+        }
+        let current = parse_record(&row.canonical)?;
+        let mut input = ProductInput::from_record(&current);
+        if let Some(v) = patch.name {
+            input.name = v;
+        }
+        if let Some(v) = patch.brand {
+            input.brand = v;
+        }
+        if let Some(v) = patch.category {
+            input.category = v;
+        }
+        if let Some(v) = patch.edition_size {
+            input.edition_size = v;
+        }
+        if let Some(v) = patch.retail_price_krw {
+            input.retail_price_krw = v;
+        }
+        if let Some(v) = patch.description {
+            input.description = v;
+        }
+        if let Some(v) = patch.sku {
+            input.sku = Some(v);
+        }
+        if let Some(v) = patch.image_sha256s {
+            input.image_sha256s = v;
+        }
+        let input = input.validated()?;
+        let version = row.current_version as u32 + 1;
+        self.write_version(
+            &mut tx,
+            seller,
+            id,
+            version,
+            Some(b256(&row.content_hash)),
+            &input,
+        )
+        .await?;
+        tx.commit().await?;
+        self.product(id).await
+    }
+
+    /// A wallet seller's signature for an unsigned version, checked before it is accepted.
+    pub async fn submit_signature(
+        &self,
+        seller: Uuid,
+        id: Uuid,
+        version: u32,
+        signature_hex: &str,
+    ) -> Result<Product, ApiError> {
+        let signature = hex::decode(signature_hex.trim())
+            .map_err(|_| ApiError::validation("signature", "must be 0x-hex."))?;
+        let mut tx = self.db.begin().await?;
+        let row = store::lock_product(&mut *tx, id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        if row.seller_id != seller {
+            return Err(ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller may sign it.",
+            ));
+        }
+        let rec = store::record(&mut *tx, id, version)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        if rec.signature.is_some() {
+            return Err(ErrorCode::SignatureNotAwaited.into());
+        }
+        let record = parse_record(&rec.canonical)?;
+        let hash = b256(&rec.content_hash);
+        let message =
+            product::typed_message(hash, &record.name, &record.brand, record.edition_size);
+        let expected: Address = rec.seller_address.parse().map_err(|_| {
+            ApiError::internal(anyhow::anyhow!("stored seller address is malformed"))
+        })?;
+        product::check_signature(&message, self.chain_id, &signature, expected).map_err(|e| {
+            ApiError::with_message(
+                ErrorCode::SignatureInvalid,
+                format!("The signature is not valid: {e}."),
+            )
+        })?;
+        if !store::set_signature(&mut *tx, id, version, &signature).await? {
+            return Err(ErrorCode::SignatureNotAwaited.into());
+        }
+        outbox::enqueue(&mut *tx, hash).await?;
+        tx.commit().await?;
+        self.product(id).await
+    }
+
+    /// Chooses how the seller signs from now on.
+    pub async fn set_signing(&self, seller: Uuid, wallet: Option<Address>) -> Result<(), ApiError> {
+        let mut tx = self.db.begin().await?;
+        match wallet {
+            Some(address) => {
+                store::set_signing(&mut *tx, seller, "wallet", &product::address_hex(address))
+                    .await?
+            }
+            None => {
+                let existing = store::seller_key(&mut *tx, seller).await?;
+                match existing.and_then(|k| k.encrypted_key) {
+                    // Back to the custodial key the platform already holds for this seller.
+                    Some(sealed) => {
+                        let signer = custody::open(self.master(), seller, &sealed)?;
+                        store::set_signing(
+                            &mut *tx,
+                            seller,
+                            "custodial",
+                            &product::address_hex(signer.address()),
+                        )
+                        .await?;
+                    }
+                    None => {
+                        let (signer, sealed) = custody::generate(self.master(), seller)?;
+                        let address = product::address_hex(signer.address());
+                        store::set_signing(&mut *tx, seller, "custodial", &address).await?;
+                        sqlx::query("UPDATE sellers SET encrypted_key = $2 WHERE user_id = $1")
+                            .bind(seller)
+                            .bind(sealed)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The seller's signing mode and address (a custodial key is made on first use).
+    pub async fn signing_info(&self, seller: Uuid) -> Result<(String, String), ApiError> {
+        let mut conn = self.db.acquire().await?;
+        let signing = self.signing(&mut conn, seller).await?;
+        let mode = match signing {
+            Signing::Custodial(_) => "custodial",
+            Signing::Wallet(_) => "wallet",
+        };
+        Ok((mode.to_owned(), signing.address()))
+    }
+
+    pub async fn product(&self, id: Uuid) -> Result<Product, ApiError> {
+        let row = store::find_product(&self.db, id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        Ok(self.views(vec![row]).await?.remove(0))
+    }
+
+    /// Products with their chain status (one outbox query for all of them).
+    pub async fn views(&self, rows: Vec<ProductRow>) -> Result<Vec<Product>, ApiError> {
+        let hashes: Vec<B256> = rows.iter().map(|r| b256(&r.content_hash)).collect();
+        let infos = outbox::status_of(&self.db, &hashes).await?;
+        rows.into_iter().map(|row| self.view(row, &infos)).collect()
+    }
+
+    fn view(
+        &self,
+        row: ProductRow,
+        infos: &HashMap<B256, AnchorInfo>,
+    ) -> Result<Product, ApiError> {
+        let record = parse_record(&row.canonical)?;
+        let hash = b256(&row.content_hash);
+        let info = infos.get(&hash);
+        let status = if row.revoked_at.is_some() {
+            ChainStatus::Revoked
+        } else if row.signature.is_none() {
+            ChainStatus::AwaitingSignature
+        } else {
+            match info.map(|i| i.state) {
+                Some(AnchorState::Confirmed) => ChainStatus::Confirmed,
+                Some(AnchorState::Anchored) => ChainStatus::Anchored,
+                _ => ChainStatus::Pending,
+            }
+        };
+        let anchored = info.is_some_and(|i| i.state != AnchorState::Pending);
+        let typed_data = row.signature.is_none().then(|| {
+            product::typed_data_json(
+                &product::typed_message(hash, &record.name, &record.brand, record.edition_size),
+                self.chain_id,
+            )
+        });
+        Ok(Product {
+            id: row.id,
+            seller_id: row.seller_id,
+            version: row.current_version as u32,
+            listed: row.listed,
+            chain: ChainInfo {
+                status,
+                content_hash: hash.to_string(),
+                root: info
+                    .and_then(|i| i.root)
+                    .filter(|_| anchored)
+                    .map(|r| r.to_string()),
+                tx_hash: info.and_then(|i| i.tx_hash).map(|t| t.to_string()),
+                block_number: info.and_then(|i| i.block_number),
+                block_time: info.and_then(|i| i.block_time),
+                proof_url: anchored.then(|| {
+                    format!(
+                        "/v1/products/{}/proof?version={}",
+                        row.id, row.current_version
+                    )
+                }),
+            },
+            typed_data,
+            record,
+            revoked_at: row.revoked_at,
+            revoke_reason: row.revoke_reason,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// The proof bundle of one version (the current one by default).
+    pub async fn proof_bundle(
+        &self,
+        id: Uuid,
+        version: Option<u32>,
+    ) -> Result<ProofBundle, ApiError> {
+        let row = store::find_product(&self.db, id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        let version = version.unwrap_or(row.current_version as u32);
+        let rec = store::record(&self.db, id, version)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        let signature = rec.signature.ok_or(ErrorCode::NotAnchoredYet)?;
+        let hash = b256(&rec.content_hash);
+        let info = outbox::status_of(&self.db, &[hash]).await?.remove(&hash);
+        let (Some(info), Some(registry)) = (info, self.registry) else {
+            return Err(ErrorCode::NotAnchoredYet.into());
+        };
+        let (Some(root), Some(tx), Some(block), Some(leaf)) =
+            (info.root, info.tx_hash, info.block_number, info.leaf)
+        else {
+            return Err(ErrorCode::NotAnchoredYet.into());
+        };
+        if info.state == AnchorState::Pending {
+            return Err(ErrorCode::NotAnchoredYet.into());
+        }
+        let record: serde_json::Value =
+            serde_json::from_slice(&rec.canonical).map_err(ApiError::internal)?;
+        let parsed = parse_record(&rec.canonical)?;
+        let message =
+            product::typed_message(hash, &parsed.name, &parsed.brand, parsed.edition_size);
+        Ok(ProofBundle {
+            protocol: product::PROTOCOL.into(),
+            anchor_protocol: "truffle.anchor/1".into(),
+            record,
+            content_hash: hash.to_string(),
+            seller_address: rec.seller_address,
+            signature: hex0x(&signature),
+            eip712: product::typed_data_json(&message, self.chain_id),
+            leaf: leaf.to_string(),
+            proof: info.proof.iter().map(|p| p.to_string()).collect(),
+            root: root.to_string(),
+            chain_id: self.chain_id,
+            contract_address: product::address_hex(registry),
+            tx_hash: tx.to_string(),
+            block_number: block,
+            block_time: info
+                .block_time
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Revokes every signed version of a product on chain and marks it revoked.
+    pub async fn revoke(&self, id: Uuid, reason: &str) -> Result<Product, ApiError> {
+        let mut tx = self.db.begin().await?;
+        let row = store::lock_product(&mut *tx, id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        if row.revoked_at.is_some() {
+            return Err(ErrorCode::AlreadyRevoked.into());
+        }
+        for hash in store::signed_hashes(&mut *tx, id).await? {
+            outbox::request_revocation(&mut *tx, b256(&hash)).await?;
+        }
+        store::mark_revoked(&mut *tx, id, reason).await?;
+        tx.commit().await?;
+        self.product(id).await
+    }
+
+    /// How many products a seller has, listed or not.
+    pub async fn count_for_seller(&self, seller: Uuid) -> Result<i64, ApiError> {
+        Ok(store::count_for_seller(&self.db, seller).await?)
+    }
+
+    pub async fn delist(&self, id: Uuid) -> Result<(), ApiError> {
+        store::delist(&self.db, id).await?;
+        Ok(())
+    }
+}
+
+fn parse_record(canonical: &[u8]) -> Result<Record, ApiError> {
+    serde_json::from_slice(canonical)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored record does not parse: {e}")))
+}

@@ -1,0 +1,411 @@
+//! HTTP handlers of the catalogue. Each handler's doc says who may call it.
+
+use alloy::primitives::Address;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::store::{self, ListFilter};
+use super::{Catalogue, Product, ProductInput, ProductPatch};
+use crate::accounts::person::clean_text;
+use crate::accounts::{CurrentUser, Role};
+use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
+use crate::protocol::bundle::ProofBundle;
+
+fn require_seller(user: &CurrentUser) -> Result<(), ApiError> {
+    if user.role == Role::Seller {
+        Ok(())
+    } else {
+        Err(ErrorCode::SellerRequired.into())
+    }
+}
+
+/// The product's seller, or an admin.
+async fn require_owner_or_admin(
+    catalogue: &Catalogue,
+    user: &CurrentUser,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    let row = store::find_product(&catalogue.db, id)
+        .await?
+        .ok_or(ErrorCode::NotFound)?;
+    if user.role == Role::Admin || (user.role == Role::Seller && row.seller_id == user.id) {
+        Ok(())
+    } else {
+        Err(ApiError::with_message(
+            ErrorCode::Forbidden,
+            "Only the product's seller or an admin may do this.",
+        ))
+    }
+}
+
+/// Register a limited edition. The server builds the canonical record, signs it with the
+/// seller's key (custodial) or waits for the seller's wallet signature, and queues it for
+/// anchoring.
+///
+/// Approved sellers only.
+#[utoipa::path(post, path = "/v1/products", tag = "catalogue",
+    security(("bearer" = [])),
+    request_body = ProductInput,
+    responses(
+        (status = 201, description = "Registered; `chain.status` is `pending` or `awaiting_signature`", body = Product),
+        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 403, description = "`seller_required`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody)))]
+pub async fn create(
+    State(catalogue): State<Catalogue>,
+    user: CurrentUser,
+    Json(req): Json<ProductInput>,
+) -> ApiResult<(StatusCode, Json<Product>)> {
+    require_seller(&user)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(catalogue.create(user.id, req).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Exact brand, e.g. `Nike`.
+    pub brand: Option<String>,
+    /// Exact category, e.g. `sneakers`.
+    pub category: Option<String>,
+    pub seller_id: Option<Uuid>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductPage {
+    pub items: Vec<Product>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<Uuid>,
+}
+
+fn limit_of(limit: Option<u32>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(20);
+    if (1..=100).contains(&limit) {
+        Ok(i64::from(limit))
+    } else {
+        Err(ApiError::validation("limit", "must be 1 to 100."))
+    }
+}
+
+async fn page(catalogue: &Catalogue, filter: ListFilter<'_>) -> ApiResult<ProductPage> {
+    let limit = filter.limit;
+    let mut rows = store::list_products(
+        &catalogue.db,
+        ListFilter {
+            limit: limit + 1,
+            ..filter
+        },
+    )
+    .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(ProductPage {
+        items: catalogue.views(rows).await?,
+        next_cursor,
+    })
+}
+
+/// The catalogue, newest first, with each product's chain status.
+///
+/// Anyone may call this. Delisted products are left out.
+#[utoipa::path(get, path = "/v1/products", tag = "catalogue",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of products", body = ProductPage),
+        (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody)))]
+pub async fn list(
+    State(catalogue): State<Catalogue>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<ProductPage>> {
+    let brand = q.brand.as_deref().and_then(|b| clean_text(b, 1, 100));
+    let category = q.category.as_deref().and_then(|c| clean_text(c, 1, 50));
+    let filter = ListFilter {
+        brand: brand.as_deref(),
+        category: category.as_deref(),
+        seller_id: q.seller_id,
+        include_delisted: false,
+        cursor: q.cursor,
+        limit: limit_of(q.limit)?,
+    };
+    Ok(Json(page(&catalogue, filter).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MineQuery {
+    pub cursor: Option<Uuid>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+/// The caller's own products, delisted ones included.
+///
+/// Any logged-in user (a buyer has none).
+#[utoipa::path(get, path = "/v1/me/products", tag = "catalogue",
+    security(("bearer" = [])),
+    params(MineQuery),
+    responses(
+        (status = 200, description = "A page of the caller's products", body = ProductPage),
+        (status = 401, description = "`authentication_required`", body = ErrorBody)))]
+pub async fn mine(
+    State(catalogue): State<Catalogue>,
+    user: CurrentUser,
+    Query(q): Query<MineQuery>,
+) -> ApiResult<Json<ProductPage>> {
+    let filter = ListFilter {
+        seller_id: Some(user.id),
+        include_delisted: true,
+        cursor: q.cursor,
+        limit: limit_of(q.limit)?,
+        ..ListFilter::default()
+    };
+    Ok(Json(page(&catalogue, filter).await?))
+}
+
+/// One product with its anchoring status (pending, anchored, confirmed, revoked).
+///
+/// Anyone may call this. A delisted product is `404` here (its proof stays available).
+#[utoipa::path(get, path = "/v1/products/{id}", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The product", body = Product),
+        (status = 400, description = "`invalid_path_parameter`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
+pub async fn get(
+    State(catalogue): State<Catalogue>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Product>> {
+    let product = catalogue.product(id).await?;
+    if !product.listed {
+        return Err(ErrorCode::NotFound.into());
+    }
+    Ok(Json(product))
+}
+
+/// Change a product: a new record version, signed and anchored again. Earlier versions keep
+/// their proofs.
+///
+/// The product's seller only.
+#[utoipa::path(patch, path = "/v1/products/{id}", tag = "catalogue",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Product id")),
+    request_body = ProductPatch,
+    responses(
+        (status = 200, description = "The new version", body = Product),
+        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 403, description = "`seller_required`, `forbidden`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`product_revoked`", body = ErrorBody)))]
+pub async fn update(
+    State(catalogue): State<Catalogue>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<ProductPatch>,
+) -> ApiResult<Json<Product>> {
+    require_seller(&user)?;
+    Ok(Json(catalogue.update(user.id, id, patch).await?))
+}
+
+/// Delist a product: it leaves the catalogue; its anchored records stay verifiable.
+///
+/// The product's seller, or an admin.
+#[utoipa::path(delete, path = "/v1/products/{id}", tag = "catalogue",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Product id")),
+    responses(
+        (status = 204, description = "Delisted"),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
+pub async fn delist(
+    State(catalogue): State<Catalogue>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    require_owner_or_admin(&catalogue, &user, id).await?;
+    catalogue.delist(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProofQuery {
+    /// The record version; the current one when left out.
+    pub version: Option<u32>,
+}
+
+/// The proof bundle of a record: check it with `truffle verify` against any RPC node.
+///
+/// Anyone may call this, for listed and delisted products alike.
+#[utoipa::path(get, path = "/v1/products/{id}/proof", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "Product id"), ProofQuery),
+    responses(
+        (status = 200, description = "The proof bundle", body = ProofBundle),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`not_anchored_yet`", body = ErrorBody)))]
+pub async fn proof(
+    State(catalogue): State<Catalogue>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<ProofQuery>,
+) -> ApiResult<Json<ProofBundle>> {
+    Ok(Json(catalogue.proof_bundle(id, q.version).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// Why: a counterfeit report, a leaked key, …
+    #[schema(example = "위조품 신고 확인")]
+    pub reason: String,
+}
+
+/// Revoke a product: every signed version is marked revoked on chain, and verification says so.
+///
+/// The product's seller for their own, an admin for any.
+#[utoipa::path(post, path = "/v1/products/{id}/revoke", tag = "catalogue",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Product id")),
+    request_body = RevokeRequest,
+    responses(
+        (status = 200, description = "Revocation queued for the chain", body = Product),
+        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`already_revoked`", body = ErrorBody)))]
+pub async fn revoke(
+    State(catalogue): State<Catalogue>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<RevokeRequest>,
+) -> ApiResult<Json<Product>> {
+    let reason = clean_text(&req.reason, 1, 500)
+        .ok_or_else(|| ApiError::validation("reason", "must be 1 to 500 characters."))?;
+    require_owner_or_admin(&catalogue, &user, id).await?;
+    Ok(Json(catalogue.revoke(id, &reason).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureRequest {
+    /// The version being signed (see `version` and `typed_data` on the product).
+    pub version: u32,
+    /// 65 bytes r ‖ s ‖ v (v 27 or 28, low s), 0x-hex, from `eth_signTypedData_v4`.
+    pub signature: String,
+}
+
+/// Submit the wallet signature of a record version.
+///
+/// The product's seller, when they sign with their own wallet.
+#[utoipa::path(post, path = "/v1/products/{id}/signature", tag = "catalogue",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Product id")),
+    request_body = SignatureRequest,
+    responses(
+        (status = 200, description = "Signature accepted; the record is queued for anchoring", body = Product),
+        (status = 400, description = "`signature_invalid`, `validation_failed`", body = ErrorBody),
+        (status = 403, description = "`seller_required`, `forbidden`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`signature_not_awaited`", body = ErrorBody)))]
+pub async fn sign(
+    State(catalogue): State<Catalogue>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<SignatureRequest>,
+) -> ApiResult<Json<Product>> {
+    require_seller(&user)?;
+    Ok(Json(
+        catalogue
+            .submit_signature(user.id, id, req.version, &req.signature)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SigningRequest {
+    /// `custodial` (the platform holds a key for you) or `wallet` (you sign with your own).
+    #[schema(example = "wallet")]
+    pub mode: String,
+    /// Your wallet address, for `wallet`.
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SigningInfo {
+    #[schema(example = "custodial")]
+    pub mode: String,
+    /// The address that signs your records (lowercase 0x-hex).
+    pub address: String,
+}
+
+/// How the caller's records are signed.
+///
+/// Approved sellers only.
+#[utoipa::path(get, path = "/v1/me/signing-key", tag = "catalogue",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Signing mode and address", body = SigningInfo),
+        (status = 403, description = "`seller_required`", body = ErrorBody)))]
+pub async fn signing_key(
+    State(catalogue): State<Catalogue>,
+    user: CurrentUser,
+) -> ApiResult<Json<SigningInfo>> {
+    require_seller(&user)?;
+    let (mode, address) = catalogue.signing_info(user.id).await?;
+    Ok(Json(SigningInfo { mode, address }))
+}
+
+/// Choose how the caller's records are signed from now on.
+///
+/// Approved sellers only.
+#[utoipa::path(put, path = "/v1/me/signing-key", tag = "catalogue",
+    security(("bearer" = [])),
+    request_body = SigningRequest,
+    responses(
+        (status = 200, description = "Signing mode and address", body = SigningInfo),
+        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 403, description = "`seller_required`", body = ErrorBody)))]
+pub async fn set_signing_key(
+    State(catalogue): State<Catalogue>,
+    user: CurrentUser,
+    Json(req): Json<SigningRequest>,
+) -> ApiResult<Json<SigningInfo>> {
+    require_seller(&user)?;
+    let wallet = match (req.mode.as_str(), req.address.as_deref()) {
+        ("custodial", None) => None,
+        ("wallet", Some(a)) => Some(
+            a.trim()
+                .parse::<Address>()
+                .map_err(|_| ApiError::validation("address", "must be a 0x-hex address."))?,
+        ),
+        ("wallet", None) => {
+            return Err(ApiError::validation("address", "is required for a wallet."));
+        }
+        ("custodial", Some(_)) => {
+            return Err(ApiError::validation(
+                "address",
+                "must be left out for custodial.",
+            ));
+        }
+        _ => return Err(ApiError::validation("mode", "must be custodial or wallet.")),
+    };
+    catalogue.set_signing(user.id, wallet).await?;
+    let (mode, address) = catalogue.signing_info(user.id).await?;
+    Ok(Json(SigningInfo { mode, address }))
+}

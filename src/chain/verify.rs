@@ -1,0 +1,203 @@
+//! Verification of a proof bundle against any RPC node, trusting only the chain id and registry
+//! address the verifier chose: never the bundle's own. Needs no database.
+
+use alloy::primitives::{Address, B256, hex};
+use serde_json::Value;
+
+use super::client::ChainClient;
+use crate::protocol::bundle::ProofBundle;
+use crate::protocol::{merkle, product};
+
+/// What the verifier trusts, from its own flags or configuration.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    pub rpc_url: String,
+    pub chain_id: u64,
+    pub registry: Address,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+
+    pub fn failed(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name)
+            .collect()
+    }
+
+    fn push(&mut self, name: &'static str, ok: bool, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name,
+            ok,
+            detail: detail.into(),
+        });
+    }
+}
+
+fn parse_b256(s: &str) -> Option<B256> {
+    s.parse::<B256>().ok()
+}
+
+/// Runs every check; a failing check never stops the others, so the report is complete.
+pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
+    let mut v = Verdict { checks: Vec::new() };
+
+    // 1. The bundle must name the chain and registry we trust.
+    let registry_ok = bundle.chain_id == trust.chain_id
+        && bundle.contract_address.parse::<Address>().ok() == Some(trust.registry);
+    v.push(
+        "trusted registry",
+        registry_ok,
+        if registry_ok {
+            format!("chain {} registry {:#x}", trust.chain_id, trust.registry)
+        } else {
+            format!(
+                "bundle names chain {} registry {}, but we trust chain {} registry {:#x}",
+                bundle.chain_id, bundle.contract_address, trust.chain_id, trust.registry
+            )
+        },
+    );
+
+    // 2. The content hash is the sha256 of the record's canonical bytes.
+    let content_hash = parse_b256(&bundle.content_hash);
+    let computed = product::canonical_bytes(&bundle.record).map(|b| product::content_hash_of(&b));
+    let hash_ok = matches!((&computed, content_hash), (Ok(c), Some(h)) if *c == h);
+    v.push(
+        "content hash",
+        hash_ok,
+        match &computed {
+            Ok(c) => format!("sha256(JCS(record)) = {c}"),
+            Err(e) => format!("record cannot be canonicalised: {e}"),
+        },
+    );
+
+    // 3. The record is a truffle.product/1 record by the bundle's seller.
+    let record_ok = bundle.record.get("protocol") == Some(&Value::from(product::PROTOCOL))
+        && bundle.record.get("seller_address").and_then(Value::as_str)
+            == Some(bundle.seller_address.as_str());
+    v.push(
+        "record",
+        record_ok,
+        format!(
+            "protocol {} seller {}",
+            product::PROTOCOL,
+            bundle.seller_address
+        ),
+    );
+
+    // 4. The seller signed it (EIP-712, for the chain we trust).
+    let signature = hex::decode(&bundle.signature).unwrap_or_default();
+    let seller = bundle.seller_address.parse::<Address>().ok();
+    let sig_result = match (content_hash, seller) {
+        (Some(h), Some(seller)) => {
+            let text = |k: &str| {
+                bundle
+                    .record
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let edition = bundle
+                .record
+                .get("edition_size")
+                .and_then(Value::as_u64)
+                .unwrap_or_default();
+            let message = product::typed_message(h, &text("name"), &text("brand"), edition as u32);
+            product::check_signature(&message, trust.chain_id, &signature, seller)
+                .map_err(|e| e.to_string())
+        }
+        _ => Err("content hash or seller address is malformed".into()),
+    };
+    v.push(
+        "seller signature",
+        sig_result.is_ok(),
+        sig_result
+            .err()
+            .unwrap_or_else(|| format!("EIP-712 signed by {}", bundle.seller_address)),
+    );
+
+    // 5. The Merkle path from the record's leaf reaches the root.
+    let root = parse_b256(&bundle.root);
+    let proof: Option<Vec<[u8; 32]>> = bundle
+        .proof
+        .iter()
+        .map(|p| parse_b256(p).map(|b| b.0))
+        .collect();
+    let path_ok = match (content_hash, root, &proof, parse_b256(&bundle.leaf)) {
+        (Some(h), Some(root), Some(proof), Some(leaf)) => {
+            let expected_leaf = merkle::leaf(&h.0);
+            expected_leaf == leaf.0 && merkle::verify(&expected_leaf, proof, &root.0)
+        }
+        _ => false,
+    };
+    v.push(
+        "merkle proof",
+        path_ok,
+        format!("{} step(s) to root {}", bundle.proof.len(), bundle.root),
+    );
+
+    // 6–8. The chain: right chain, root anchored in our registry, record not revoked.
+    match ChainClient::read_only(&trust.rpc_url, trust.registry, trust.chain_id) {
+        Err(e) => v.push("rpc", false, format!("{e:#}")),
+        Ok(chain) => {
+            match chain.rpc_chain_id().await {
+                Ok(id) => v.push(
+                    "chain id",
+                    id == trust.chain_id,
+                    format!("the RPC node serves chain {id}"),
+                ),
+                Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
+            }
+            match root {
+                Some(root) => match chain.anchored_at(root).await {
+                    Ok(0) => v.push(
+                        "anchored on chain",
+                        false,
+                        "the registry has never anchored this root",
+                    ),
+                    Ok(t) => v.push(
+                        "anchored on chain",
+                        true,
+                        format!("root anchored at block time {t}"),
+                    ),
+                    Err(e) => v.push(
+                        "anchored on chain",
+                        false,
+                        format!("cannot read the registry: {e:#}"),
+                    ),
+                },
+                None => v.push("anchored on chain", false, "root is malformed"),
+            }
+            match content_hash {
+                Some(h) => match chain.revoked_at(h).await {
+                    Ok(0) => v.push("not revoked", true, "no revocation recorded"),
+                    Ok(t) => v.push("not revoked", false, format!("REVOKED at block time {t}")),
+                    Err(e) => v.push(
+                        "not revoked",
+                        false,
+                        format!("cannot read the registry: {e:#}"),
+                    ),
+                },
+                None => v.push("not revoked", false, "content hash is malformed"),
+            }
+        }
+    }
+    v
+}

@@ -1,0 +1,242 @@
+//! The anchoring worker: closes batches, anchors their roots, waits for confirmations, and sends
+//! revocations. One replica runs it at a time (a PostgreSQL advisory lock).
+//!
+//! Every step is written so that a crash between any two statements loses nothing and anchors no
+//! root twice: a batch is built in one transaction; before sending, the chain is asked whether the
+//! root is already anchored, and the Anchored event (not our memory of a transaction) says where.
+
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use chrono::{TimeZone, Utc};
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::Postgres;
+use tokio::sync::watch;
+
+use super::client::ChainClient;
+use super::outbox;
+use crate::protocol::merkle::{self, MerkleTree};
+
+/// The advisory-lock key of the anchoring worker ("TRUFANCH").
+const LOCK_KEY: i64 = 0x5452_5546_414e_4348;
+
+/// A sent transaction with no Anchored event after this long is sent again.
+const RESEND_AFTER: Duration = Duration::from_secs(120);
+
+#[derive(Clone)]
+pub struct AnchorWorker {
+    pub db: PgPool,
+    pub chain: ChainClient,
+    pub confirmations: u64,
+    pub batch_interval: Duration,
+    pub batch_max: usize,
+}
+
+/// What one pass did, for tests and logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub batches_built: usize,
+    pub roots_sent: usize,
+    pub batches_confirmed: usize,
+    pub revocations_sent: usize,
+    pub revocations_confirmed: usize,
+}
+
+impl AnchorWorker {
+    /// Runs until `shutdown` turns true. Errors (an unreachable RPC) are logged and retried.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut lock: Option<PoolConnection<Postgres>> = None;
+        let tick = Duration::from_millis(500);
+        let mut backoff = tick;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if lock.is_none() {
+                lock = self.try_lock().await;
+            }
+            let result = match &lock {
+                Some(_) => self.pass(false).await,
+                None => Ok(Pass::default()),
+            };
+            match result {
+                Ok(pass) => {
+                    if pass != Pass::default() {
+                        tracing::info!(?pass, "anchoring");
+                    }
+                    backoff = tick;
+                }
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "anchoring paused; will retry");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    // The lock's connection may be the thing that broke: take it again.
+                    if let Some(conn) = lock.as_mut()
+                        && sqlx::query("SELECT 1").execute(&mut **conn).await.is_err()
+                    {
+                        lock = None;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn try_lock(&self) -> Option<PoolConnection<Postgres>> {
+        let mut conn = self.db.acquire().await.ok()?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .fetch_one(&mut *conn)
+            .await
+            .ok()?;
+        if got {
+            tracing::info!("this replica runs the anchoring worker");
+            Some(conn)
+        } else {
+            None
+        }
+    }
+
+    /// One pass: close due batches, move every open batch and revocation one step on.
+    /// `force` closes a batch of whatever is waiting (tests, benchmarks).
+    pub async fn pass(&self, force: bool) -> anyhow::Result<Pass> {
+        let mut pass = Pass::default();
+        while self.close_batch(force).await? {
+            pass.batches_built += 1;
+        }
+        let head = self.chain.block_number().await?;
+        for batch in outbox::open_batches(&self.db).await? {
+            let root = B256::try_from(batch.root.as_slice())?;
+            match batch.status.as_str() {
+                "built" | "sent" => {
+                    if let Some(landed) = self.chain.find_anchored(root).await? {
+                        outbox::batch_mined(
+                            &self.db,
+                            batch.id,
+                            landed.tx_hash,
+                            landed.block_number,
+                        )
+                        .await?;
+                        if self
+                            .confirm_batch(batch.id, landed.block_number, head)
+                            .await?
+                        {
+                            pass.batches_confirmed += 1;
+                        }
+                    } else if batch.status == "built"
+                        || batch
+                            .sent_seconds_ago
+                            .is_some_and(|s| s > RESEND_AFTER.as_secs_f64())
+                    {
+                        // Not on chain (checked just above), so sending cannot anchor it twice;
+                        // and if two sends ever race, the contract refuses the second.
+                        let tx = self.chain.send_anchor(root).await?;
+                        outbox::batch_sent(&self.db, batch.id, tx).await?;
+                        pass.roots_sent += 1;
+                    }
+                }
+                "mined" => {
+                    let block = batch.block_number.unwrap_or_default() as u64;
+                    if self.confirm_batch(batch.id, block, head).await? {
+                        pass.batches_confirmed += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for rev in outbox::open_revocations(&self.db).await? {
+            let hash = B256::try_from(rev.hash.as_slice())?;
+            match rev.status.as_str() {
+                "pending" | "sent" => {
+                    if let Some(landed) = self.chain.find_revoked(hash).await? {
+                        outbox::revocation_update(
+                            &self.db,
+                            &rev.hash,
+                            "mined",
+                            Some(landed.tx_hash),
+                            Some(landed.block_number),
+                        )
+                        .await?;
+                        if head + 1 >= landed.block_number + self.confirmations {
+                            outbox::revocation_update(&self.db, &rev.hash, "confirmed", None, None)
+                                .await?;
+                            pass.revocations_confirmed += 1;
+                        }
+                    } else if rev.status == "pending"
+                        || rev
+                            .sent_seconds_ago
+                            .is_some_and(|s| s > RESEND_AFTER.as_secs_f64())
+                    {
+                        let tx = self.chain.send_revoke(hash).await?;
+                        outbox::revocation_update(&self.db, &rev.hash, "sent", Some(tx), None)
+                            .await?;
+                        pass.revocations_sent += 1;
+                    }
+                }
+                "mined" => {
+                    let block = rev.block_number.unwrap_or_default() as u64;
+                    if head + 1 >= block + self.confirmations {
+                        outbox::revocation_update(&self.db, &rev.hash, "confirmed", None, None)
+                            .await?;
+                        pass.revocations_confirmed += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(pass)
+    }
+
+    /// With `confirmations` = N, the anchoring block plus N − 1 blocks on top confirm it.
+    async fn confirm_batch(&self, id: i64, block: u64, head: u64) -> anyhow::Result<bool> {
+        if head + 1 < block + self.confirmations {
+            return Ok(false);
+        }
+        let time = self.chain.block_time(block).await?;
+        let time = Utc
+            .timestamp_opt(time as i64, 0)
+            .single()
+            .ok_or_else(|| anyhow::anyhow!("block {block} has a bad timestamp"))?;
+        outbox::batch_confirmed(&self.db, id, time).await?;
+        Ok(true)
+    }
+
+    /// Builds one batch if one is due; true when it did.
+    async fn close_batch(&self, force: bool) -> anyhow::Result<bool> {
+        let mut tx = self.db.begin().await?;
+        let hashes = outbox::take_due(&mut tx, self.batch_max, self.batch_interval, force).await?;
+        if hashes.is_empty() {
+            return Ok(false);
+        }
+        let members = crate::cpu::run(move || build_members(&hashes)).await;
+        let Some((root, members)) = members else {
+            return Ok(false);
+        };
+        outbox::insert_batch(&mut tx, root, &members).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// The tree over these content hashes: its root and each hash's (hash, leaf, proof).
+pub fn build_members(hashes: &[B256]) -> Option<(B256, Vec<(B256, B256, Vec<B256>)>)> {
+    let raw: Vec<[u8; 32]> = hashes.iter().map(|h| h.0).collect();
+    let tree = MerkleTree::from_content_hashes(&raw)?;
+    let members = hashes
+        .iter()
+        .map(|h| {
+            let leaf = merkle::leaf(&h.0);
+            let proof = tree
+                .proof(&leaf)
+                .unwrap_or_default()
+                .into_iter()
+                .map(B256::from)
+                .collect();
+            (*h, B256::from(leaf), proof)
+        })
+        .collect();
+    Some((B256::from(tree.root()), members))
+}
