@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use chrono::{TimeZone, Utc};
-use sqlx::PgPool;
-use sqlx::pool::PoolConnection;
-use sqlx::postgres::Postgres;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
 use super::client::ChainClient;
@@ -46,7 +44,9 @@ pub struct Pass {
 impl AnchorWorker {
     /// Runs until `shutdown` turns true. Errors (an unreachable RPC) are logged and retried.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut lock: Option<PoolConnection<Postgres>> = None;
+        // The advisory lock lives as long as this connection, which is kept out of the pool so
+        // that dropping it (shutdown, or a broken connection) closes it and frees the lock.
+        let mut lock: Option<PgConnection> = None;
         let tick = Duration::from_millis(500);
         let mut backoff = tick;
         loop {
@@ -72,7 +72,7 @@ impl AnchorWorker {
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                     // The lock's connection may be the thing that broke: take it again.
                     if let Some(conn) = lock.as_mut()
-                        && sqlx::query("SELECT 1").execute(&mut **conn).await.is_err()
+                        && sqlx::query("SELECT 1").execute(&mut *conn).await.is_err()
                     {
                         lock = None;
                     }
@@ -85,11 +85,11 @@ impl AnchorWorker {
         }
     }
 
-    async fn try_lock(&self) -> Option<PoolConnection<Postgres>> {
-        let mut conn = self.db.acquire().await.ok()?;
+    async fn try_lock(&self) -> Option<PgConnection> {
+        let mut conn = self.db.acquire().await.ok()?.detach();
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(LOCK_KEY)
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await
             .ok()?;
         if got {
@@ -204,8 +204,9 @@ impl AnchorWorker {
         Ok(true)
     }
 
-    /// Builds one batch if one is due; true when it did.
-    async fn close_batch(&self, force: bool) -> anyhow::Result<bool> {
+    /// Builds one batch if one is due; true when it did. (One step of [`Self::pass`], public so
+    /// that tests can stop between steps as a crash would.)
+    pub async fn close_batch(&self, force: bool) -> anyhow::Result<bool> {
         let mut tx = self.db.begin().await?;
         let hashes = outbox::take_due(&mut tx, self.batch_max, self.batch_interval, force).await?;
         if hashes.is_empty() {

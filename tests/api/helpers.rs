@@ -155,6 +155,7 @@ pub fn base_env(db_url: &str) -> HashMap<String, String> {
         ("LISTEN_ADDR", "127.0.0.1:0".into()),
         ("JWT_KEYS", format!("{JWT_KID}={}", b64(&JWT_SECRET))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
+        ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
         ("IDENTITY_PROVIDER", "dev".into()),
     ]
     .into_iter()
@@ -164,6 +165,7 @@ pub fn base_env(db_url: &str) -> HashMap<String, String> {
 
 pub struct TestApp {
     pub base: String,
+    pub state: AppState,
     pub http: reqwest::Client,
     pub db: PgPool,
     pub dev_identity: Arc<DevIdentityVerifier>,
@@ -245,6 +247,7 @@ impl TestApp {
             .await
             .expect("app starts");
         let pool = state.db.clone();
+        let kept = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -257,6 +260,7 @@ impl TestApp {
         });
         TestApp {
             base: format!("http://{addr}"),
+            state: kept,
 
             http: reqwest::Client::new(),
             db: pool,
@@ -386,6 +390,41 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A verified buyer turned seller the way the product does it: apply, an admin approves.
+    /// Returns (user id, access token).
+    pub async fn seller(&self) -> (String, String) {
+        let token = self.buyer().await;
+        let admin = self.admin().await;
+        let app_id = self
+            .post(
+                "/v1/me/seller-application",
+                Some(&token),
+                json!({"business_name": "트러플 스토어", "business_registration_number": "220-81-62517"}),
+            )
+            .await
+            .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.post(
+            &format!("/v1/admin/seller-applications/{app_id}/approve"),
+            Some(&admin),
+            json!({}),
+        )
+        .await
+        .ok();
+        let me = self.get("/v1/me", Some(&token)).await.ok();
+        (me["id"].as_str().unwrap().to_owned(), token)
+    }
+
+    /// The app's anchoring worker (the app must have been started with a chain).
+    pub fn worker(&self) -> truffle::chain::worker::AnchorWorker {
+        self.state
+            .anchor_worker
+            .clone()
+            .expect("this app has a chain configured")
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Value {
         self.post(
             "/v1/auth/login",
@@ -429,5 +468,102 @@ impl Person {
                 rng.random_range(1..3)
             ),
         }
+    }
+}
+
+/// A local anvil for one test, with the registry deployed: key 0 deploys, key 1 anchors.
+/// Automine: every transaction is mined at once; more blocks come only from [`TestChain::mine`].
+pub struct TestChain {
+    /// Kept so that anvil lives as long as the test.
+    pub _anvil: alloy::node_bindings::AnvilInstance,
+    pub rpc: String,
+    pub registry: alloy::primitives::Address,
+    pub anchor_key: String,
+    pub client: truffle::chain::ChainClient,
+}
+
+pub fn anvil_path() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    )
+    .to_owned()
+}
+
+fn key_hex(key: &alloy::signers::k256::SecretKey) -> String {
+    format!("0x{}", hex::encode(key.to_bytes()))
+}
+
+impl TestChain {
+    pub async fn start() -> TestChain {
+        use alloy::signers::local::PrivateKeySigner;
+        let anvil = alloy::node_bindings::Anvil::at(anvil_path())
+            .port(0u16)
+            .try_spawn()
+            .expect("anvil starts (scripts/test.sh installs it with npm)");
+        let rpc = anvil.endpoint();
+        let deployer = key_hex(&anvil.keys()[0]);
+        let anchor_key = key_hex(&anvil.keys()[1]);
+        let anchorer: PrivateKeySigner = anchor_key.parse().unwrap();
+        let registry = truffle::chain::deploy_registry(&rpc, &deployer, anchorer.address())
+            .await
+            .unwrap();
+        let client =
+            truffle::chain::ChainClient::with_signer(&rpc, registry, 31337, &anchor_key).unwrap();
+        TestChain {
+            _anvil: anvil,
+            rpc,
+            registry,
+            anchor_key,
+            client,
+        }
+    }
+
+    /// Settings for an app anchoring on this chain (2 confirmations, manual batches).
+    pub fn configure(&self, env: &mut HashMap<String, String>) {
+        env.insert("CHAIN_RPC_URL".into(), self.rpc.clone());
+        env.insert("CHAIN_ID".into(), "31337".into());
+        env.insert(
+            "CHAIN_REGISTRY_ADDRESS".into(),
+            format!("{:#x}", self.registry),
+        );
+        env.insert("ANCHOR_PRIVATE_KEY".into(), self.anchor_key.clone());
+        env.insert("CHAIN_CONFIRMATIONS".into(), "2".into());
+        env.insert("ANCHOR_BATCH_INTERVAL".into(), "1h".into());
+    }
+
+    pub fn trust(&self) -> truffle::chain::verify::Trust {
+        truffle::chain::verify::Trust {
+            rpc_url: self.rpc.clone(),
+            chain_id: 31337,
+            registry: self.registry,
+        }
+    }
+
+    pub async fn mine(&self, blocks: u64) {
+        use alloy::providers::ext::AnvilApi;
+        self.client
+            .provider()
+            .anvil_mine(Some(blocks), None)
+            .await
+            .unwrap();
+    }
+
+    /// How many Anchored events the registry holds for `root`.
+    pub async fn anchored_events(&self, root: alloy::primitives::B256) -> usize {
+        use alloy::providers::Provider;
+        use alloy::rpc::types::Filter;
+        use alloy::sol_types::SolEvent;
+        let filter = Filter::new()
+            .address(self.registry)
+            .event_signature(truffle::chain::TruffleRegistry::Anchored::SIGNATURE_HASH)
+            .topic1(root)
+            .from_block(0);
+        self.client
+            .provider()
+            .get_logs(&filter)
+            .await
+            .unwrap()
+            .len()
     }
 }

@@ -6,5 +6,7 @@ mod accounts_auth;
 mod accounts_identity;
 mod accounts_me;
 mod accounts_sellers;
+mod anchoring;
+mod catalogue;
 mod operations;
 mod portone;
