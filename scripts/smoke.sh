@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Smoke test of the run command from a fresh state: a new, empty database and a free port.
-# The service must come up, answer /ready, let every demo account log in, and stop on SIGTERM.
+# Smoke test of the run command from a fresh state: a new, empty database, a new devnet and free
+# ports. The service must come up, answer /ready, let every demo account log in, anchor the demo
+# products so that `truffle verify` accepts them, stop on SIGTERM, and after a restart on the same
+# devnet state still serve proofs that verify.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -10,24 +12,60 @@ psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 psql -d postgres -qc "CREATE DATABASE $db"
 port="$(free_port)"
 log="$(mktemp)"
+devnet="$(mktemp -d)"
+export ANVIL_PORT="$(free_port)"
+export ANVIL_STATE="$devnet/state.json"
 export DATABASE_URL="postgres:///$db?user=$(id -un)"
 export LISTEN_ADDR="127.0.0.1:$port"
 base="http://127.0.0.1:$port"
 
-say "smoke: starting the run command on $LISTEN_ADDR"
-scripts/run.sh >"$log" 2>&1 &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; rm -f "$log"; }
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$log" "$devnet"; }
 trap cleanup EXIT
-
 fail() { echo "smoke: FAILED: $*" >&2; echo "--- service log ---" >&2; tail -n 50 "$log" >&2; exit 1; }
 
-for _ in $(seq 1 600); do
-  if curl -fsS "$base/ready" >/dev/null 2>&1; then break; fi
-  kill -0 "$pid" 2>/dev/null || fail "the run command exited before it was ready"
-  sleep 1
-done
-curl -fsS "$base/ready" | grep -q '"ready"' || fail "/ready did not answer"
+start() {
+  say "smoke: starting the run command on $LISTEN_ADDR (anvil on $ANVIL_PORT)"
+  scripts/run.sh >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do
+    if curl -fsS "$base/ready" >/dev/null 2>&1; then break; fi
+    kill -0 "$pid" 2>/dev/null || fail "the run command exited before it was ready"
+    sleep 1
+  done
+  curl -fsS "$base/ready" | grep -q '"ready"' || fail "/ready did not answer"
+}
+
+stop() {
+  kill -TERM "$pid"
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  kill -0 "$pid" 2>/dev/null && fail "the service did not stop on SIGTERM"
+  wait "$pid" || fail "the run command exited with an error after SIGTERM"
+  pid=""
+}
+
+# Waits until every demo product is confirmed on chain, then verifies each as a third party.
+verify_demo_products() {
+  local ids
+  for _ in $(seq 1 60); do
+    ids="$(curl -fsS "$base/v1/products" | python3 -c 'import json,sys
+items=json.load(sys.stdin)["items"]
+print(" ".join(p["id"] for p in items) if items and all(p["chain"]["status"]=="confirmed" for p in items) else "")')"
+    [ -n "$ids" ] && break
+    sleep 1
+  done
+  [ -n "$ids" ] || fail "the demo products were not anchored within a minute"
+  for id in $ids; do
+    # A third party: no database, no .env, only the RPC URL and the addresses it trusts.
+    (cd / && env -i PATH="$PATH" "$ROOT/target/debug/truffle" verify "$base/v1/products/$id/proof" \
+      --rpc-url "http://127.0.0.1:$ANVIL_PORT" --chain-id 31337 \
+      --registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 >/dev/null) \
+      || fail "truffle verify refused demo product $id"
+  done
+  echo "smoke: $(echo "$ids" | wc -w) demo products verify on chain"
+}
+
+start
 curl -fsS "$base/openapi.json" | grep -q '"openapi":"3.1' || fail "/openapi.json is not OpenAPI 3.1"
 curl -fsS "$base/docs/" | grep -qi 'swagger' || fail "/docs does not serve the docs UI"
 
@@ -50,10 +88,12 @@ curl -fsS -H 'content-type: application/json' \
   | grep -q '"role":"admin"' || fail "the admin made by create-admin cannot log in"
 echo "smoke: truffle create-admin works"
 target/debug/truffle migrate >/dev/null || fail "truffle migrate failed on a migrated database"
+verify_demo_products
+stop
 
-kill -TERM "$pid"
-for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-kill -0 "$pid" 2>/dev/null && fail "the service did not stop on SIGTERM"
-wait "$pid" || fail "the service exited with an error after SIGTERM"
+# Restart on the same devnet state: the registry and its roots are still there.
+start
+verify_demo_products
+stop
 psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 echo "smoke: 1 passed, 0 failed"

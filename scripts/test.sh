@@ -9,6 +9,7 @@ ensure_postgres
 ensure_chain_tools
 say "forge test (contracts)"
 "$FORGE" test
+scripts/contracts.sh check
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres:///postgres?user=$(id -un)}"
 say "cargo test"
 cargo test --all-targets --no-fail-fast
