@@ -552,3 +552,50 @@ async fn product_input_is_validated_and_lists_paginate() {
         .await
         .expect(404, "not_found");
 }
+
+/// The `truffle verify` command itself, run as a third party would: no database, no .env, only
+/// the RPC URL and the chain id and registry it trusts.
+#[tokio::test]
+async fn the_verify_command_accepts_a_genuine_bundle_and_refuses_a_forged_one() {
+    let chain = TestChain::start().await;
+    let app = app_on(&chain).await;
+    let (_, seller) = app.seller().await;
+    let id = app.post("/v1/products", Some(&seller), dunk()).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    anchor_all(&app, &chain).await;
+    let dir = std::env::temp_dir().join(format!("truffle-verify-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = bundle(&app, &id, None).await;
+    let mut forged = good.clone();
+    forged.record["retail_price_krw"] = json!(1000);
+    let run = |b: &ProofBundle, name: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, serde_json::to_vec(b).unwrap()).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+            .current_dir(&dir)
+            .env_clear()
+            .args([
+                "verify",
+                path.to_str().unwrap(),
+                "--rpc-url",
+                &chain.rpc,
+                "--chain-id",
+                "31337",
+                "--registry",
+            ])
+            .arg(format!("{:#x}", chain.registry))
+            .output()
+            .unwrap()
+    };
+    let ok = run(&good, "good.json");
+    let text = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert!(ok.status.success(), "{text}");
+    assert!(text.contains("VERIFIED: signed by"), "{text}");
+    let bad = run(&forged, "forged.json");
+    let text = String::from_utf8_lossy(&bad.stdout).to_string();
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(text.contains("NOT VERIFIED: failed content hash"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -54,6 +54,10 @@ async fn openapi_is_3_1_and_docs_are_served_offline() {
         "/v1/me",
         "/v1/identity-verifications/{id}/confirm",
         "/v1/admin/seller-applications",
+        "/v1/products",
+        "/v1/products/{id}/proof",
+        "/v1/products/{id}/revoke",
+        "/v1/me/products",
     ] {
         assert!(
             doc["paths"][path].is_object(),
