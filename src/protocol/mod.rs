@@ -3,6 +3,7 @@
 //! `docs/PROTOCOLS.md` is their written form; a change here is a new protocol version.
 
 pub mod bundle;
+pub mod draw;
 pub mod jcs;
 pub mod merkle;
 pub mod product;
