@@ -17,6 +17,8 @@ use crate::chain::worker::AnchorWorker;
 use crate::config::{Config, IdentityProviderConfig};
 use crate::metrics::Metrics;
 use crate::providers::identity::{DevIdentityVerifier, IdentityVerifier, PortOneIdentityVerifier};
+use crate::raffles::Raffles;
+use crate::raffles::worker::DrawWorker;
 
 /// Outside services, chosen from configuration; tests pass their own.
 pub struct Providers {
@@ -56,8 +58,11 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub accounts: Accounts,
     pub catalogue: Catalogue,
+    pub raffles: Raffles,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
+    /// The draw worker, when a chain RPC is configured.
+    pub draw_worker: Option<DrawWorker>,
     pub http: HttpSettings,
     pub listen_addr: SocketAddr,
 }
@@ -81,6 +86,12 @@ impl FromRef<AppState> for Accounts {
 impl FromRef<AppState> for Catalogue {
     fn from_ref(state: &AppState) -> Catalogue {
         state.catalogue.clone()
+    }
+}
+
+impl FromRef<AppState> for Raffles {
+    fn from_ref(state: &AppState) -> Raffles {
+        state.raffles.clone()
     }
 }
 
@@ -117,13 +128,21 @@ impl AppState {
         } = config;
         let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
         let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
-        let catalogue = Catalogue::new(
+        // Custodial keys and raffle seeds are sealed under the same master key.
+        let master = catalogue.custody_master_key;
+        let raffles_master = {
+            use secrecy::ExposeSecret;
+            secrecy::SecretBox::new(Box::new(master.expose_secret().clone()))
+        };
+        let catalogue = Catalogue::new(db.clone(), chain.chain_id, registry, master);
+        let raffles = Raffles::new(
             db.clone(),
             chain.chain_id,
             registry,
-            catalogue.custody_master_key,
+            catalogue.clone(),
+            raffles_master,
         );
-        let anchor_worker = match &chain.rpc {
+        let (anchor_worker, draw_worker) = match &chain.rpc {
             Some(rpc) => {
                 use secrecy::ExposeSecret;
                 let client = ChainClient::with_signer(
@@ -132,19 +151,24 @@ impl AppState {
                     chain.chain_id,
                     rpc.anchor_key.expose_secret(),
                 )?;
-                Some(AnchorWorker {
+                let draw = DrawWorker {
+                    raffles: raffles.clone(),
+                    chain: client.clone(),
+                };
+                let anchor = AnchorWorker {
                     db: db.clone(),
                     chain: client,
                     confirmations: rpc.confirmations,
                     batch_interval: rpc.batch_interval,
                     batch_max: rpc.batch_max,
-                })
+                };
+                (Some(anchor), Some(draw))
             }
             None => {
                 tracing::warn!(
-                    "CHAIN_RPC_URL is not set: product records stay pending, nothing is anchored"
+                    "CHAIN_RPC_URL is not set: nothing is anchored and no raffle is drawn"
                 );
-                None
+                (None, None)
             }
         };
         Ok(AppState(Arc::new(App {
@@ -152,7 +176,9 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             accounts,
             catalogue,
+            raffles,
             anchor_worker,
+            draw_worker,
             http: HttpSettings {
                 body_limit_bytes,
                 request_timeout,
@@ -172,6 +198,9 @@ impl AppState {
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut handles = Vec::new();
         if let Some(worker) = self.anchor_worker.clone() {
+            handles.push(tokio::spawn(worker.run(stop.clone())));
+        }
+        if let Some(worker) = self.draw_worker.clone() {
             handles.push(tokio::spawn(worker.run(stop.clone())));
         }
         handles

@@ -18,5 +18,7 @@ pub mod metrics;
 pub mod ops;
 pub mod protocol;
 pub mod providers;
+pub mod raffles;
 pub mod ratelimit;
 pub mod router;
+pub mod sealing;

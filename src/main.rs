@@ -56,6 +56,25 @@ enum Command {
         #[arg(long, env = "CHAIN_REGISTRY_ADDRESS")]
         registry: String,
     },
+    /// Re-run a raffle's draw from the chain and the published ticket list alone, and say whether
+    /// the published winners match. Needs no database.
+    VerifyDraw {
+        /// The draw record: a URL such as http://127.0.0.1:8080/v1/raffles/{id}/draw, or a file.
+        draw: String,
+        /// The ticket list (one 0x-hex ticket per line): a URL or a file. Defaults to the
+        /// record's `tickets_url` on the same server.
+        #[arg(long)]
+        tickets: Option<String>,
+        /// Any JSON-RPC node of the chain.
+        #[arg(long, env = "CHAIN_RPC_URL")]
+        rpc_url: String,
+        /// The chain id you trust.
+        #[arg(long, env = "CHAIN_ID")]
+        chain_id: u64,
+        /// The TruffleRegistry address you trust.
+        #[arg(long, env = "CHAIN_REGISTRY_ADDRESS")]
+        registry: String,
+    },
     /// Local devnet only: deploy the registry if none is at CHAIN_REGISTRY_ADDRESS and fund the
     /// anchoring key (the run command does this).
     DevnetSetup {
@@ -108,6 +127,16 @@ async fn main() -> ExitCode {
     } = &cli.command
     {
         return verify(bundle, rpc_url, *chain_id, registry).await;
+    }
+    if let Command::VerifyDraw {
+        draw,
+        tickets,
+        rpc_url,
+        chain_id,
+        registry,
+    } = &cli.command
+    {
+        return verify_draw(draw, tickets.as_deref(), rpc_url, *chain_id, registry).await;
     }
     let config = match Config::from_process_env() {
         Ok(c) => c,
@@ -178,7 +207,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("demo data ready");
         }
         Command::DevnetSetup { deployer_key } => devnet_setup(&config, &deployer_key).await?,
-        Command::Openapi | Command::Verify { .. } => {
+        Command::Openapi | Command::Verify { .. } | Command::VerifyDraw { .. } => {
             anyhow::bail!("handled before configuration is read")
         }
     }
@@ -222,6 +251,119 @@ async fn devnet_setup(config: &Config, deployer_key: &str) -> anyhow::Result<()>
     );
     println!("registry deployed at {address:#x}");
     Ok(())
+}
+
+/// Reads a file, or fetches an http(s) URL.
+async fn fetch(source: &str) -> Result<String, String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let response = reqwest::get(source)
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("cannot fetch {source}: {e}"))?;
+        response
+            .text()
+            .await
+            .map_err(|e| format!("cannot read {source}: {e}"))
+    } else {
+        std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))
+    }
+}
+
+/// `truffle verify-draw`: one line per check and a verdict; exits 0 only if every check passes.
+async fn verify_draw(
+    draw: &str,
+    tickets: Option<&str>,
+    rpc_url: &str,
+    chain_id: u64,
+    registry: &str,
+) -> ExitCode {
+    use truffle::chain::verify::{Trust, verify_draw};
+    use truffle::protocol::draw::DrawRecord;
+
+    let Ok(registry) = registry.parse() else {
+        eprintln!("--registry {registry:?} is not an address");
+        return ExitCode::from(2);
+    };
+    let record: DrawRecord = match fetch(draw).await.map(|t| serde_json::from_str(&t)) {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            eprintln!("not a draw record: {e}");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let tickets_source = match tickets {
+        Some(t) => t.to_owned(),
+        None => match reqwest::Url::parse(draw).and_then(|u| u.join(&record.tickets_url)) {
+            Ok(url) => url.to_string(),
+            Err(_) => {
+                eprintln!(
+                    "give --tickets: the draw record is a file, so the list's URL is unknown"
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let text = match fetch(&tickets_source).await {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut list = Vec::new();
+    for (n, line) in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        match alloy::primitives::hex::decode(line)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        {
+            Some(t) => list.push(t),
+            None => {
+                eprintln!(
+                    "line {} of the ticket list is not a 32-byte 0x-hex ticket",
+                    n + 1
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let trust = Trust {
+        rpc_url: rpc_url.to_owned(),
+        chain_id,
+        registry,
+    };
+    let verdict = verify_draw(&record, &list, &trust).await;
+    println!(
+        "raffle {} ({} tickets, {} winner(s))",
+        record.raffle_id,
+        list.len(),
+        record.winners
+    );
+    for check in &verdict.checks {
+        println!(
+            "  {} {:<18} {}",
+            if check.ok { "✓" } else { "✗" },
+            check.name,
+            check.detail
+        );
+    }
+    if verdict.ok() {
+        println!(
+            "DRAW VERIFIED: the published winners are the ones the chain and the ticket list give"
+        );
+        ExitCode::SUCCESS
+    } else {
+        println!("DRAW NOT VERIFIED: failed {}", verdict.failed().join(", "));
+        ExitCode::FAILURE
+    }
 }
 
 /// `truffle verify`: prints one line per check and a verdict; exits 0 only if every check passes.

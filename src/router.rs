@@ -22,6 +22,7 @@ use crate::http::ErrorBody;
 use crate::http::extract::TrustedProxies;
 use crate::http::middleware;
 use crate::ops;
+use crate::raffles::routes as raffles;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +43,7 @@ use crate::ops;
         (name = "sellers", description = "Applying to sell"),
         (name = "admin", description = "Admin-only operations"),
         (name = "catalogue", description = "Limited editions, their signed records and proof bundles"),
+        (name = "raffles", description = "Raffles, entries and draws anyone can re-run"),
     )
 )]
 struct ApiDoc;
@@ -94,6 +96,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(catalogue::sign))
         .routes(routes!(catalogue::mine))
         .routes(routes!(catalogue::signing_key, catalogue::set_signing_key))
+        .routes(routes!(raffles::create, raffles::list))
+        .routes(routes!(raffles::get))
+        .routes(routes!(raffles::enter, raffles::withdraw))
+        .routes(routes!(raffles::my_entries))
+        .routes(routes!(raffles::cancel))
+        .routes(routes!(raffles::tickets))
+        .routes(routes!(raffles::ticket_proof))
+        .routes(routes!(raffles::draw_record))
 }
 
 /// The OpenAPI document alone (for `truffle openapi` and tests).

@@ -241,6 +241,7 @@ pub async fn seed_person(accounts: &Accounts, p: SeedPerson<'_>) -> anyhow::Resu
 /// kept but detached), so that one transaction deletes everything or nothing.
 pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
     store::revoke_sessions(&mut *tx, user_id, None, "account_deleted").await?;
+    crate::raffles::withdraw_open_entries(&mut *tx, user_id).await?;
     let person = store::anonymise_user(&mut *tx, user_id)
         .await?
         .ok_or(ErrorCode::SessionRevoked)?;

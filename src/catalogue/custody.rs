@@ -2,22 +2,15 @@
 //! generated with k256 and kept encrypted at rest (AES-256-GCM under the master key, bound to the
 //! seller's id so a ciphertext cannot be moved to another seller).
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use alloy::signers::local::PrivateKeySigner;
 use rand::RngCore as _;
 use uuid::Uuid;
 
-const NONCE_LEN: usize = 12;
+use crate::sealing;
 
-fn cipher(master: &[u8]) -> anyhow::Result<Aes256Gcm> {
-    Aes256Gcm::new_from_slice(master)
-        .map_err(|_| anyhow::anyhow!("the custody master key must be 32 bytes"))
-}
-
-/// A fresh key for `seller`, and its encrypted form (nonce ‖ ciphertext).
+/// A fresh key for `seller`, and its sealed form.
 pub fn generate(master: &[u8], seller: Uuid) -> anyhow::Result<(PrivateKeySigner, Vec<u8>)> {
-    // 32 bytes from the OS generator; k256 refuses the (astronomically rare) non-scalars.
+    // 32 bytes from the OS-seeded generator; k256 refuses the (astronomically rare) non-scalars.
     let signing_key = loop {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -26,37 +19,13 @@ pub fn generate(master: &[u8], seller: Uuid) -> anyhow::Result<(PrivateKeySigner
         }
     };
     let signer = PrivateKeySigner::from_signing_key(signing_key);
-    let mut nonce = [0u8; NONCE_LEN];
-    rand::rng().fill_bytes(&mut nonce);
-    let secret = signer.to_bytes();
-    let sealed = cipher(master)?
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: secret.as_slice(),
-                aad: seller.as_bytes(),
-            },
-        )
-        .map_err(|_| anyhow::anyhow!("encrypting a custodial key failed"))?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&sealed);
-    Ok((signer, out))
+    let sealed = sealing::seal(master, seller.as_bytes(), signer.to_bytes().as_slice())?;
+    Ok((signer, sealed))
 }
 
 /// Opens a key sealed by [`generate`] for the same seller under the same master key.
 pub fn open(master: &[u8], seller: Uuid, sealed: &[u8]) -> anyhow::Result<PrivateKeySigner> {
-    anyhow::ensure!(sealed.len() > NONCE_LEN, "sealed key too short");
-    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    let nonce: [u8; NONCE_LEN] = nonce.try_into()?;
-    let secret = cipher(master)?
-        .decrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: seller.as_bytes(),
-            },
-        )
-        .map_err(|_| anyhow::anyhow!("a custodial key does not open under this master key"))?;
+    let secret = sealing::open(master, seller.as_bytes(), sealed)?;
     let bytes: [u8; 32] = secret.as_slice().try_into()?;
     Ok(PrivateKeySigner::from_bytes(&bytes.into())?)
 }

@@ -160,6 +160,124 @@ impl ChainClient {
     }
 }
 
+/// A raffle as the registry holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnChainRaffle {
+    pub product_content_hash: B256,
+    pub seed_hash: B256,
+    pub closes_at: u64,
+    pub winners: u32,
+    pub ticket_count: u32,
+    pub ticket_root: B256,
+    pub close_block: u64,
+    pub randomness: B256,
+    /// 0 none, 1 committed, 2 closed, 3 revealed, 4 void, 5 empty, 6 cancelled.
+    pub state: u8,
+}
+
+impl ChainClient {
+    pub async fn raffle(
+        &self,
+        id: alloy::primitives::FixedBytes<16>,
+    ) -> anyhow::Result<OnChainRaffle> {
+        let r = self.contract().raffles(id).call().await?;
+        Ok(OnChainRaffle {
+            product_content_hash: r.productContentHash,
+            seed_hash: r.seedHash,
+            closes_at: r.closesAt,
+            winners: r.winners,
+            ticket_count: r.ticketCount,
+            ticket_root: r.ticketRoot,
+            close_block: r.closeBlock,
+            randomness: r.randomness,
+            state: r.state,
+        })
+    }
+
+    pub async fn send_commit_raffle(
+        &self,
+        id: alloy::primitives::FixedBytes<16>,
+        product: B256,
+        seed_hash: B256,
+        closes_at: u64,
+        winners: u32,
+    ) -> anyhow::Result<TxHash> {
+        let pending = self
+            .contract()
+            .commitRaffle(id, product, seed_hash, closes_at, winners)
+            .send()
+            .await?;
+        Ok(*pending.tx_hash())
+    }
+
+    pub async fn send_close_raffle(
+        &self,
+        id: alloy::primitives::FixedBytes<16>,
+        root: B256,
+        count: u32,
+    ) -> anyhow::Result<TxHash> {
+        let pending = self.contract().closeRaffle(id, root, count).send().await?;
+        Ok(*pending.tx_hash())
+    }
+
+    pub async fn send_reveal_seed(
+        &self,
+        id: alloy::primitives::FixedBytes<16>,
+        seed: B256,
+    ) -> anyhow::Result<TxHash> {
+        let pending = self.contract().revealSeed(id, seed).send().await?;
+        Ok(*pending.tx_hash())
+    }
+
+    pub async fn send_mark_void(
+        &self,
+        id: alloy::primitives::FixedBytes<16>,
+    ) -> anyhow::Result<TxHash> {
+        let pending = self.contract().markVoid(id).send().await?;
+        Ok(*pending.tx_hash())
+    }
+
+    pub async fn send_cancel_raffle(
+        &self,
+        id: alloy::primitives::FixedBytes<16>,
+    ) -> anyhow::Result<TxHash> {
+        let pending = self.contract().cancelRaffle(id).send().await?;
+        Ok(*pending.tx_hash())
+    }
+
+    /// The first event with this signature whose first indexed topic is `topic1`.
+    pub async fn find_raffle_event(
+        &self,
+        signature: B256,
+        raffle: alloy::primitives::FixedBytes<16>,
+    ) -> anyhow::Result<Option<Landed>> {
+        // Indexed bytes16 topics are left-aligned in 32 bytes.
+        let mut topic = [0u8; 32];
+        topic[..16].copy_from_slice(raffle.as_slice());
+        self.find_event(signature, B256::from(topic)).await
+    }
+
+    /// The hash of block `number`.
+    pub async fn block_hash(&self, number: u64) -> anyhow::Result<B256> {
+        let block = self
+            .provider
+            .get_block_by_number(number.into())
+            .await?
+            .with_context(|| format!("block {number} not found"))?;
+        Ok(block.header.hash)
+    }
+
+    /// The latest block's timestamp.
+    pub async fn head_time(&self) -> anyhow::Result<u64> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await?
+            .context("no latest block")?;
+        Ok(block.header.timestamp)
+    }
+}
+
 /// Deploys a registry whose first anchoring key is `anchorer`, signed by `deployer_key`.
 pub async fn deploy_registry(
     rpc_url: &str,

@@ -201,3 +201,144 @@ pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
     }
     v
 }
+
+/// Re-runs a draw from the chain and the published ticket list alone: the list is sorted and
+/// unique and hashes to the root committed at closing; the seed matches the commitment made
+/// before anyone could enter; the randomness is sha256(seed ‖ blockhash(b + 1)) as the contract
+/// fixed it; and the order recomputed from the list and the randomness gives the published
+/// winners and alternates.
+pub async fn verify_draw(
+    record: &crate::protocol::draw::DrawRecord,
+    tickets: &[[u8; 32]],
+    trust: &Trust,
+) -> Verdict {
+    use crate::protocol::draw;
+    let mut v = Verdict { checks: Vec::new() };
+    let hex = |h: &[u8; 32]| format!("0x{}", alloy::primitives::hex::encode(h));
+
+    let registry_ok = record.chain_id == trust.chain_id
+        && record.contract_address.parse::<Address>().ok() == Some(trust.registry);
+    v.push(
+        "trusted registry",
+        registry_ok,
+        format!(
+            "record names chain {} registry {}",
+            record.chain_id, record.contract_address
+        ),
+    );
+
+    let list = draw::check_list(tickets);
+    v.push(
+        "ticket list",
+        list.is_ok() && Some(tickets.len() as u32) == record.ticket_count,
+        match &list {
+            Ok(()) => format!("{} tickets, sorted, no duplicates", tickets.len()),
+            Err(e) => e.to_string(),
+        },
+    );
+    let root = draw::ticket_tree(tickets)
+        .map(|t| t.root())
+        .unwrap_or([0u8; 32]);
+    v.push(
+        "ticket root",
+        record.ticket_root.as_deref().and_then(parse_b256) == Some(B256::from(root)),
+        format!("Merkle root of the list {}", hex(&root)),
+    );
+
+    let seed = record.seed.as_deref().and_then(parse_b256);
+    let seed_ok = seed.is_some_and(|s| {
+        record.seed_hash.parse::<B256>().ok() == Some(B256::from(draw::seed_hash(&s.0)))
+    });
+    v.push(
+        "seed commitment",
+        seed_ok,
+        "sha256(seed) equals the committed seed hash",
+    );
+
+    let key: Option<alloy::primitives::FixedBytes<16>> = record.raffle_key.parse().ok();
+    let chain = match ChainClient::read_only(&trust.rpc_url, trust.registry, trust.chain_id) {
+        Ok(c) => c,
+        Err(e) => {
+            v.push("rpc", false, format!("{e:#}"));
+            return v;
+        }
+    };
+    match chain.rpc_chain_id().await {
+        Ok(id) => v.push(
+            "chain id",
+            id == trust.chain_id,
+            format!("the RPC node serves chain {id}"),
+        ),
+        Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
+    }
+    let on_chain = match key {
+        Some(k) => chain.raffle(k).await.map_err(|e| format!("{e:#}")),
+        None => Err("raffle_key is malformed".into()),
+    };
+    let Ok(on_chain) = on_chain else {
+        v.push("on-chain raffle", false, on_chain.err().unwrap_or_default());
+        return v;
+    };
+    let commitment_ok = on_chain.state == 3
+        && Some(on_chain.ticket_root) == record.ticket_root.as_deref().and_then(parse_b256)
+        && Some(on_chain.ticket_count) == record.ticket_count
+        && on_chain.seed_hash.to_string() == record.seed_hash
+        && on_chain.product_content_hash.to_string() == record.product_content_hash
+        && on_chain.winners == record.winners
+        && on_chain.closes_at as i64 == record.closes_at
+        && Some(on_chain.close_block) == record.close_block;
+    v.push(
+        "on-chain raffle",
+        commitment_ok,
+        format!(
+            "state {} (3 = revealed), {} tickets, closed in block {}",
+            on_chain.state, on_chain.ticket_count, on_chain.close_block
+        ),
+    );
+    let randomness = match (seed, chain.block_hash(on_chain.close_block + 1).await) {
+        (Some(seed), Ok(bh)) => {
+            let r = draw::randomness(&seed.0, &bh.0);
+            let ok = B256::from(r) == on_chain.randomness
+                && record.randomness.as_deref().and_then(parse_b256) == Some(B256::from(r))
+                && record.block_hash.as_deref().and_then(parse_b256) == Some(bh);
+            v.push(
+                "randomness",
+                ok,
+                format!(
+                    "R = sha256(seed ‖ blockhash({})) = {}",
+                    on_chain.close_block + 1,
+                    hex(&r)
+                ),
+            );
+            Some(r)
+        }
+        (_, Err(e)) => {
+            v.push(
+                "randomness",
+                false,
+                format!("cannot read block {}: {e:#}", on_chain.close_block + 1),
+            );
+            None
+        }
+        (None, _) => {
+            v.push("randomness", false, "no seed revealed");
+            None
+        }
+    };
+    if let Some(r) = randomness {
+        let ordered: Vec<String> = draw::ordered_tickets(tickets, &r).iter().map(hex).collect();
+        let split = (record.winners as usize).min(ordered.len());
+        let ok = ordered[..split] == record.winning_tickets[..]
+            && ordered[split..] == record.alternates[..];
+        v.push(
+            "winners",
+            ok,
+            format!(
+                "recomputed {} winner(s) and {} alternate(s)",
+                split,
+                ordered.len() - split
+            ),
+        );
+    }
+    v
+}

@@ -59,6 +59,43 @@ pub fn ticket_tree(tickets: &[Hash]) -> Option<MerkleTree> {
     MerkleTree::from_content_hashes(tickets)
 }
 
+/// The public record of one raffle's draw (`GET /v1/raffles/{id}/draw`). Hashes are 0x-hex.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DrawRecord {
+    /// `truffle.draw/1`.
+    pub protocol: String,
+    pub raffle_id: Uuid,
+    /// The raffle id as the contract keys it: its 16 UUID bytes, 0x-hex.
+    pub raffle_key: String,
+    pub chain_id: u64,
+    pub contract_address: String,
+    /// The commitment, on chain before anyone could enter.
+    pub product_content_hash: String,
+    pub seed_hash: String,
+    /// Unix seconds.
+    pub closes_at: i64,
+    pub winners: u32,
+    /// `scheduled`, `open`, `closed`, `drawn`, `settled`, `cancelled`, `void`.
+    pub state: String,
+    /// At closing: the Merkle root and count of the sorted ticket list, and the closing block `b`.
+    pub ticket_root: Option<String>,
+    pub ticket_count: Option<u32>,
+    pub close_block: Option<u64>,
+    /// At the reveal: the seed, blockhash(b + 1), and R = sha256(seed ‖ blockhash(b + 1)).
+    pub seed: Option<String>,
+    pub block_hash: Option<String>,
+    pub randomness: Option<String>,
+    pub commit_tx: Option<String>,
+    pub close_tx: Option<String>,
+    pub reveal_tx: Option<String>,
+    /// The first `winners` tickets of the order.
+    pub winning_tickets: Vec<String>,
+    /// The rest of the order: alternates, first to last.
+    pub alternates: Vec<String>,
+    /// The full sorted ticket list, one 0x-hex ticket per line (a path on the same server).
+    pub tickets_url: String,
+}
+
 /// The stream of uniform draws: block k is sha256(R ‖ be64(k)), its first 8 bytes a big-endian u64.
 struct Stream {
     r: Hash,

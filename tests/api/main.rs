@@ -10,3 +10,4 @@ mod anchoring;
 mod catalogue;
 mod operations;
 mod portone;
+mod raffles;

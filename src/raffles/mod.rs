@@ -1,0 +1,457 @@
+//! Raffles (the "Raffle" in Truffle): a seller opens a raffle for an anchored product; verified
+//! people enter once each; at the closing time the worker publishes the sorted ticket list, commits
+//! its root on chain, reveals the seed committed at creation, and computes the order that anyone
+//! can recompute (`truffle.draw/1`).
+
+pub mod routes;
+pub mod store;
+pub mod worker;
+
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256};
+use chrono::{DateTime, Utc};
+use rand::RngCore as _;
+use secrecy::{ExposeSecret, SecretBox};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::accounts::CurrentUser;
+use crate::catalogue::{Catalogue, ChainStatus};
+use crate::http::error::unique_violation;
+use crate::http::{ApiError, ErrorCode};
+use crate::protocol::draw;
+use store::RaffleRow;
+
+#[derive(Clone)]
+pub struct Raffles(Arc<RafflesInner>);
+
+pub struct RafflesInner {
+    pub db: PgPool,
+    pub chain_id: u64,
+    pub registry: Option<Address>,
+    catalogue: Catalogue,
+    master_key: SecretBox<Vec<u8>>,
+}
+
+impl std::ops::Deref for Raffles {
+    type Target = RafflesInner;
+    fn deref(&self) -> &RafflesInner {
+        &self.0
+    }
+}
+
+/// A raffle's state as buyers see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RaffleState {
+    /// Not open yet (before its opening time, or its commitment is not on chain yet).
+    Scheduled,
+    /// Taking entries.
+    Open,
+    /// Entries are fixed; the draw is under way (or there were none).
+    Closed,
+    /// Winners and alternates are known.
+    Drawn,
+    /// Every winning order is paid or given up.
+    Settled,
+    /// Cancelled by an admin before closing.
+    Cancelled,
+    /// The seed was not revealed within 256 blocks of closing: no draw, visibly on chain.
+    Void,
+}
+
+/// The state from the stored stage and the database's clock.
+pub fn public_state(row: &RaffleRow, now: DateTime<Utc>) -> RaffleState {
+    match row.stage.as_str() {
+        "drawn" => RaffleState::Drawn,
+        "settled" => RaffleState::Settled,
+        "cancelled" => RaffleState::Cancelled,
+        "void" => RaffleState::Void,
+        "committed" if now >= row.opens_at && now < row.closes_at => RaffleState::Open,
+        "committed" | "committing" if now < row.closes_at => RaffleState::Scheduled,
+        _ => RaffleState::Closed,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RaffleChain {
+    /// sha256 of the secret seed, committed on chain before anyone could enter.
+    pub seed_hash: String,
+    pub commit_tx: Option<String>,
+    pub close_tx: Option<String>,
+    pub close_block: Option<u64>,
+    pub reveal_tx: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Raffle {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    /// The product record version raffled (its content hash is in the commitment).
+    pub product_content_hash: String,
+    pub seller_id: Uuid,
+    pub price_krw: i64,
+    pub winners: u32,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    /// How long a winner has to pay, in seconds.
+    pub payment_window_secs: u32,
+    pub state: RaffleState,
+    /// Live entries.
+    pub entry_count: u64,
+    /// The published ticket count, once closed.
+    pub ticket_count: Option<u32>,
+    pub chain: RaffleChain,
+    pub drawn_at: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn hex0x(b: &[u8]) -> String {
+    format!("0x{}", alloy::primitives::hex::encode(b))
+}
+
+impl Raffle {
+    pub fn from_row(row: RaffleRow, now: DateTime<Utc>) -> Raffle {
+        Raffle {
+            state: public_state(&row, now),
+            id: row.id,
+            product_id: row.product_id,
+            product_content_hash: hex0x(&row.product_content_hash),
+            seller_id: row.seller_id,
+            price_krw: row.price_krw,
+            winners: row.winners as u32,
+            opens_at: row.opens_at,
+            closes_at: row.closes_at,
+            payment_window_secs: row.payment_window_secs as u32,
+            entry_count: row.entry_count as u64,
+            ticket_count: row.ticket_count.map(|c| c as u32),
+            chain: RaffleChain {
+                seed_hash: hex0x(&row.seed_hash),
+                commit_tx: row.commit_tx.as_deref().map(hex0x),
+                close_tx: row.close_tx.as_deref().map(hex0x),
+                close_block: row.close_block.map(|b| b as u64),
+                reveal_tx: row.reveal_tx.as_deref().map(hex0x),
+            },
+            drawn_at: row.drawn_at,
+            cancel_reason: row.cancel_reason,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRaffle {
+    pub product_id: Uuid,
+    /// Price in won; the product's retail price when left out.
+    pub price_krw: Option<u64>,
+    pub winners: u32,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    /// Hours a winner has to pay; 48 when left out.
+    pub payment_window_hours: Option<u32>,
+}
+
+/// An entry as its entrant sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Entry {
+    pub id: Uuid,
+    pub raffle_id: Uuid,
+    /// sha256("truffle.entry/1" ‖ raffle id ‖ entry id): find it in the published list.
+    pub ticket: String,
+    pub created_at: DateTime<Utc>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// After the draw: `won`, `alternate` (in order, moves up if a winner does not pay) or `lost`.
+    pub outcome: Option<String>,
+    /// After the draw: the ticket's place in the draw order (0 is first).
+    pub position: Option<u32>,
+}
+
+impl From<store::EntryRow> for Entry {
+    fn from(e: store::EntryRow) -> Self {
+        Entry {
+            id: e.id,
+            raffle_id: e.raffle_id,
+            ticket: hex0x(&e.ticket),
+            created_at: e.created_at,
+            withdrawn_at: e.withdrawn_at,
+            outcome: e.outcome,
+            position: e.position.map(|p| p as u32),
+        }
+    }
+}
+
+impl Raffles {
+    pub fn new(
+        db: PgPool,
+        chain_id: u64,
+        registry: Option<Address>,
+        catalogue: Catalogue,
+        master_key: SecretBox<Vec<u8>>,
+    ) -> Self {
+        Raffles(Arc::new(RafflesInner {
+            db,
+            chain_id,
+            registry,
+            catalogue,
+            master_key,
+        }))
+    }
+
+    pub(crate) fn master(&self) -> &[u8] {
+        self.master_key.expose_secret()
+    }
+
+    async fn db_now(&self) -> Result<DateTime<Utc>, ApiError> {
+        Ok(sqlx::query_scalar("SELECT now()")
+            .fetch_one(&self.db)
+            .await?)
+    }
+
+    pub async fn create(&self, seller: &CurrentUser, req: NewRaffle) -> Result<Raffle, ApiError> {
+        let product = self.catalogue.product(req.product_id).await.map_err(|e| {
+            if e.code == ErrorCode::NotFound {
+                ApiError::validation("product_id", "no such product.")
+            } else {
+                e
+            }
+        })?;
+        if product.seller_id != seller.id {
+            return Err(ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller may raffle it.",
+            ));
+        }
+        if !product.listed || product.revoked_at.is_some() {
+            return Err(ErrorCode::ProductRevoked.into());
+        }
+        if !matches!(
+            product.chain.status,
+            ChainStatus::Anchored | ChainStatus::Confirmed
+        ) {
+            return Err(ErrorCode::ProductNotAnchored.into());
+        }
+        let now = self.db_now().await?;
+        if req.winners == 0 {
+            return Err(ApiError::validation("winners", "must be at least 1."));
+        }
+        if req.closes_at <= req.opens_at {
+            return Err(ApiError::validation("closes_at", "must be after opens_at."));
+        }
+        if req.closes_at <= now {
+            return Err(ApiError::validation("closes_at", "must be in the future."));
+        }
+        if req.closes_at - req.opens_at > chrono::Duration::days(90) {
+            return Err(ApiError::validation(
+                "closes_at",
+                "a raffle runs at most 90 days.",
+            ));
+        }
+        let hours = req.payment_window_hours.unwrap_or(48);
+        if !(1..=24 * 14).contains(&hours) {
+            return Err(ApiError::validation(
+                "payment_window_hours",
+                "must be 1 to 336.",
+            ));
+        }
+        let price = req.price_krw.unwrap_or(product.record.retail_price_krw);
+        if price > 1_000_000_000_000 {
+            return Err(ApiError::validation(
+                "price_krw",
+                "must be at most 1000000000000.",
+            ));
+        }
+
+        let id = Uuid::now_v7();
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        let sealed = crate::sealing::seal(self.master(), id.as_bytes(), &seed)?;
+        let seed_hash = draw::seed_hash(&seed);
+        let content_hash: B256 = product
+            .chain
+            .content_hash
+            .parse()
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("bad content hash")))?;
+
+        let mut tx = self.db.begin().await?;
+        store::lock_product_raffles(&mut *tx, product.id).await?;
+        let committed = store::winners_committed(&mut *tx, product.id).await?;
+        if committed + i64::from(req.winners) > i64::from(product.record.edition_size) {
+            return Err(ApiError::with_message(
+                ErrorCode::EditionExhausted,
+                format!(
+                    "The edition has {} pieces and raffles already promise {committed}.",
+                    product.record.edition_size
+                ),
+            ));
+        }
+        store::insert_raffle(
+            &mut *tx,
+            store::NewRaffle {
+                id,
+                product_id: product.id,
+                product_content_hash: content_hash.as_slice(),
+                seller_id: seller.id,
+                price_krw: price as i64,
+                winners: req.winners as i32,
+                opens_at: req.opens_at,
+                closes_at: req.closes_at,
+                payment_window_secs: (hours * 3600) as i32,
+                seed_sealed: &sealed,
+                seed_hash: &seed_hash,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.raffle(id).await
+    }
+
+    pub async fn raffle(&self, id: Uuid) -> Result<Raffle, ApiError> {
+        let row = store::find(&self.db, id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        Ok(Raffle::from_row(row, self.db_now().await?))
+    }
+
+    pub async fn list(
+        &self,
+        product_id: Option<Uuid>,
+        cursor: Option<Uuid>,
+        limit: i64,
+    ) -> Result<(Vec<Raffle>, Option<Uuid>), ApiError> {
+        let mut rows = store::list(&self.db, product_id, cursor, limit + 1).await?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
+        let now = self.db_now().await?;
+        Ok((
+            rows.into_iter().map(|r| Raffle::from_row(r, now)).collect(),
+            next,
+        ))
+    }
+
+    /// One entry per person while the raffle is open; the entry's ticket comes back.
+    pub async fn enter(&self, user: &CurrentUser, raffle_id: Uuid) -> Result<Entry, ApiError> {
+        if !user.identity_verified {
+            return Err(ErrorCode::IdentityVerificationRequired.into());
+        }
+        let mut tx = self.db.begin().await?;
+        // Shared lock: closing takes it exclusively, so no entry lands after the list is frozen.
+        let row = store::lock_shared(&mut *tx, raffle_id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        if row.seller_id == user.id {
+            return Err(ErrorCode::OwnRaffle.into());
+        }
+        let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+            .fetch_one(&mut *tx)
+            .await?;
+        match public_state(&row, now) {
+            RaffleState::Open => {}
+            RaffleState::Scheduled => {
+                return Err(ApiError::with_message(
+                    ErrorCode::RaffleNotOpen,
+                    "This raffle is not open yet.",
+                ));
+            }
+            _ => {
+                return Err(ApiError::with_message(
+                    ErrorCode::RaffleNotOpen,
+                    "This raffle is closed.",
+                ));
+            }
+        }
+        let id = Uuid::now_v7();
+        let ticket = draw::ticket(raffle_id, id);
+        let entry = store::insert_entry(&mut *tx, id, raffle_id, user.id, &ticket)
+            .await
+            .map_err(|e| match unique_violation(&e) {
+                Some("entries_one_per_person") => ErrorCode::AlreadyEntered.into(),
+                _ => ApiError::from(e),
+            })?;
+        tx.commit().await?;
+        Ok(entry.into())
+    }
+
+    /// Withdraws the caller's entry before closing.
+    pub async fn withdraw(&self, user: &CurrentUser, raffle_id: Uuid) -> Result<(), ApiError> {
+        let mut tx = self.db.begin().await?;
+        let row = store::lock_shared(&mut *tx, raffle_id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+            .fetch_one(&mut *tx)
+            .await?;
+        if public_state(&row, now) != RaffleState::Open {
+            return Err(ApiError::with_message(
+                ErrorCode::RaffleNotOpen,
+                "Entries can be withdrawn only while the raffle is open.",
+            ));
+        }
+        if !store::withdraw_entry(&mut *tx, raffle_id, user.id).await? {
+            return Err(ErrorCode::NotEntered.into());
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn my_entries(
+        &self,
+        user: Uuid,
+        cursor: Option<Uuid>,
+        limit: i64,
+    ) -> Result<(Vec<Entry>, Option<Uuid>), ApiError> {
+        let mut rows = store::user_entries(&self.db, user, cursor, limit + 1).await?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
+        Ok((rows.into_iter().map(Into::into).collect(), next))
+    }
+
+    /// Admin cancellation before closing. The commitment is cancelled on chain by the worker.
+    pub async fn cancel(&self, raffle_id: Uuid, reason: &str) -> Result<Raffle, ApiError> {
+        let mut tx = self.db.begin().await?;
+        let row = store::lock(&mut *tx, raffle_id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !matches!(
+            public_state(&row, now),
+            RaffleState::Scheduled | RaffleState::Open
+        ) {
+            return Err(ErrorCode::RaffleNotCancellable.into());
+        }
+        store::set_stage(
+            &mut *tx,
+            raffle_id,
+            "cancelled",
+            store::StageChange {
+                cancel_reason: Some(reason),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.raffle(raffle_id).await
+    }
+}
+
+/// Account deletion: withdraw the person's entries in raffles that have not closed.
+pub async fn withdraw_open_entries(
+    tx: &mut sqlx::PgConnection,
+    user_id: Uuid,
+) -> Result<u64, ApiError> {
+    Ok(store::withdraw_open_entries(tx, user_id).await?)
+}

@@ -1,0 +1,373 @@
+//! The draw worker: commits each raffle on chain, closes it at its closing time (publishing the
+//! sorted ticket list and anchoring its root), reveals the seed after the next block, and stores
+//! the order. One replica runs it at a time (a PostgreSQL advisory lock).
+//!
+//! Every step asks the chain where the raffle stands before sending anything, so a crash or an
+//! unreachable RPC at any step resumes where it stopped and never sends a step twice.
+
+use std::time::Duration;
+
+use alloy::primitives::{B256, FixedBytes};
+use alloy::sol_types::SolEvent;
+use sqlx::PgConnection;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::Raffles;
+use super::store::{self, RaffleRow, StageChange};
+use crate::chain::{ChainClient, TruffleRegistry};
+use crate::protocol::draw;
+
+/// The advisory-lock key of the draw worker ("TRUFDRAW").
+const LOCK_KEY: i64 = 0x5452_5546_4452_4157;
+/// A sent step with nothing on chain after this long is sent again.
+const RESEND_AFTER: chrono::Duration = chrono::Duration::seconds(120);
+
+/// On-chain raffle states (`TruffleRegistry.RaffleState`).
+mod on_chain {
+    pub const NONE: u8 = 0;
+    pub const COMMITTED: u8 = 1;
+    pub const CLOSED: u8 = 2;
+    pub const REVEALED: u8 = 3;
+    pub const VOID: u8 = 4;
+    pub const EMPTY: u8 = 5;
+    pub const CANCELLED: u8 = 6;
+}
+
+#[derive(Clone)]
+pub struct DrawWorker {
+    pub raffles: Raffles,
+    pub chain: ChainClient,
+}
+
+/// What one pass did, for tests and logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DrawPass {
+    pub committed: usize,
+    pub closed: usize,
+    pub drawn: usize,
+    pub voided: usize,
+    pub sent: usize,
+}
+
+pub fn raffle_key(id: Uuid) -> FixedBytes<16> {
+    FixedBytes::from(*id.as_bytes())
+}
+
+fn stale(sent: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    sent.is_none_or(|at| chrono::Utc::now() - at > RESEND_AFTER)
+}
+
+impl DrawWorker {
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut lock: Option<PgConnection> = None;
+        let tick = Duration::from_millis(500);
+        let mut backoff = tick;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if lock.is_none() {
+                lock = self.try_lock().await;
+            }
+            let result = match &lock {
+                Some(_) => self.pass().await,
+                None => Ok(DrawPass::default()),
+            };
+            match result {
+                Ok(pass) => {
+                    if pass != DrawPass::default() {
+                        tracing::info!(?pass, "raffles");
+                    }
+                    backoff = tick;
+                }
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "draws paused; will retry");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    if let Some(conn) = lock.as_mut()
+                        && sqlx::query("SELECT 1").execute(&mut *conn).await.is_err()
+                    {
+                        lock = None;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn try_lock(&self) -> Option<PgConnection> {
+        let mut conn = self.raffles.db.acquire().await.ok()?.detach();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .fetch_one(&mut conn)
+            .await
+            .ok()?;
+        got.then_some(conn)
+    }
+
+    /// One pass over every raffle that has a step to take.
+    pub async fn pass(&self) -> anyhow::Result<DrawPass> {
+        let mut pass = DrawPass::default();
+        let db = &self.raffles.db;
+        let now: chrono::DateTime<chrono::Utc> =
+            sqlx::query_scalar("SELECT now()").fetch_one(db).await?;
+        for row in store::working(db).await? {
+            match row.stage.as_str() {
+                "committing" => self.commit(&row, &mut pass).await?,
+                "committed" if now >= row.closes_at => self.freeze(&row).await?,
+                "closing" => self.close(&row, &mut pass).await?,
+                "closed" => self.reveal(&row, &mut pass).await?,
+                _ => {}
+            }
+        }
+        for row in store::cancelled_on_chain(db).await? {
+            self.cancel(&row, &mut pass).await?;
+        }
+        Ok(pass)
+    }
+
+    async fn commit(&self, row: &RaffleRow, pass: &mut DrawPass) -> anyhow::Result<()> {
+        let key = raffle_key(row.id);
+        let on_chain = self.chain.raffle(key).await?;
+        if on_chain.state != on_chain::NONE {
+            let landed = self
+                .chain
+                .find_raffle_event(TruffleRegistry::RaffleCommitted::SIGNATURE_HASH, key)
+                .await?;
+            let tx = landed.map(|l| l.tx_hash.to_vec());
+            store::set_stage(
+                &self.raffles.db,
+                row.id,
+                "committed",
+                StageChange {
+                    commit_tx: tx.as_deref(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            pass.committed += 1;
+        } else if stale(row.commit_sent_at) {
+            let tx = self
+                .chain
+                .send_commit_raffle(
+                    key,
+                    B256::try_from(row.product_content_hash.as_slice())?,
+                    B256::try_from(row.seed_hash.as_slice())?,
+                    row.closes_at.timestamp() as u64,
+                    row.winners as u32,
+                )
+                .await?;
+            store::set_stage(
+                &self.raffles.db,
+                row.id,
+                "committing",
+                StageChange {
+                    commit_tx: Some(tx.as_slice()),
+                    commit_sent: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            pass.sent += 1;
+        }
+        Ok(())
+    }
+
+    /// Freezes the entries: with the raffle row locked exclusively (entries hold it shared), the
+    /// sorted ticket list and its root are stored; from here on they never change.
+    async fn freeze(&self, row: &RaffleRow) -> anyhow::Result<()> {
+        let mut tx = self.raffles.db.begin().await?;
+        let locked = store::lock(&mut *tx, row.id).await?;
+        if locked.as_ref().map(|r| r.stage.as_str()) != Some("committed") {
+            return Ok(());
+        }
+        let tickets = store::tickets(&mut *tx, row.id).await?;
+        let hashes: Vec<[u8; 32]> = tickets
+            .iter()
+            .filter_map(|t| t.as_slice().try_into().ok())
+            .collect();
+        let root = crate::cpu::run(move || draw::ticket_tree(&hashes).map(|t| t.root())).await;
+        let root = root.unwrap_or([0u8; 32]);
+        store::set_stage(
+            &mut *tx,
+            row.id,
+            "closing",
+            StageChange {
+                ticket_root: Some(&root),
+                ticket_count: Some(tickets.len() as i32),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn close(&self, row: &RaffleRow, pass: &mut DrawPass) -> anyhow::Result<()> {
+        let key = raffle_key(row.id);
+        let on_chain = self.chain.raffle(key).await?;
+        match on_chain.state {
+            on_chain::EMPTY => {
+                store::set_stage(&self.raffles.db, row.id, "empty", StageChange::default()).await?;
+                pass.closed += 1;
+            }
+            on_chain::CLOSED | on_chain::REVEALED | on_chain::VOID => {
+                let landed = self
+                    .chain
+                    .find_raffle_event(TruffleRegistry::RaffleClosed::SIGNATURE_HASH, key)
+                    .await?;
+                let tx = landed.map(|l| l.tx_hash.to_vec());
+                store::set_stage(
+                    &self.raffles.db,
+                    row.id,
+                    "closed",
+                    StageChange {
+                        close_tx: tx.as_deref(),
+                        close_block: Some(on_chain.close_block as i64),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                pass.closed += 1;
+            }
+            on_chain::COMMITTED if stale(row.close_sent_at) => {
+                // The contract refuses to close before the closing time by the chain's clock.
+                if self.chain.head_time().await? < row.closes_at.timestamp() as u64 {
+                    return Ok(());
+                }
+                let root = B256::try_from(row.ticket_root.as_deref().unwrap_or(&[0u8; 32]))?;
+                let tx = self
+                    .chain
+                    .send_close_raffle(key, root, row.ticket_count.unwrap_or_default() as u32)
+                    .await?;
+                store::set_stage(
+                    &self.raffles.db,
+                    row.id,
+                    "closing",
+                    StageChange {
+                        close_tx: Some(tx.as_slice()),
+                        close_sent: true,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                pass.sent += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn reveal(&self, row: &RaffleRow, pass: &mut DrawPass) -> anyhow::Result<()> {
+        let key = raffle_key(row.id);
+        let on_chain = self.chain.raffle(key).await?;
+        let close_block = on_chain.close_block;
+        match on_chain.state {
+            on_chain::REVEALED => {
+                let block_hash = self.chain.block_hash(close_block + 1).await?;
+                let seed = crate::sealing::open(
+                    self.raffles.master(),
+                    row.id.as_bytes(),
+                    &row.seed_sealed,
+                )?;
+                let seed: [u8; 32] = seed.as_slice().try_into()?;
+                let r = draw::randomness(&seed, &block_hash.0);
+                anyhow::ensure!(
+                    r == on_chain.randomness.0,
+                    "the chain's randomness differs from ours"
+                );
+                let tickets = store::tickets(&self.raffles.db, row.id).await?;
+                let hashes: Vec<[u8; 32]> = tickets
+                    .iter()
+                    .filter_map(|t| t.as_slice().try_into().ok())
+                    .collect();
+                let ordered = crate::cpu::run(move || draw::ordered_tickets(&hashes, &r)).await;
+                let ordered: Vec<Vec<u8>> = ordered.into_iter().map(|t| t.to_vec()).collect();
+                let landed = self
+                    .chain
+                    .find_raffle_event(TruffleRegistry::RaffleRevealed::SIGNATURE_HASH, key)
+                    .await?;
+                let mut tx = self.raffles.db.begin().await?;
+                store::record_draw(&mut *tx, row.id, &ordered, row.winners as usize).await?;
+                store::set_stage(
+                    &mut *tx,
+                    row.id,
+                    "drawn",
+                    StageChange {
+                        reveal_tx: landed.map(|l| l.tx_hash.to_vec()).as_deref(),
+                        seed: Some(&seed),
+                        block_hash: Some(block_hash.as_slice()),
+                        randomness: Some(&r),
+                        drawn: true,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                pass.drawn += 1;
+            }
+            on_chain::VOID => {
+                store::set_stage(&self.raffles.db, row.id, "void", StageChange::default()).await?;
+                pass.voided += 1;
+            }
+            on_chain::CLOSED => {
+                let head = self.chain.block_number().await?;
+                if head > close_block + 256 {
+                    // The window has passed (a long outage): void it, visibly.
+                    let tx = self.chain.send_mark_void(key).await?;
+                    store::set_stage(
+                        &self.raffles.db,
+                        row.id,
+                        "closed",
+                        StageChange {
+                            void_tx: Some(tx.as_slice()),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                    pass.sent += 1;
+                } else if head > close_block && stale(row.reveal_sent_at) {
+                    // The reveal lands in block head + 1 ≥ close_block + 2, after blockhash(b + 1) exists.
+                    let seed = crate::sealing::open(
+                        self.raffles.master(),
+                        row.id.as_bytes(),
+                        &row.seed_sealed,
+                    )?;
+                    let seed = B256::try_from(seed.as_slice())?;
+                    let tx = self.chain.send_reveal_seed(key, seed).await?;
+                    store::set_stage(
+                        &self.raffles.db,
+                        row.id,
+                        "closed",
+                        StageChange {
+                            reveal_tx: Some(tx.as_slice()),
+                            reveal_sent: true,
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                    pass.sent += 1;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn cancel(&self, row: &RaffleRow, pass: &mut DrawPass) -> anyhow::Result<()> {
+        let key = raffle_key(row.id);
+        let state = self.chain.raffle(key).await?.state;
+        if state == on_chain::COMMITTED {
+            let tx = self.chain.send_cancel_raffle(key).await?;
+            store::set_cancel_tx(&self.raffles.db, row.id, tx.as_slice()).await?;
+            pass.sent += 1;
+        } else if state == on_chain::CANCELLED || state == on_chain::NONE {
+            // Cancelled on chain already, or never committed: nothing to undo there.
+            store::set_cancel_tx(&self.raffles.db, row.id, &[]).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,623 @@
+//! Raffles with a real anvil and PostgreSQL: the whole life of a raffle, mining blocks on demand,
+//! the draw re-run from the chain and the ticket list alone, and every refusal.
+
+use std::time::Duration;
+
+use alloy::primitives::hex;
+use reqwest::Method;
+use serde_json::{Value, json};
+use truffle::chain::verify::verify_draw;
+use truffle::protocol::draw::DrawRecord;
+use truffle::protocol::merkle;
+
+use crate::helpers::{TestApp, TestChain};
+
+/// An anchored product of a new seller: (seller token, product id).
+async fn anchored_product(app: &TestApp, chain: &TestChain, edition: u32) -> (String, String) {
+    let (_, seller) = app.seller().await;
+    let body = json!({"name": "아더에러 x 푸마 스피드캣", "brand": "Ader Error", "category": "sneakers",
+                      "edition_size": edition, "retail_price_krw": 159000});
+    let id = app.post("/v1/products", Some(&seller), body).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let worker = app.worker();
+    worker.pass(true).await.unwrap();
+    chain.mine(1).await;
+    worker.pass(false).await.unwrap();
+    (seller, id)
+}
+
+async fn db_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
+    sqlx::query_scalar("SELECT now()")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+/// A raffle closing `closes_in` from now; returns its id once its commitment is on chain.
+async fn open_raffle(
+    app: &TestApp,
+    seller: &str,
+    product: &str,
+    winners: u32,
+    closes_in: Duration,
+) -> String {
+    let now = db_now(app).await;
+    let body = json!({
+        "product_id": product,
+        "winners": winners,
+        "opens_at": now.to_rfc3339(),
+        "closes_at": (now + chrono::Duration::from_std(closes_in).unwrap()).to_rfc3339(),
+        "payment_window_hours": 24
+    });
+    let created = app.post("/v1/raffles", Some(seller), body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created.body["state"], "scheduled",
+        "not open before its commitment is on chain"
+    );
+    let draws = app.state.draw_worker.clone().unwrap();
+    draws.pass().await.unwrap(); // commit sent (automine mines it)
+    draws.pass().await.unwrap(); // commit seen on chain
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{id}"), None).await.ok()["state"],
+        "open"
+    );
+    id
+}
+
+/// Runs the draw worker, mining blocks, until the raffle is drawn (or `max` passes).
+async fn drive_draw(app: &TestApp, chain: &TestChain, id: &str) -> Value {
+    let draws = app.state.draw_worker.clone().unwrap();
+    for _ in 0..12 {
+        chain.mine(1).await;
+        draws.pass().await.unwrap();
+        let raffle = app.get(&format!("/v1/raffles/{id}"), None).await.ok();
+        if raffle["state"] == "drawn" {
+            return raffle;
+        }
+    }
+    panic!(
+        "the raffle was not drawn: {}",
+        app.get(&format!("/v1/raffles/{id}"), None).await.body
+    );
+}
+
+#[tokio::test]
+async fn the_whole_life_of_a_raffle_and_a_draw_anyone_can_rerun() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 100).await;
+    let id = open_raffle(&app, &seller, &product, 2, Duration::from_secs(4)).await;
+    let raffle = app.get(&format!("/v1/raffles/{id}"), None).await.ok();
+    assert_eq!(
+        raffle["price_krw"], 159000,
+        "the price defaults to the retail price"
+    );
+    assert!(raffle["chain"]["commit_tx"].is_string());
+
+    let mut buyers = Vec::new();
+    let mut tickets = Vec::new();
+    for _ in 0..6 {
+        let token = app.buyer().await;
+        let entry = app
+            .call(
+                Method::POST,
+                &format!("/v1/raffles/{id}/entry"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(entry.status, 201, "{}", entry.body);
+        tickets.push(entry.body["ticket"].as_str().unwrap().to_owned());
+        buyers.push(token);
+    }
+    // Refusals while open: a second entry, the seller, an unverified admin, no login.
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&buyers[0]),
+        None,
+    )
+    .await
+    .expect(409, "already_entered");
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&seller),
+        None,
+    )
+    .await
+    .expect(403, "own_raffle");
+    let admin = app.admin().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(403, "identity_verification_required");
+    app.call(Method::POST, &format!("/v1/raffles/{id}/entry"), None, None)
+        .await
+        .expect(401, "authentication_required");
+    // One entrant withdraws; their ticket leaves the list.
+    assert_eq!(
+        app.call(
+            Method::DELETE,
+            &format!("/v1/raffles/{id}/entry"),
+            Some(&buyers[5]),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    app.call(
+        Method::DELETE,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&buyers[5]),
+        None,
+    )
+    .await
+    .expect(404, "not_entered");
+    let withdrawn = tickets.pop().unwrap();
+    app.get(&format!("/v1/raffles/{id}/tickets"), None)
+        .await
+        .expect(409, "tickets_not_published");
+
+    // Closing time passes: no more entries.
+    while db_now(&app).await.timestamp()
+        < app.get(&format!("/v1/raffles/{id}"), None).await.ok()["closes_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            .timestamp()
+            + 1
+    {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let late = app.buyer().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&late),
+        None,
+    )
+    .await
+    .expect(409, "raffle_not_open");
+    app.call(
+        Method::DELETE,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&buyers[0]),
+        None,
+    )
+    .await
+    .expect(409, "raffle_not_open");
+
+    let raffle = drive_draw(&app, &chain, &id).await;
+    assert_eq!(raffle["ticket_count"], 5);
+
+    // The published list: sorted, without the withdrawn ticket, with an inclusion proof each.
+    let page = app
+        .get(&format!("/v1/raffles/{id}/tickets?limit=2"), None)
+        .await
+        .ok();
+    assert_eq!(page["tickets"].as_array().unwrap().len(), 2);
+    let text = app
+        .http
+        .get(format!(
+            "{}/v1/raffles/{id}/tickets?download=true",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let listed: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut sorted = tickets.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted);
+    assert!(!listed.contains(&withdrawn));
+    let root_hex = page["ticket_root"].as_str().unwrap().to_owned();
+    for t in &tickets {
+        let p = app
+            .get(&format!("/v1/raffles/{id}/tickets/{t}/proof"), None)
+            .await
+            .ok();
+        let leaf: [u8; 32] = hex::decode(p["leaf"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let proof: Vec<[u8; 32]> = p["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                hex::decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
+            .collect();
+        let root: [u8; 32] = hex::decode(&root_hex).unwrap().try_into().unwrap();
+        assert!(merkle::verify(&leaf, &proof, &root));
+    }
+    app.get(&format!("/v1/raffles/{id}/tickets/{withdrawn}/proof"), None)
+        .await
+        .expect(404, "not_found");
+
+    // The draw record re-runs from the chain and the list alone.
+    let record: DrawRecord =
+        serde_json::from_value(app.get(&format!("/v1/raffles/{id}/draw"), None).await.ok())
+            .unwrap();
+    assert_eq!(
+        (record.winning_tickets.len(), record.alternates.len()),
+        (2, 3)
+    );
+    let list: Vec<[u8; 32]> = listed
+        .iter()
+        .map(|t| hex::decode(t).unwrap().try_into().unwrap())
+        .collect();
+    let trust = chain.trust();
+    let verdict = verify_draw(&record, &list, &trust).await;
+    assert!(verdict.ok(), "{verdict:?}");
+    // Publishing other winners, a doctored list, or trusting another registry is caught.
+    let mut lie = record.clone();
+    lie.winning_tickets.swap(0, 1);
+    assert_eq!(
+        verify_draw(&lie, &list, &trust).await.failed(),
+        vec!["winners"]
+    );
+    let mut lie = record.clone();
+    std::mem::swap(&mut lie.winning_tickets[0], &mut lie.alternates[0]);
+    assert_eq!(
+        verify_draw(&lie, &list, &trust).await.failed(),
+        vec!["winners"]
+    );
+    assert!(
+        verify_draw(&record, &list[1..], &trust)
+            .await
+            .failed()
+            .contains(&"ticket root")
+    );
+    let mut unsorted = list.clone();
+    unsorted.swap(0, 1);
+    assert!(
+        verify_draw(&record, &unsorted, &trust)
+            .await
+            .failed()
+            .contains(&"ticket list")
+    );
+    let mut other = trust.clone();
+    other.registry = alloy::primitives::Address::repeat_byte(9);
+    assert!(
+        verify_draw(&record, &list, &other)
+            .await
+            .failed()
+            .contains(&"trusted registry")
+    );
+
+    // Each entrant sees their outcome.
+    let mut outcomes = Vec::new();
+    for token in &buyers[..5] {
+        let mine = app.get("/v1/me/entries", Some(token)).await.ok();
+        outcomes.push(mine["items"][0]["outcome"].as_str().unwrap().to_owned());
+    }
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        vec!["alternate", "alternate", "alternate", "won", "won"]
+    );
+
+    // And the command a third party runs.
+    // Async, so that this test's runtime keeps serving the app the command calls.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .args([
+            "verify-draw",
+            &format!("{}/v1/raffles/{id}/draw", app.base),
+            "--rpc-url",
+            &chain.rpc,
+            "--chain-id",
+            "31337",
+            "--registry",
+        ])
+        .arg(format!("{:#x}", chain.registry))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("DRAW VERIFIED"), "{text}");
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_entries_by_one_person_make_one_entry() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| {
+        chain.configure(env);
+        env.insert("DB_MAX_CONNECTIONS".into(), "10".into());
+    })
+    .await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(600)).await;
+    let buyer = app.buyer().await;
+    let url = format!("{}/v1/raffles/{id}/entry", app.base);
+    let attempts = (0..1000).map(|_| {
+        let req = app.http.post(&url).bearer_auth(&buyer).send();
+        async move { req.await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        999,
+        "{statuses:?}"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entries WHERE raffle_id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn raffles_are_refused_for_unanchored_products_others_products_and_past_the_edition() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 3).await;
+    let now = db_now(&app).await;
+    let body = |product: &str, winners: u32| {
+        json!({"product_id": product, "winners": winners, "opens_at": now.to_rfc3339(),
+               "closes_at": (now + chrono::Duration::hours(1)).to_rfc3339()})
+    };
+    let buyer = app.buyer().await;
+    app.post("/v1/raffles", Some(&buyer), body(&product, 1))
+        .await
+        .expect(403, "seller_required");
+    let (other, _) = anchored_product(&app, &chain, 3).await;
+    app.post("/v1/raffles", Some(&other), body(&product, 1))
+        .await
+        .expect(403, "forbidden");
+    let fresh = app
+        .post("/v1/products", Some(&seller), json!({"name": "신상", "brand": "B", "category": "c", "edition_size": 5, "retail_price_krw": 1}))
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post("/v1/raffles", Some(&seller), body(&fresh, 1))
+        .await
+        .expect(409, "product_not_anchored");
+    assert_eq!(
+        app.post("/v1/raffles", Some(&seller), body(&product, 2))
+            .await
+            .status,
+        201
+    );
+    app.post("/v1/raffles", Some(&seller), body(&product, 2))
+        .await
+        .expect(409, "edition_exhausted");
+    assert_eq!(
+        app.post("/v1/raffles", Some(&seller), body(&product, 1))
+            .await
+            .status,
+        201
+    );
+    let mut bad = body(&product, 1);
+    bad["closes_at"] = json!(now.to_rfc3339());
+    app.post("/v1/raffles", Some(&seller), bad)
+        .await
+        .expect(400, "validation_failed");
+    let mut bad = body(&product, 0);
+    bad["closes_at"] = json!((now + chrono::Duration::hours(1)).to_rfc3339());
+    app.post("/v1/raffles", Some(&seller), bad)
+        .await
+        .expect(400, "validation_failed");
+    app.post(
+        "/v1/raffles",
+        Some(&seller),
+        json!({"product_id": product, "winners": 1}),
+    )
+    .await
+    .expect(422, "invalid_body");
+}
+
+#[tokio::test]
+async fn an_admin_cancels_before_closing_and_the_chain_says_so() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(600)).await;
+    let buyer = app.buyer().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&buyer),
+        None,
+    )
+    .await
+    .ok();
+    app.post(
+        &format!("/v1/admin/raffles/{id}/cancel"),
+        Some(&seller),
+        json!({"reason": "x"}),
+    )
+    .await
+    .expect(403, "forbidden");
+    let admin = app.admin().await;
+    let cancelled = app
+        .post(
+            &format!("/v1/admin/raffles/{id}/cancel"),
+            Some(&admin),
+            json!({"reason": "판매자 재고 문제"}),
+        )
+        .await
+        .ok();
+    assert_eq!(cancelled["state"], "cancelled");
+    app.post(
+        &format!("/v1/admin/raffles/{id}/cancel"),
+        Some(&admin),
+        json!({"reason": "again"}),
+    )
+    .await
+    .expect(409, "raffle_not_cancellable");
+    let other = app.buyer().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&other),
+        None,
+    )
+    .await
+    .expect(409, "raffle_not_open");
+    app.state.draw_worker.clone().unwrap().pass().await.unwrap();
+    let key =
+        alloy::primitives::FixedBytes::<16>::from(*uuid::Uuid::parse_str(&id).unwrap().as_bytes());
+    assert_eq!(
+        chain.client.raffle(key).await.unwrap().state,
+        6,
+        "cancelled on chain"
+    );
+    // The cancelled raffle's winners no longer count against the edition.
+    let now = db_now(&app).await;
+    let again = json!({"product_id": product, "winners": 10, "opens_at": now.to_rfc3339(),
+                       "closes_at": (now + chrono::Duration::hours(1)).to_rfc3339()});
+    assert_eq!(
+        app.post("/v1/raffles", Some(&seller), again).await.status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn a_missed_reveal_window_voids_the_raffle() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(2)).await;
+    let buyer = app.buyer().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&buyer),
+        None,
+    )
+    .await
+    .ok();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let draws = app.state.draw_worker.clone().unwrap();
+    chain.mine(1).await;
+    // Freeze, then close, then see it closed.
+    for _ in 0..3 {
+        draws.pass().await.unwrap();
+    }
+    let stage: String = sqlx::query_scalar("SELECT stage FROM raffles WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stage, "closed");
+    // The operator is away for 300 blocks: the reveal window passes.
+    chain.mine(300).await;
+    draws.pass().await.unwrap(); // markVoid sent
+    draws.pass().await.unwrap(); // void seen on chain
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{id}"), None).await.ok()["state"],
+        "void"
+    );
+    let key =
+        alloy::primitives::FixedBytes::<16>::from(*uuid::Uuid::parse_str(&id).unwrap().as_bytes());
+    assert_eq!(chain.client.raffle(key).await.unwrap().state, 4);
+}
+
+#[tokio::test]
+async fn a_crash_after_sending_the_close_does_not_close_twice() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(2)).await;
+    let buyer = app.buyer().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&buyer),
+        None,
+    )
+    .await
+    .ok();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    chain.mine(1).await;
+    let draws = app.state.draw_worker.clone().unwrap();
+    draws.pass().await.unwrap(); // ticket list frozen
+    let (root, count): (Vec<u8>, i32) =
+        sqlx::query_as("SELECT ticket_root, ticket_count FROM raffles WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    // The close goes out, then the process dies before recording it.
+    let key =
+        alloy::primitives::FixedBytes::<16>::from(*uuid::Uuid::parse_str(&id).unwrap().as_bytes());
+    chain
+        .client
+        .send_close_raffle(
+            key,
+            alloy::primitives::B256::try_from(root.as_slice()).unwrap(),
+            count as u32,
+        )
+        .await
+        .unwrap();
+    let db = app.database();
+    drop(app);
+    let restarted = TestApp::spawn_on(db, |env| chain.configure(env)).await;
+    let raffle = drive_draw(&restarted, &chain, &id).await;
+    assert_eq!(raffle["ticket_count"], 1);
+}
+
+#[tokio::test]
+async fn deleting_an_account_withdraws_its_open_entries() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(600)).await;
+    let person = crate::helpers::Person::random();
+    let (_, tokens) = app
+        .signup("leaving@example.com", "a-good-password-1", &person)
+        .await;
+    let token = tokens["access_token"].as_str().unwrap();
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(token),
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{id}"), None).await.ok()["entry_count"],
+        1
+    );
+    app.call(
+        Method::DELETE,
+        "/v1/me",
+        Some(token),
+        Some(json!({"password": "a-good-password-1"})),
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{id}"), None).await.ok()["entry_count"],
+        0
+    );
+}
