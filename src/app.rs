@@ -14,15 +14,18 @@ use crate::accounts::Accounts;
 use crate::catalogue::Catalogue;
 use crate::chain::ChainClient;
 use crate::chain::worker::AnchorWorker;
-use crate::config::{Config, IdentityProviderConfig};
+use crate::config::{Config, IdentityProviderConfig, PaymentProviderConfig};
 use crate::metrics::Metrics;
+use crate::orders::Orders;
 use crate::providers::identity::{DevIdentityVerifier, IdentityVerifier, PortOneIdentityVerifier};
+use crate::providers::payments::{DevPayments, PaymentProvider, TossPayments};
 use crate::raffles::Raffles;
 use crate::raffles::worker::DrawWorker;
 
 /// Outside services, chosen from configuration; tests pass their own.
 pub struct Providers {
     pub identity: Arc<dyn IdentityVerifier>,
+    pub payments: Arc<dyn PaymentProvider>,
 }
 
 impl Providers {
@@ -41,7 +44,14 @@ impl Providers {
                 channel_key.clone(),
             )),
         };
-        Providers { identity }
+        let payments: Arc<dyn PaymentProvider> = match &config.payments {
+            PaymentProviderConfig::Dev => Arc::new(DevPayments::new()),
+            PaymentProviderConfig::Toss {
+                api_base,
+                secret_key,
+            } => Arc::new(TossPayments::new(api_base.clone(), secret_key.clone())),
+        };
+        Providers { identity, payments }
     }
 }
 
@@ -59,6 +69,7 @@ pub struct App {
     pub accounts: Accounts,
     pub catalogue: Catalogue,
     pub raffles: Raffles,
+    pub orders: Orders,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -92,6 +103,12 @@ impl FromRef<AppState> for Catalogue {
 impl FromRef<AppState> for Raffles {
     fn from_ref(state: &AppState) -> Raffles {
         state.raffles.clone()
+    }
+}
+
+impl FromRef<AppState> for Orders {
+    fn from_ref(state: &AppState) -> Orders {
+        state.orders.clone()
     }
 }
 
@@ -142,6 +159,7 @@ impl AppState {
             catalogue.clone(),
             raffles_master,
         );
+        let orders = Orders::new(db.clone(), providers.payments);
         let (anchor_worker, draw_worker) = match &chain.rpc {
             Some(rpc) => {
                 use secrecy::ExposeSecret;
@@ -177,6 +195,7 @@ impl AppState {
             accounts,
             catalogue,
             raffles,
+            orders,
             anchor_worker,
             draw_worker,
             http: HttpSettings {
@@ -203,6 +222,23 @@ impl AppState {
         if let Some(worker) = self.draw_worker.clone() {
             handles.push(tokio::spawn(worker.run(stop.clone())));
         }
+        // The order clock runs on every replica: it locks the rows it takes (SKIP LOCKED).
+        let orders = self.orders.clone();
+        let mut stop = stop;
+        handles.push(tokio::spawn(async move {
+            loop {
+                if let Err(e) = orders.pass().await {
+                    tracing::warn!(error = format!("{e:#}"), "order clock pass failed");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                    _ = stop.changed() => {}
+                }
+                if *stop.borrow() {
+                    break;
+                }
+            }
+        }));
         handles
     }
 }

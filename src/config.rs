@@ -155,6 +155,26 @@ impl fmt::Debug for ChainConfig {
     }
 }
 
+/// Which payment provider the service talks to.
+pub enum PaymentProviderConfig {
+    /// Completes locally: any payment key beginning with `dev_` is a paid payment.
+    Dev,
+    /// Toss Payments core API v1.
+    Toss {
+        api_base: String,
+        secret_key: SecretString,
+    },
+}
+
+impl fmt::Debug for PaymentProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dev => f.write_str("Dev"),
+            Self::Toss { api_base, .. } => write!(f, "Toss({api_base}, [redacted])"),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct CatalogueConfig {
     /// Encrypts the custodial signing keys the platform holds for sellers (AES-256-GCM).
@@ -175,6 +195,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub chain: ChainConfig,
     pub catalogue: CatalogueConfig,
+    pub payments: PaymentProviderConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -523,6 +544,31 @@ impl Config {
                 }
             });
 
+        let payments = match r.raw("PAYMENT_PROVIDER").unwrap_or("dev") {
+            "dev" => Some(PaymentProviderConfig::Dev),
+            "toss" => {
+                let api_base = r
+                    .raw("TOSS_API_BASE")
+                    .unwrap_or("https://api.tosspayments.com")
+                    .trim_end_matches('/')
+                    .to_owned();
+                r.required(
+                    "TOSS_SECRET_KEY",
+                    "the Toss Payments secret key (test_sk_… or live_sk_…)",
+                )
+                .map(|k| PaymentProviderConfig::Toss {
+                    api_base,
+                    secret_key: SecretString::from(k),
+                })
+            }
+            other => {
+                r.errors.push(format!(
+                    "PAYMENT_PROVIDER={other:?} must be `dev` or `toss`"
+                ));
+                None
+            }
+        };
+
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
         }
@@ -560,6 +606,7 @@ impl Config {
                 chain_id: chain_id.ok_or_else(missing)?,
                 rpc,
             },
+            payments: payments.ok_or_else(missing)?,
             catalogue: CatalogueConfig {
                 custody_master_key: SecretBox::new(Box::new(
                     custody_master_key.ok_or_else(missing)?,

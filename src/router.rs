@@ -21,7 +21,9 @@ use crate::catalogue::routes as catalogue;
 use crate::http::ErrorBody;
 use crate::http::extract::TrustedProxies;
 use crate::http::middleware;
+use crate::notify::routes as notify;
 use crate::ops;
+use crate::orders::routes as orders;
 use crate::raffles::routes as raffles;
 
 #[derive(OpenApi)]
@@ -44,6 +46,7 @@ use crate::raffles::routes as raffles;
         (name = "admin", description = "Admin-only operations"),
         (name = "catalogue", description = "Limited editions, their signed records and proof bundles"),
         (name = "raffles", description = "Raffles, entries and draws anyone can re-run"),
+        (name = "orders", description = "Winners' orders, payment, shipping and purchase history"),
     )
 )]
 struct ApiDoc;
@@ -104,6 +107,16 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(raffles::tickets))
         .routes(routes!(raffles::ticket_proof))
         .routes(routes!(raffles::draw_record))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::pay))
+        .routes(routes!(orders::ship))
+        .routes(routes!(orders::receive))
+        .routes(routes!(orders::refund))
+        .routes(routes!(orders::admin_cancel))
+        .routes(routes!(orders::toss_webhook))
+        .routes(routes!(orders::history))
+        .routes(routes!(notify::inbox))
+        .routes(routes!(notify::mark_read))
 }
 
 /// The OpenAPI document alone (for `truffle openapi` and tests).

@@ -250,3 +250,13 @@ pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), 
     }
     Ok(())
 }
+
+/// A person's delivery address (orders snapshot it at payment).
+pub async fn delivery_address(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+) -> Result<Option<DeliveryAddress>, ApiError> {
+    Ok(store::find_user(db, user_id)
+        .await?
+        .and_then(|u| u.delivery_address.map(|j| j.0)))
+}

@@ -77,6 +77,15 @@ pub enum ErrorCode {
     AlreadyEntered,
     RaffleNotCancellable,
     TicketsNotPublished,
+    AmountMismatch,
+    PaymentRefused,
+    NotYourOrder,
+    UnknownPayment,
+    OrderExpired,
+    AlreadyPaid,
+    OrderNotPayable,
+    OrderNotShippable,
+    OrderNotRefundable,
     // 500
     Internal,
     // 502
@@ -140,6 +149,15 @@ impl ErrorCode {
         Self::AlreadyEntered,
         Self::RaffleNotCancellable,
         Self::TicketsNotPublished,
+        Self::AmountMismatch,
+        Self::PaymentRefused,
+        Self::NotYourOrder,
+        Self::UnknownPayment,
+        Self::OrderExpired,
+        Self::AlreadyPaid,
+        Self::OrderNotPayable,
+        Self::OrderNotShippable,
+        Self::OrderNotRefundable,
         Self::Internal,
         Self::UpstreamError,
         Self::Unavailable,
@@ -199,6 +217,15 @@ impl ErrorCode {
             Self::AlreadyEntered => "already_entered",
             Self::RaffleNotCancellable => "raffle_not_cancellable",
             Self::TicketsNotPublished => "tickets_not_published",
+            Self::AmountMismatch => "amount_mismatch",
+            Self::PaymentRefused => "payment_refused",
+            Self::NotYourOrder => "not_your_order",
+            Self::UnknownPayment => "unknown_payment",
+            Self::OrderExpired => "order_expired",
+            Self::AlreadyPaid => "already_paid",
+            Self::OrderNotPayable => "order_not_payable",
+            Self::OrderNotShippable => "order_not_shippable",
+            Self::OrderNotRefundable => "order_not_refundable",
             Self::Internal => "internal",
             Self::UpstreamError => "upstream_error",
             Self::Unavailable => "unavailable",
@@ -258,6 +285,15 @@ impl ErrorCode {
             Self::AlreadyEntered => StatusCode::CONFLICT,
             Self::RaffleNotCancellable => StatusCode::CONFLICT,
             Self::TicketsNotPublished => StatusCode::CONFLICT,
+            Self::AmountMismatch => StatusCode::BAD_REQUEST,
+            Self::PaymentRefused => StatusCode::PAYMENT_REQUIRED,
+            Self::NotYourOrder => StatusCode::FORBIDDEN,
+            Self::UnknownPayment => StatusCode::NOT_FOUND,
+            Self::OrderExpired => StatusCode::CONFLICT,
+            Self::AlreadyPaid => StatusCode::CONFLICT,
+            Self::OrderNotPayable => StatusCode::CONFLICT,
+            Self::OrderNotShippable => StatusCode::CONFLICT,
+            Self::OrderNotRefundable => StatusCode::CONFLICT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError => StatusCode::BAD_GATEWAY,
             Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -327,6 +363,17 @@ impl ErrorCode {
             Self::AlreadyEntered => "You already entered this raffle.",
             Self::RaffleNotCancellable => "Only a raffle that has not closed can be cancelled.",
             Self::TicketsNotPublished => "The ticket list is published when the raffle closes.",
+            Self::AmountMismatch => "The amount does not match the order.",
+            Self::PaymentRefused => "The payment provider refused the payment.",
+            Self::NotYourOrder => "This order belongs to someone else.",
+            Self::UnknownPayment => "No order has this payment.",
+            Self::OrderExpired => {
+                "The payment deadline has passed; the order went to the next alternate."
+            }
+            Self::AlreadyPaid => "This order is already paid.",
+            Self::OrderNotPayable => "This order cannot be paid.",
+            Self::OrderNotShippable => "This order is not at that step.",
+            Self::OrderNotRefundable => "Only a paid order that has not shipped can be refunded.",
             Self::Internal => "Something went wrong on our side.",
             Self::UpstreamError => "An outside service failed; try again later.",
             Self::Unavailable => "The service is not available right now.",
@@ -409,6 +456,14 @@ impl ApiError {
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -2,3 +2,4 @@
 //! and a `dev` implementation for local runs; tests drive the real clients against local stubs.
 
 pub mod identity;
+pub mod payments;

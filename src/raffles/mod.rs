@@ -455,3 +455,35 @@ pub async fn withdraw_open_entries(
 ) -> Result<u64, ApiError> {
     Ok(store::withdraw_open_entries(tx, user_id).await?)
 }
+
+/// The order terms of a raffle (price, window, seller, product).
+pub(crate) fn order_terms(row: &RaffleRow) -> crate::orders::store::OrderTerms {
+    crate::orders::store::OrderTerms {
+        raffle_id: row.id,
+        seller_id: row.seller_id,
+        product_id: row.product_id,
+        amount_krw: row.price_krw,
+        payment_window_secs: row.payment_window_secs,
+    }
+}
+
+/// A winner did not pay in time: the first alternate without an order moves up. Returns the
+/// order terms and (entry, person), or None when the alternates have run out.
+pub async fn promote_next_alternate(
+    tx: &mut sqlx::PgConnection,
+    raffle_id: Uuid,
+) -> Result<Option<(crate::orders::store::OrderTerms, (Uuid, Uuid))>, ApiError> {
+    let Some(row) = store::find(&mut *tx, raffle_id).await? else {
+        return Ok(None);
+    };
+    let Some(next) = store::promote_next_alternate(&mut *tx, raffle_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((order_terms(&row), next)))
+}
+
+/// Every winning order is paid or given up.
+pub async fn mark_settled(tx: &mut sqlx::PgConnection, raffle_id: Uuid) -> Result<(), ApiError> {
+    store::mark_settled(&mut *tx, raffle_id).await?;
+    Ok(())
+}

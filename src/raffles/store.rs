@@ -383,3 +383,40 @@ pub async fn set_cancel_tx(db: impl PgExecutor<'_>, id: Uuid, tx: &[u8]) -> sqlx
         .await?;
     Ok(())
 }
+
+/// Marks the next alternate (lowest position) as a winner; returns (entry, person).
+pub async fn promote_next_alternate(
+    db: impl PgExecutor<'_>,
+    raffle_id: Uuid,
+) -> sqlx::Result<Option<(Uuid, Uuid)>> {
+    sqlx::query_as(
+        "UPDATE entries SET outcome = 'won'
+         WHERE id = (SELECT id FROM entries WHERE raffle_id = $1 AND outcome = 'alternate'
+                     ORDER BY position LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, user_id",
+    )
+    .bind(raffle_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn mark_settled(db: impl PgExecutor<'_>, raffle_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("UPDATE raffles SET stage = 'settled', updated_at = now() WHERE id = $1 AND stage = 'drawn'")
+        .bind(raffle_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Winners (entry, person) and everyone else (person, outcome) of a drawn raffle.
+pub async fn outcomes(
+    db: impl PgExecutor<'_>,
+    raffle_id: Uuid,
+) -> sqlx::Result<Vec<(Uuid, Uuid, String)>> {
+    sqlx::query_as(
+        "SELECT id, user_id, outcome FROM entries WHERE raffle_id = $1 AND withdrawn_at IS NULL AND outcome IS NOT NULL",
+    )
+    .bind(raffle_id)
+    .fetch_all(db)
+    .await
+}

@@ -306,6 +306,31 @@ impl DrawWorker {
                     },
                 )
                 .await?;
+                // Winners get orders; everyone hears how it went.
+                let outcomes = store::outcomes(&mut *tx, row.id).await?;
+                let winners: Vec<(Uuid, Uuid)> = outcomes
+                    .iter()
+                    .filter(|(_, _, o)| o == "won")
+                    .map(|(e, u, _)| (*e, *u))
+                    .collect();
+                crate::orders::create_for_winners(&mut tx, super::order_terms(row), &winners)
+                    .await?;
+                for (_, user, outcome) in outcomes.iter().filter(|(_, _, o)| o != "won") {
+                    let body = if outcome == "alternate" {
+                        "예비 당첨자입니다. 당첨자가 기한 안에 결제하지 않으면 순서대로 기회가 옵니다."
+                    } else {
+                        "아쉽지만 당첨되지 않았습니다."
+                    };
+                    crate::notify::push(
+                        &mut *tx,
+                        *user,
+                        "not_won",
+                        "추첨 결과",
+                        body,
+                        serde_json::json!({"raffle_id": row.id}),
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
                 pass.drawn += 1;
             }

@@ -231,7 +231,14 @@ impl TestApp {
         tweak: impl FnOnce(&mut HashMap<String, String>),
     ) -> TestApp {
         let dev = Arc::new(DevIdentityVerifier::new());
-        Self::spawn_full(db, tweak, dev.clone() as Arc<dyn IdentityVerifier>, dev).await
+        Self::spawn_full(
+            db,
+            tweak,
+            dev.clone() as Arc<dyn IdentityVerifier>,
+            dev,
+            None,
+        )
+        .await
     }
 
     pub async fn spawn_full(
@@ -239,11 +246,14 @@ impl TestApp {
         tweak: impl FnOnce(&mut HashMap<String, String>),
         identity: Arc<dyn IdentityVerifier>,
         dev_identity: Arc<DevIdentityVerifier>,
+        payments: Option<Arc<dyn truffle::providers::payments::PaymentProvider>>,
     ) -> TestApp {
+        let payments =
+            payments.unwrap_or_else(|| Arc::new(truffle::providers::payments::DevPayments::new()));
         let mut env = base_env(&db.url());
         tweak(&mut env);
         let config = Config::from_env_map(&env).expect("test config is valid");
-        let state = AppState::start(config, Providers { identity })
+        let state = AppState::start(config, Providers { identity, payments })
             .await
             .expect("app starts");
         let pool = state.db.clone();

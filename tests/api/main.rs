@@ -9,5 +9,6 @@ mod accounts_sellers;
 mod anchoring;
 mod catalogue;
 mod operations;
+mod orders;
 mod portone;
 mod raffles;

@@ -172,7 +172,14 @@ async fn signup_through_portone() {
     let server = MockServer::start().await;
     let db = Arc::new(crate::helpers::TestDb::new().await);
     let portone: Arc<dyn IdentityVerifier> = Arc::new(client(&server));
-    let app = TestApp::spawn_full(db, |_| {}, portone, Arc::new(DevIdentityVerifier::new())).await;
+    let app = TestApp::spawn_full(
+        db,
+        |_| {},
+        portone,
+        Arc::new(DevIdentityVerifier::new()),
+        None,
+    )
+    .await;
 
     Mock::given(method("POST"))
         .and(wiremock::matchers::path_regex(

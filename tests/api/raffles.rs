@@ -13,7 +13,11 @@ use truffle::protocol::merkle;
 use crate::helpers::{TestApp, TestChain};
 
 /// An anchored product of a new seller: (seller token, product id).
-async fn anchored_product(app: &TestApp, chain: &TestChain, edition: u32) -> (String, String) {
+pub(crate) async fn anchored_product(
+    app: &TestApp,
+    chain: &TestChain,
+    edition: u32,
+) -> (String, String) {
     let (_, seller) = app.seller().await;
     let body = json!({"name": "아더에러 x 푸마 스피드캣", "brand": "Ader Error", "category": "sneakers",
                       "edition_size": edition, "retail_price_krw": 159000});
@@ -28,7 +32,7 @@ async fn anchored_product(app: &TestApp, chain: &TestChain, edition: u32) -> (St
     (seller, id)
 }
 
-async fn db_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
+pub(crate) async fn db_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
     sqlx::query_scalar("SELECT now()")
         .fetch_one(&app.db)
         .await
@@ -36,7 +40,7 @@ async fn db_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
 }
 
 /// A raffle closing `closes_in` from now; returns its id once its commitment is on chain.
-async fn open_raffle(
+pub(crate) async fn open_raffle(
     app: &TestApp,
     seller: &str,
     product: &str,
@@ -69,7 +73,7 @@ async fn open_raffle(
 }
 
 /// Runs the draw worker, mining blocks, until the raffle is drawn (or `max` passes).
-async fn drive_draw(app: &TestApp, chain: &TestChain, id: &str) -> Value {
+pub(crate) async fn drive_draw(app: &TestApp, chain: &TestChain, id: &str) -> Value {
     let draws = app.state.draw_worker.clone().unwrap();
     for _ in 0..12 {
         chain.mine(1).await;

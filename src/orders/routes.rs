@@ -1,0 +1,257 @@
+//! HTTP handlers of the orders domain. Each handler's doc says who may call it.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{Order, Orders};
+use crate::accounts::CurrentUser;
+use crate::accounts::person::clean_text;
+use crate::http::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+
+/// One order.
+///
+/// Its buyer, its seller (who sees the delivery address once it is paid), or an admin. Anyone
+/// else gets 404.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
+pub async fn get(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Order>> {
+    Ok(Json(orders.visible(&user, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRequest {
+    /// From the provider's success redirect (`paymentKey`); with `dev`, any `dev_…` string.
+    #[schema(example = "dev_5zJ4xY7m0kODnyRpQWGrN2xqGlNvLrKwv1M9ENjbeoPaZdL6")]
+    pub payment_key: String,
+    /// The amount from the success redirect; it must equal the order's.
+    pub amount: i64,
+}
+
+/// Confirm a winner's payment. The amount is checked against the order before the provider is
+/// called; the confirm is idempotent, so nothing is charged twice.
+///
+/// The order's buyer.
+#[utoipa::path(post, path = "/v1/orders/{id}/payment", tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = PaymentRequest,
+    responses(
+        (status = 200, description = "Paid", body = Order),
+        (status = 400, description = "`amount_mismatch`, `validation_failed`", body = ErrorBody),
+        (status = 402, description = "`payment_refused`", body = ErrorBody),
+        (status = 403, description = "`not_your_order`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`already_paid`, `order_expired`, `order_not_payable`", body = ErrorBody),
+        (status = 502, description = "`upstream_error`", body = ErrorBody)))]
+pub async fn pay(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<PaymentRequest>,
+) -> ApiResult<Json<Order>> {
+    let key = req.payment_key.trim();
+    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::validation(
+            "payment_key",
+            "must be 1 to 200 printable ASCII characters.",
+        ));
+    }
+    Ok(Json(orders.pay(&user, id, key, req.amount).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentRequest {
+    #[schema(example = "CJ대한통운")]
+    pub carrier: String,
+    #[schema(example = "6543210987")]
+    pub tracking_number: String,
+}
+
+/// Mark a paid order shipped, with carrier and tracking number.
+///
+/// The order's seller.
+#[utoipa::path(post, path = "/v1/orders/{id}/shipment", tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = ShipmentRequest,
+    responses(
+        (status = 200, description = "Shipped", body = Order),
+        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`order_not_shippable`", body = ErrorBody)))]
+pub async fn ship(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<ShipmentRequest>,
+) -> ApiResult<Json<Order>> {
+    let carrier = clean_text(&req.carrier, 1, 50)
+        .ok_or_else(|| ApiError::validation("carrier", "must be 1 to 50 characters."))?;
+    let tracking = clean_text(&req.tracking_number, 1, 50)
+        .ok_or_else(|| ApiError::validation("tracking_number", "must be 1 to 50 characters."))?;
+    Ok(Json(orders.ship(&user, id, &carrier, &tracking).await?))
+}
+
+/// Confirm receipt of a shipped order.
+///
+/// The order's buyer.
+#[utoipa::path(post, path = "/v1/orders/{id}/receipt", tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Received", body = Order),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`order_not_shippable`", body = ErrorBody)))]
+pub async fn receive(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Order>> {
+    Ok(Json(orders.receive(&user, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    #[schema(example = "단순 변심")]
+    pub reason: String,
+}
+
+/// Refund a paid order that has not shipped.
+///
+/// The order's buyer.
+#[utoipa::path(post, path = "/v1/orders/{id}/refund", tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = RefundRequest,
+    responses(
+        (status = 200, description = "Refunded", body = Order),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`order_not_refundable`", body = ErrorBody)))]
+pub async fn refund(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<RefundRequest>,
+) -> ApiResult<Json<Order>> {
+    let reason = clean_text(&req.reason, 1, 200)
+        .ok_or_else(|| ApiError::validation("reason", "must be 1 to 200 characters."))?;
+    Ok(Json(orders.refund(&user, id, &reason).await?))
+}
+
+/// Cancel an order: a paid one is refunded, an unpaid one cancelled.
+///
+/// Admins only.
+#[utoipa::path(post, path = "/v1/admin/orders/{id}/cancel", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = RefundRequest,
+    responses(
+        (status = 200, description = "Cancelled or refunded", body = Order),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`order_not_refundable`", body = ErrorBody)))]
+pub async fn admin_cancel(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<RefundRequest>,
+) -> ApiResult<Json<Order>> {
+    user.require_admin()?;
+    let reason = clean_text(&req.reason, 1, 200)
+        .ok_or_else(|| ApiError::validation("reason", "must be 1 to 200 characters."))?;
+    Ok(Json(orders.refund(&user, id, &reason).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TossWebhook {
+    #[serde(rename = "eventType")]
+    pub event_type: Option<String>,
+    pub data: TossWebhookData,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TossWebhookData {
+    #[serde(rename = "paymentKey")]
+    pub payment_key: String,
+    #[serde(rename = "orderId")]
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebhookAck {
+    pub ok: bool,
+}
+
+/// Toss Payments webhook (`PAYMENT_STATUS_CHANGED`). Unsigned, so never believed as such: the
+/// payment is queried again and the order follows what the provider says.
+///
+/// Toss Payments (anyone may call it; it changes nothing the provider does not confirm).
+#[utoipa::path(post, path = "/v1/payments/toss/webhook", tag = "orders",
+    request_body = TossWebhook,
+    responses(
+        (status = 200, description = "Processed", body = WebhookAck),
+        (status = 404, description = "`unknown_payment`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody)))]
+pub async fn toss_webhook(
+    State(orders): State<Orders>,
+    Json(hook): Json<TossWebhook>,
+) -> ApiResult<Json<WebhookAck>> {
+    tracing::info!(
+        event = hook.event_type.as_deref().unwrap_or("-"),
+        "toss webhook"
+    );
+    orders
+        .webhook(&hook.data.payment_key, hook.data.order_id.as_deref())
+        .await?;
+    Ok(Json(WebhookAck { ok: true }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    pub cursor: Option<Uuid>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<Order>,
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Purchase history (MyPage): the caller's orders with their payment status.
+///
+/// Any logged-in user, for themselves.
+#[utoipa::path(get, path = "/v1/me/orders", tag = "orders",
+    security(("bearer" = [])),
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "A page of orders", body = OrderPage),
+        (status = 401, description = "`authentication_required`", body = ErrorBody)))]
+pub async fn history(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<OrderPage>> {
+    let limit = i64::from(q.limit.unwrap_or(20));
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::validation("limit", "must be 1 to 100."));
+    }
+    let (items, next_cursor) = orders.history(user.id, q.cursor, limit).await?;
+    Ok(Json(OrderPage { items, next_cursor }))
+}

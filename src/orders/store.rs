@@ -1,0 +1,208 @@
+//! The orders domain's SQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::accounts::DeliveryAddress;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub raffle_id: Uuid,
+    pub entry_id: Uuid,
+    pub buyer_id: Uuid,
+    pub seller_id: Uuid,
+    pub product_id: Uuid,
+    pub amount_krw: i64,
+    pub status: String,
+    pub pay_by: DateTime<Utc>,
+    pub payment_provider: Option<String>,
+    pub payment_key: Option<String>,
+    pub delivery_address: Option<Json<DeliveryAddress>>,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+}
+
+const SELECT: &str =
+    "SELECT o.id, o.raffle_id, o.entry_id, o.buyer_id, o.seller_id, o.product_id, o.amount_krw,
+        o.status, o.pay_by, o.payment_provider, o.payment_key, o.delivery_address, o.carrier,
+        o.tracking_number, o.created_at, o.paid_at, o.shipped_at, o.received_at, o.closed_at,
+        (o.status = 'awaiting_payment' AND o.pay_by <= now()) AS overdue
+    FROM orders o";
+
+/// What an order copies from its raffle.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderTerms {
+    pub raffle_id: Uuid,
+    pub seller_id: Uuid,
+    pub product_id: Uuid,
+    pub amount_krw: i64,
+    pub payment_window_secs: i32,
+}
+
+/// An order per winning entry (none twice for one entry).
+pub async fn create(
+    db: impl PgExecutor<'_>,
+    terms: OrderTerms,
+    winners: &[(Uuid, Uuid)],
+) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+    let ids: Vec<Uuid> = winners.iter().map(|_| Uuid::now_v7()).collect();
+    let entries: Vec<Uuid> = winners.iter().map(|(e, _)| *e).collect();
+    let buyers: Vec<Uuid> = winners.iter().map(|(_, b)| *b).collect();
+    sqlx::query_as(
+        "INSERT INTO orders (id, raffle_id, entry_id, buyer_id, seller_id, product_id, amount_krw, status, pay_by)
+         SELECT u.id, $4, u.entry, u.buyer, $5, $6, $7, 'awaiting_payment', now() + make_interval(secs => $8)
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS u(id, entry, buyer)
+         ON CONFLICT (entry_id) DO NOTHING
+         RETURNING id, buyer_id",
+    )
+    .bind(ids)
+    .bind(entries)
+    .bind(buyers)
+    .bind(terms.raffle_id)
+    .bind(terms.seller_id)
+    .bind(terms.product_id)
+    .bind(terms.amount_krw)
+    .bind(f64::from(terms.payment_window_secs))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn awaiting_in_raffle(db: impl PgExecutor<'_>, raffle_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE raffle_id = $1 AND status = 'awaiting_payment'",
+    )
+    .bind(raffle_id)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE o.id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn lock(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE o.id = $1 FOR UPDATE OF o"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn by_payment_key(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE o.payment_key = $1"
+    )))
+    .bind(key)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn of_buyer(
+    db: impl PgExecutor<'_>,
+    buyer: Uuid,
+    cursor: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE o.buyer_id = $1 AND ($2::uuid IS NULL OR o.id < $2) ORDER BY o.id DESC LIMIT $3"
+    )))
+    .bind(buyer)
+    .bind(cursor)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn mark_paid(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    provider: &str,
+    payment_key: &str,
+    address: Option<&DeliveryAddress>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE orders SET status = 'paid', payment_provider = $2, payment_key = $3, delivery_address = $4,
+             paid_at = now(), updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(provider)
+    .bind(payment_key)
+    .bind(address.map(Json))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_status(db: impl PgExecutor<'_>, id: Uuid, status: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE orders SET status = $2, updated_at = now(),
+             received_at = CASE WHEN $2 = 'received' THEN now() ELSE received_at END,
+             closed_at = CASE WHEN $2 IN ('expired', 'refunded', 'cancelled') THEN now() ELSE closed_at END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_shipped(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    carrier: &str,
+    tracking: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE orders SET status = 'shipped', carrier = $2, tracking_number = $3, shipped_at = now(), updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(carrier)
+    .bind(tracking)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Unpaid orders past their deadline, locked, for the expiry pass.
+pub async fn overdue(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE o.status = 'awaiting_payment' AND o.pay_by <= now() FOR UPDATE OF o SKIP LOCKED"
+    )))
+    .fetch_all(db)
+    .await
+}
+
+/// Unpaid orders due within `within`, not yet reminded.
+pub async fn due_soon(db: impl PgExecutor<'_>, within_secs: f64) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE o.status = 'awaiting_payment' AND NOT o.due_notified
+           AND o.pay_by > now() AND o.pay_by <= now() + make_interval(secs => $1)"
+    )))
+    .bind(within_secs)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn set_due_notified(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("UPDATE orders SET due_notified = true WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
