@@ -1,5 +1,6 @@
-//! Demo data for the run command: a buyer, a seller and an admin a newcomer can log in as.
-//! Idempotent: running it again changes nothing.
+//! Demo data for the run command: a buyer, a seller and an admin a newcomer can log in as, the
+//! seller's anchored limited editions, an open raffle, and a raffle that is drawn and paid a
+//! minute after start-up. Idempotent: running it again changes nothing.
 
 use chrono::NaiveDate;
 
@@ -78,6 +79,9 @@ fn demo_products() -> Vec<ProductInput> {
     ]
 }
 
+/// Demo entrants for the raffle that gets drawn (with the demo buyer).
+const ENTRANTS: usize = 5;
+
 pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<()> {
     let people = [
         (&BUYER, "김민지", "01000000001", (1998, 3, 14), "female"),
@@ -117,6 +121,23 @@ pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<
             }
         }
     }
+    let hash = accounts::password::hash("truffle-demo-entrant".to_owned()).await?;
+    for i in 1..=ENTRANTS {
+        accounts::seed_person(
+            accounts,
+            SeedPerson {
+                email: &format!("entrant{i}@demo.truffle.kr"),
+                password_hash: &hash,
+                name: &format!("응모자{i}"),
+                phone: &format!("010000001{i:02}"),
+                birth_date: NaiveDate::from_ymd_opt(1990 + i as i32, 5, 1)
+                    .expect("valid demo date"),
+                gender: if i % 2 == 0 { "female" } else { "male" },
+                role: Role::Buyer,
+            },
+        )
+        .await?;
+    }
     if accounts::store::find_login(&accounts.db, ADMIN.email)
         .await?
         .is_none()
@@ -131,4 +152,164 @@ pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<
         "demo accounts ready (passwords in the README)"
     );
     Ok(())
+}
+
+/// Once the demo products are anchored: an open raffle (a week long) and a short one that the
+/// worker draws; its first winner then pays with the dev provider. Runs in the background of
+/// `truffle serve --demo`; does nothing when the demo raffles exist already.
+pub async fn raffles(state: crate::app::AppState) -> anyhow::Result<()> {
+    use crate::accounts::CurrentUser;
+    use crate::raffles::NewRaffle;
+    use std::time::Duration;
+
+    let as_user = |id: uuid::Uuid, role: Role| CurrentUser {
+        id,
+        session_id: uuid::Uuid::nil(),
+        role,
+        identity_verified: true,
+    };
+    let Some(seller) = accounts::store::find_login(&state.db, SELLER.email).await? else {
+        return Ok(());
+    };
+    let products = state.catalogue.clone();
+    let listed = products
+        .product_ids_of(seller.id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let [open_product, drawn_product, ..] = listed[..] else {
+        return Ok(());
+    };
+    if !state
+        .raffles
+        .list(Some(drawn_product), None, 1)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .0
+        .is_empty()
+    {
+        return Ok(());
+    }
+    // Raffles need anchored products: wait for the anchoring worker.
+    for _ in 0..120 {
+        let p = products
+            .product(drawn_product)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let q = products
+            .product(open_product)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let anchored = |s| {
+            matches!(
+                s,
+                crate::catalogue::ChainStatus::Anchored | crate::catalogue::ChainStatus::Confirmed
+            )
+        };
+        if anchored(p.chain.status) && anchored(q.chain.status) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let now = chrono::Utc::now();
+    let seller_user = as_user(seller.id, Role::Seller);
+    let open = state
+        .raffles
+        .create(
+            &seller_user,
+            NewRaffle {
+                product_id: open_product,
+                price_krw: None,
+                winners: 10,
+                opens_at: now,
+                closes_at: now + chrono::Duration::days(7),
+                payment_window_hours: Some(48),
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo raffle: {e}"))?;
+    let drawn = state
+        .raffles
+        .create(
+            &seller_user,
+            NewRaffle {
+                product_id: drawn_product,
+                price_krw: None,
+                winners: 2,
+                opens_at: now,
+                closes_at: now + chrono::Duration::seconds(20),
+                payment_window_hours: Some(48),
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo raffle: {e}"))?;
+    // Wait for both commitments to be on chain, then enter.
+    for _ in 0..60 {
+        let a = state
+            .raffles
+            .raffle(open.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let b = state
+            .raffles
+            .raffle(drawn.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if a.state == crate::raffles::RaffleState::Open
+            && b.state == crate::raffles::RaffleState::Open
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut people = vec![BUYER.email.to_owned()];
+    people.extend((1..=ENTRANTS).map(|i| format!("entrant{i}@demo.truffle.kr")));
+    for (n, email) in people.iter().enumerate() {
+        let Some(person) = accounts::store::find_login(&state.db, email).await? else {
+            continue;
+        };
+        let user = as_user(person.id, Role::Buyer);
+        state
+            .raffles
+            .enter(&user, drawn.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo entry: {e}"))?;
+        if n < 3 {
+            state
+                .raffles
+                .enter(&user, open.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo entry: {e}"))?;
+        }
+    }
+    // The draw happens on chain after closing; then the first winner pays.
+    for _ in 0..240 {
+        let b = state
+            .raffles
+            .raffle(drawn.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if b.state == crate::raffles::RaffleState::Drawn {
+            let unpaid = state
+                .orders
+                .unpaid_in_raffle(drawn.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(&(order, buyer, amount)) = unpaid.first() {
+                state
+                    .orders
+                    .pay(
+                        &as_user(buyer, Role::Buyer),
+                        order,
+                        &format!("dev_demo_{}", order.simple()),
+                        amount,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("demo payment: {e}"))?;
+            }
+            tracing::info!(open = %open.id, drawn = %drawn.id, "demo raffles ready: one open, one drawn and paid");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    anyhow::bail!("the demo raffle was not drawn within two minutes")
 }

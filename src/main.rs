@@ -173,6 +173,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!(addr = %listener.local_addr()?, "truffle is listening; API docs at /docs");
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let workers = state.spawn_workers(stopped);
+            if demo {
+                let demo_state = state.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = truffle::demo::raffles(demo_state).await {
+                        tracing::warn!(error = format!("{e:#}"), "demo raffles not set up");
+                    }
+                });
+            }
             app::serve(state, listener, async move {
                 app::shutdown_signal().await;
                 let _ = stop.send(true);

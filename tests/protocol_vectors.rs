@@ -5,14 +5,17 @@
 //! edit) or the document and this file have drifted apart. Fix the one that is wrong; never
 //! "refresh" a literal to make a failure go away.
 //!
-//! Uses only `truffle::protocol`: no database, no network.
+//! Uses only `truffle::protocol` and the registry's ABI bindings (`truffle::chain::TruffleRegistry`
+//! from the committed contract artifact, made at compile time): no database, no network.
 
-use alloy::primitives::{Address, B256, U256, hex, keccak256};
+use alloy::primitives::{Address, B256, FixedBytes, U256, hex, keccak256};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolStruct;
+use alloy::sol_types::{SolCall, SolError, SolEvent, SolStruct};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use truffle::chain::TruffleRegistry;
 use truffle::protocol::bundle::ProofBundle;
+use truffle::protocol::draw::{self, DrawRecord};
 use truffle::protocol::merkle::{self, Hash, MerkleTree};
 use truffle::protocol::{jcs, product};
 use unicode_normalization::UnicodeNormalization;
@@ -431,4 +434,688 @@ fn example_bundle_checks_out() {
     let tree = MerkleTree::from_content_hashes(&batch).unwrap();
     assert_eq!(hex0x(&tree.root()), b.root);
     assert_eq!(tree.proof(&merkle::leaf(&ch)).unwrap(), proof);
+}
+
+// ---------------------------------------------------------------------------------------------
+// truffle.draw/1 (docs/PROTOCOLS.md §7)
+// ---------------------------------------------------------------------------------------------
+
+const RAFFLE_ID: &str = "01930b6e-5a2c-7d41-8f3e-6b1c2d3e4f50";
+/// The raffle id as `bytes16`: the UUID's 16 bytes in written order.
+const RAFFLE_KEY: &str = "0x01930b6e5a2c7d418f3e6b1c2d3e4f50";
+/// Entry ids and their tickets sha256("truffle.entry/1" ‖ raffle id ‖ entry id), in entry
+/// order.
+const ENTRIES: [(&str, &str); 3] = [
+    (
+        "01930b6e-9f10-7a01-b2c3-d4e5f6071801",
+        "0xe9ec5da411efab5a2e134d68d2b40dc1419205e087007d8387ff15434329af4c",
+    ),
+    (
+        "01930b6e-9f10-7a01-b2c3-d4e5f6071802",
+        "0x74076ec1cfa7b847e2a5bf61ee5d9973c93d3cbcdb152e701d6b10a0b53edb78",
+    ),
+    (
+        "01930b6e-9f10-7a01-b2c3-d4e5f6071803",
+        "0x3f2b21ae8cf455a1bbc9398a691eedb2ffb1d5615586a218014156e105714e1a",
+    ),
+];
+/// The 47 bytes hashed into the first entry's ticket.
+const TICKET_1_PREIMAGE: &str = "0x74727566666c652e656e7472792f3101930b6e5a2c7d418f3e6b1c2d3e4f5001930b6e9f107a01b2c3d4e5f6071801";
+/// The published list: the three tickets sorted ascending, each with its Merkle leaf.
+const TICKETS_SORTED: [(&str, &str); 3] = [
+    (
+        "0x3f2b21ae8cf455a1bbc9398a691eedb2ffb1d5615586a218014156e105714e1a",
+        "0x3ce5ffbfac46194efb8d21f6343452aff33ea93f60c385585719cbca385aafbe",
+    ),
+    (
+        "0x74076ec1cfa7b847e2a5bf61ee5d9973c93d3cbcdb152e701d6b10a0b53edb78",
+        "0x51f9605fb697be2be6e023b46276b145703c8baf71ed7758516afcd840936f6f",
+    ),
+    (
+        "0xe9ec5da411efab5a2e134d68d2b40dc1419205e087007d8387ff15434329af4c",
+        "0xa7e6ca24aca2a1799d1fd0878eb2bb6b3ef7fa1f0604ca4668f560892637efe5",
+    ),
+];
+/// node(leaf of the first sorted ticket, leaf of the second).
+const TICKET_NODE_01: &str = "0xe63a51953b7341bf8333d924789e871acd46479fde2230e3d92e213c624ee0f9";
+const TICKET_ROOT: &str = "0x4390c01bb22dc9a438c3033f10cb7c1607c72decfb27e2d53b9112fa9031c617";
+
+/// seed = sha256("truffle demo seed"); the block hash stands in for blockhash(b + 1) and is
+/// sha256("truffle demo block"); R = sha256(seed ‖ block hash).
+const SEED: &str = "0x03e9cbbb15c270cad29daf733f7938557130c797ca1191f1a56a5079ab06f0f4";
+const SEED_HASH: &str = "0x7d995076dab081d5a6124fc3fb90de2c1bee1458ae25e7edb8ac41d69cf21405";
+const BLOCK_HASH: &str = "0x77d12e5d83211ce6d9d3c9230bbbdfefc24c58339ef4ff08ee29d156e0c3b6d3";
+const RANDOMNESS: &str = "0xf746a739dd86321c69670ba1dbce3ab45237d182059b7e6580671986eeb9ffc7";
+/// The stream sha256(R ‖ be64(counter)) for counter 0..3, and x = its first 8 bytes (big-endian).
+const STREAM: [(&str, u64); 4] = [
+    (
+        "0x16a1a1a6b3f2716d269079fb48df799f1d2a09f11ffea3761a29903295d7004f",
+        1630762277440483693,
+    ),
+    (
+        "0x7dd672d4fa39dc53bb3707b16c73ea9591150f275e0192ecf033bed6a10fe47a",
+        9067561158813801555,
+    ),
+    (
+        "0xd807ae6f29aa8eae1df2aad9b28acd1cf2f47f2cfa7432775b7cd8df55f908df",
+        15566602429493055150,
+    ),
+    (
+        "0x42f38afa265c5605dd7300e96352785060860e63be152069b4d1ee01d19ed3c5",
+        4824352432833975813,
+    ),
+];
+/// Three tickets, one winner: the j of each step (i = 2, 1), then the order as indexes into
+/// the sorted list.
+const J_3: [u64; 2] = [1, 1];
+const ORDER_3: [u32; 3] = [0, 2, 1];
+
+/// sha256 of the ASCII strings "t0".."t9", sorted ascending (which string each one is).
+const TEN_SORTED: [(&str, &str); 10] = [
+    (
+        "t7",
+        "0x3e6558d0cb97f9bd3e8a25ae442f7ef7d95de26e56b6fd69df10be97e8a21563",
+    ),
+    (
+        "t0",
+        "0x512f26ada3c3d634ac3c6b12b7b33cb50bb0963c3f6d9924241619c84ec78ff2",
+    ),
+    (
+        "t1",
+        "0x628b49d96dcde97a430dd4f597705899e09a968f793491e4b704cae33a40dc02",
+    ),
+    (
+        "t6",
+        "0x8a37b83c96f1aa17d63d5db633defe9edaca1d3958f2eae81c94b48be948e4f6",
+    ),
+    (
+        "t4",
+        "0xa2f1a68a3cf7bab14245ba34e6a348b6822aceb4a9ec7ad04a86c2c93ca1a28a",
+    ),
+    (
+        "t2",
+        "0xc44474038d459e40e4714afefa7bf8dae9f9834b22f5e8ec1dd434ecb62b512e",
+    ),
+    (
+        "t3",
+        "0xcece8a9cecfb6c7e7ee4f3346d5e2544138bfb6e33bec6042a17333a4d3180b0",
+    ),
+    (
+        "t8",
+        "0xd5fa38a1f8a14002509297c163336a28806979e6195592f4df64060dda39a9be",
+    ),
+    (
+        "t9",
+        "0xef46a230cfb0c087fdd8883bc989a3eaa253428f9f6033335e0cee7173c42a92",
+    ),
+    (
+        "t5",
+        "0xf413e43d74f8178745c1acb48b2741438ab9ddccf3ed0a4dd451b0419f7ba837",
+    ),
+];
+const TEN_ROOT: &str = "0xc25631e78638c8540928d68c8625fe71f78c164ce9cacb788e500740c12b3e64";
+/// Ten tickets, three winners: the x of the draws at counters 4..8 (0..3 are `STREAM`), the j
+/// of each step (i = 9 down to 1), and the order as indexes into the sorted list.
+const X_10_MORE: [u64; 5] = [
+    7106965840613793548,
+    5607502248973781315,
+    6622673936310840456,
+    106822768509918977,
+    1395570737756263225,
+];
+const J_10: [u64; 9] = [3, 3, 6, 2, 2, 0, 0, 2, 1];
+const ORDER_10: [u32; 10] = [8, 1, 5, 4, 0, 7, 2, 6, 9, 3];
+
+/// The example draw record of docs/PROTOCOLS.md §7.10.5: the three tickets above, one winner.
+/// Its block hash is the stand-in above, so it is on no chain; `close_block` and the three
+/// transaction hashes (sha256 of "truffle example commit tx", "… close tx", "… reveal tx") are
+/// illustrative too.
+const EXAMPLE_DRAW: &str = r#"{
+  "protocol": "truffle.draw/1",
+  "raffle_id": "01930b6e-5a2c-7d41-8f3e-6b1c2d3e4f50",
+  "raffle_key": "0x01930b6e5a2c7d418f3e6b1c2d3e4f50",
+  "chain_id": 31337,
+  "contract_address": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+  "product_content_hash": "0xf84f26205020a1b465cd49861b6453c0284f92b448e257cc16bf6f380abbaa75",
+  "seed_hash": "0x7d995076dab081d5a6124fc3fb90de2c1bee1458ae25e7edb8ac41d69cf21405",
+  "closes_at": 1795867200,
+  "winners": 1,
+  "state": "drawn",
+  "ticket_root": "0x4390c01bb22dc9a438c3033f10cb7c1607c72decfb27e2d53b9112fa9031c617",
+  "ticket_count": 3,
+  "close_block": 1041,
+  "seed": "0x03e9cbbb15c270cad29daf733f7938557130c797ca1191f1a56a5079ab06f0f4",
+  "block_hash": "0x77d12e5d83211ce6d9d3c9230bbbdfefc24c58339ef4ff08ee29d156e0c3b6d3",
+  "randomness": "0xf746a739dd86321c69670ba1dbce3ab45237d182059b7e6580671986eeb9ffc7",
+  "commit_tx": "0x71e1224afdf6383fcad30b2975f72e4a4f2f1b4e6ecf42804847ff7ed0fec788",
+  "close_tx": "0x061f92868554e2e7e01cb361cd2a3cd1e977e0deeaabbb7aea944c4dd54f7938",
+  "reveal_tx": "0x19a1df92848592a5e3c814ad114aaaea469c8c3f5b9c4e66da1ac0f83d1fd7ad",
+  "winning_tickets": [
+    "0x3f2b21ae8cf455a1bbc9398a691eedb2ffb1d5615586a218014156e105714e1a"
+  ],
+  "alternates": [
+    "0xe9ec5da411efab5a2e134d68d2b40dc1419205e087007d8387ff15434329af4c",
+    "0x74076ec1cfa7b847e2a5bf61ee5d9973c93d3cbcdb152e701d6b10a0b53edb78"
+  ],
+  "tickets_url": "/v1/raffles/01930b6e-5a2c-7d41-8f3e-6b1c2d3e4f50/tickets?download=true"
+}"#;
+
+fn sorted_tickets() -> Vec<Hash> {
+    TICKETS_SORTED.iter().map(|(t, _)| h256(t)).collect()
+}
+
+fn ten_tickets() -> Vec<Hash> {
+    TEN_SORTED.iter().map(|(_, t)| h256(t)).collect()
+}
+
+/// The order as docs/PROTOCOLS.md §7.5 writes it, step by step, from the stream alone. Returns
+/// the indexes in draw order, every x drawn and every j.
+fn order_as_written(n: usize, r: &Hash) -> (Vec<u32>, Vec<u64>, Vec<u64>) {
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let (mut xs, mut js) = (Vec::new(), Vec::new());
+    let mut counter: u64 = 0;
+    for i in (1..n).rev() {
+        let bound = i as u128 + 1;
+        let limit = (1u128 << 64) - (1u128 << 64) % bound;
+        let x = loop {
+            let block = Sha256::new()
+                .chain_update(r)
+                .chain_update(counter.to_be_bytes())
+                .finalize();
+            counter += 1;
+            let x = u64::from_be_bytes(block[..8].try_into().unwrap());
+            xs.push(x);
+            if (x as u128) < limit {
+                break x;
+            }
+        };
+        let j = (x as u128 % bound) as u64;
+        js.push(j);
+        order.swap(i, j as usize);
+    }
+    (order, xs, js)
+}
+
+#[test]
+fn draw_tickets_list_root_and_proofs() {
+    let raffle = Uuid::parse_str(RAFFLE_ID).unwrap();
+    assert_eq!(hex0x(raffle.as_bytes()), RAFFLE_KEY);
+    for (entry, ticket) in ENTRIES {
+        let entry = Uuid::parse_str(entry).unwrap();
+        assert_eq!(hex0x(&draw::ticket(raffle, entry)), ticket, "{entry}");
+    }
+    // The ticket's preimage: 15 ASCII bytes, then the raffle's and the entry's 16 bytes.
+    let preimage = hex::decode(TICKET_1_PREIMAGE).unwrap();
+    assert_eq!(preimage.len(), 47);
+    assert_eq!(&preimage[..15], b"truffle.entry/1");
+    assert_eq!(&preimage[15..31], raffle.as_bytes());
+    assert_eq!(
+        &preimage[31..],
+        Uuid::parse_str(ENTRIES[0].0).unwrap().as_bytes()
+    );
+    assert_eq!(hex0x(&Sha256::digest(&preimage)), ENTRIES[0].1);
+
+    // The published list is the tickets sorted ascending.
+    let mut list: Vec<Hash> = ENTRIES.iter().map(|(_, t)| h256(t)).collect();
+    list.sort();
+    assert_eq!(list, sorted_tickets());
+    assert_eq!(draw::check_list(&list), Ok(()));
+    // Any other order, or a repeated ticket, is refused.
+    let entry_order: Vec<Hash> = ENTRIES.iter().map(|(_, t)| h256(t)).collect();
+    assert_eq!(
+        draw::check_list(&entry_order),
+        Err(draw::ListError::NotSorted(1))
+    );
+    let repeated = [list[0], list[1], list[1], list[2]];
+    assert_eq!(
+        draw::check_list(&repeated),
+        Err(draw::ListError::Duplicate(2))
+    );
+
+    // Its Merkle tree, by the truffle.anchor/1 rules.
+    let tree = draw::ticket_tree(&list).unwrap();
+    let leaves: Vec<String> = tree.leaves().iter().map(|l| hex0x(l)).collect();
+    let expected_leaves: Vec<&str> = TICKETS_SORTED.iter().map(|(_, l)| *l).collect();
+    assert_eq!(leaves, expected_leaves);
+    for (ticket, leaf) in TICKETS_SORTED {
+        assert_eq!(hex0x(&merkle::leaf(&h256(ticket))), leaf);
+    }
+    let l: Vec<Hash> = expected_leaves.iter().map(|l| h256(l)).collect();
+    assert_eq!(hex0x(&merkle::node(&l[0], &l[1])), TICKET_NODE_01);
+    assert_eq!(hex0x(&tree.root()), TICKET_ROOT);
+    let expected_proofs: [&[&str]; 3] = [
+        &[TICKETS_SORTED[1].1, TICKETS_SORTED[2].1],
+        &[TICKETS_SORTED[0].1, TICKETS_SORTED[2].1],
+        &[TICKET_NODE_01],
+    ];
+    for ((_, leaf), expected) in TICKETS_SORTED.iter().zip(expected_proofs) {
+        let proof: Vec<String> = tree
+            .proof(&h256(leaf))
+            .unwrap()
+            .iter()
+            .map(|p| hex0x(p))
+            .collect();
+        assert_eq!(proof, expected, "proof of {leaf}");
+        let proof: Vec<Hash> = expected.iter().map(|p| h256(p)).collect();
+        assert!(merkle::verify(&h256(leaf), &proof, &h256(TICKET_ROOT)));
+    }
+    // No tickets: no tree (closeRaffle then takes root 0 and count 0).
+    assert!(draw::ticket_tree(&[]).is_none());
+}
+
+#[test]
+fn draw_seed_commitment_and_randomness() {
+    let seed: Hash = Sha256::digest(b"truffle demo seed").into();
+    assert_eq!(hex0x(&seed), SEED);
+    assert_eq!(hex0x(&draw::seed_hash(&seed)), SEED_HASH);
+    assert_eq!(hex0x(&Sha256::digest(seed)), SEED_HASH);
+    let block_hash: Hash = Sha256::digest(b"truffle demo block").into();
+    assert_eq!(hex0x(&block_hash), BLOCK_HASH);
+    assert_eq!(hex0x(&draw::randomness(&seed, &block_hash)), RANDOMNESS);
+    assert_eq!(
+        hex0x(&Sha256::digest([seed, block_hash].concat())),
+        RANDOMNESS
+    );
+}
+
+/// The `RaffleRevealed` log of a real `revealSeed` on a local anvil (docs/PROTOCOLS.md §7.10.4:
+/// the raffle closed in block 3, the reveal landed in block 5): the contract's R is
+/// sha256(seed ‖ blockhash(4)).
+#[test]
+fn draw_randomness_as_the_contract_fixed_it_on_anvil() {
+    let topics = [
+        h256("0x91a86e6114e0426297433bca194088ff43f83515a9419982c9c911a77f7420b6"),
+        h256("0x01930b6e5a2c7d418f3e6b1c2d3e4f5000000000000000000000000000000000"),
+    ];
+    let data = hex::decode("0x03e9cbbb15c270cad29daf733f7938557130c797ca1191f1a56a5079ab06f0f4987bae793bf60311da63e00ba94847b031d91ee597a6d2715c3e098244368804655743ed380eaa5294ec3d2405a9f82a9a0ec4f698b116bee80c5213911593b6").unwrap();
+    let event = TruffleRegistry::RaffleRevealed::decode_raw_log(topics, &data).unwrap();
+    assert_eq!(hex0x(event.raffleId.as_slice()), RAFFLE_KEY);
+    assert_eq!(event.seed, h256(SEED));
+    assert_eq!(
+        event.blockHash.to_string(),
+        "0x987bae793bf60311da63e00ba94847b031d91ee597a6d2715c3e098244368804"
+    );
+    assert_eq!(
+        event.randomness.to_string(),
+        "0x655743ed380eaa5294ec3d2405a9f82a9a0ec4f698b116bee80c5213911593b6"
+    );
+    assert_eq!(
+        draw::randomness(&event.seed.0, &event.blockHash.0),
+        event.randomness.0
+    );
+    // The three tickets drawn with that R: entry …1801 wins, …1802 and …1803 are alternates.
+    assert_eq!(draw::order(3, &event.randomness.0), [2, 1, 0]);
+    let ordered: Vec<String> = draw::ordered_tickets(&sorted_tickets(), &event.randomness.0)
+        .iter()
+        .map(|t| hex0x(t))
+        .collect();
+    assert_eq!(ordered, [ENTRIES[0].1, ENTRIES[1].1, ENTRIES[2].1]);
+}
+
+#[test]
+fn draw_stream_and_rejection_limits() {
+    let r = h256(RANDOMNESS);
+    for (counter, (block, x)) in STREAM.iter().enumerate() {
+        let b = Sha256::new()
+            .chain_update(r)
+            .chain_update((counter as u64).to_be_bytes())
+            .finalize();
+        assert_eq!(hex0x(&b), *block, "counter {counter}");
+        assert_eq!(u64::from_be_bytes(b[..8].try_into().unwrap()), *x);
+        assert_eq!(&block[..18], format!("0x{x:016x}"));
+    }
+    // limit = 2^64 − (2^64 mod (i + 1)); x ≥ limit is drawn again.
+    let limit = |bound: u128| (1u128 << 64) - (1u128 << 64) % bound;
+    assert_eq!(limit(2), 18446744073709551616);
+    assert_eq!(limit(3), 18446744073709551615);
+    assert_eq!(limit(7), 18446744073709551614);
+    assert_eq!(limit(10), 18446744073709551610);
+    // The same remainder in 64-bit arithmetic: (2^64 − n) mod n.
+    for n in [2u64, 3, 7, 10, 1 << 32] {
+        assert_eq!(
+            u128::from(n.wrapping_neg() % n),
+            (1u128 << 64) % u128::from(n)
+        );
+    }
+}
+
+#[test]
+fn draw_order_of_three_tickets_one_winner() {
+    let r = h256(RANDOMNESS);
+    let list = sorted_tickets();
+    assert_eq!(draw::order(3, &r), ORDER_3);
+    let (order, xs, js) = order_as_written(3, &r);
+    assert_eq!(order, ORDER_3);
+    assert_eq!(xs, [STREAM[0].1, STREAM[1].1]);
+    assert_eq!(js, J_3);
+    let ordered: Vec<String> = draw::ordered_tickets(&list, &r)
+        .iter()
+        .map(|t| hex0x(t))
+        .collect();
+    assert_eq!(
+        ordered,
+        [
+            TICKETS_SORTED[0].0, // winner: entry …1803
+            TICKETS_SORTED[2].0, // first alternate: entry …1801
+            TICKETS_SORTED[1].0, // second alternate: entry …1802
+        ]
+    );
+    assert_eq!(ordered[0], ENTRIES[2].1);
+    assert_eq!(ordered[1], ENTRIES[0].1);
+    assert_eq!(ordered[2], ENTRIES[1].1);
+    // Fewer tickets than draws: one ticket is its own order, and none draws nothing.
+    assert_eq!(draw::order(1, &r), [0]);
+    assert!(draw::order(0, &r).is_empty());
+}
+
+#[test]
+fn draw_order_of_ten_tickets_three_winners() {
+    let mut ten: Vec<Hash> = (0..10)
+        .map(|k| Sha256::digest(format!("t{k}").as_bytes()).into())
+        .collect();
+    ten.sort();
+    assert_eq!(ten, ten_tickets());
+    for (name, ticket) in TEN_SORTED {
+        assert_eq!(hex0x(&Sha256::digest(name.as_bytes())), ticket);
+    }
+    assert_eq!(draw::check_list(&ten), Ok(()));
+    assert_eq!(hex0x(&draw::ticket_tree(&ten).unwrap().root()), TEN_ROOT);
+
+    let r = h256(RANDOMNESS);
+    assert_eq!(draw::order(10, &r), ORDER_10);
+    let (order, xs, js) = order_as_written(10, &r);
+    assert_eq!(order, ORDER_10);
+    let expected_xs: Vec<u64> = STREAM.iter().map(|(_, x)| *x).chain(X_10_MORE).collect();
+    assert_eq!(xs, expected_xs, "no draw was rejected");
+    assert_eq!(js, J_10);
+    let ordered: Vec<&str> = draw::ordered_tickets(&ten, &r)
+        .iter()
+        .map(|t| {
+            TEN_SORTED
+                .iter()
+                .find(|(_, s)| h256(s) == *t)
+                .map(|(name, _)| *name)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        ordered,
+        ["t9", "t0", "t2", "t4", "t7", "t8", "t1", "t3", "t5", "t6"]
+    );
+    // Winners: t9, t0, t2; alternates in order: t4, t7, t8, t1, t3, t5, t6.
+    let winners: Vec<&str> = ORDER_10[..3]
+        .iter()
+        .map(|&i| TEN_SORTED[i as usize].1)
+        .collect();
+    assert_eq!(
+        winners,
+        [
+            "0xef46a230cfb0c087fdd8883bc989a3eaa253428f9f6033335e0cee7173c42a92",
+            "0x512f26ada3c3d634ac3c6b12b7b33cb50bb0963c3f6d9924241619c84ec78ff2",
+            "0xc44474038d459e40e4714afefa7bf8dae9f9834b22f5e8ec1dd434ecb62b512e",
+        ]
+    );
+}
+
+/// The raffle functions, events and errors of docs/PROTOCOLS.md §7.4, against both the
+/// signatures as written and the bindings generated from the contract's ABI.
+#[test]
+fn draw_registry_selectors_topics_and_encoding() {
+    let selector = |sig: &str| hex0x(&keccak256(sig)[..4]);
+    let functions = [
+        (
+            TruffleRegistry::commitRaffleCall::SIGNATURE,
+            TruffleRegistry::commitRaffleCall::SELECTOR,
+            "commitRaffle(bytes16,bytes32,bytes32,uint64,uint32)",
+            "0xe4f3f15a",
+        ),
+        (
+            TruffleRegistry::closeRaffleCall::SIGNATURE,
+            TruffleRegistry::closeRaffleCall::SELECTOR,
+            "closeRaffle(bytes16,bytes32,uint32)",
+            "0xc2072b40",
+        ),
+        (
+            TruffleRegistry::revealSeedCall::SIGNATURE,
+            TruffleRegistry::revealSeedCall::SELECTOR,
+            "revealSeed(bytes16,bytes32)",
+            "0xa360a429",
+        ),
+        (
+            TruffleRegistry::markVoidCall::SIGNATURE,
+            TruffleRegistry::markVoidCall::SELECTOR,
+            "markVoid(bytes16)",
+            "0x583e9a35",
+        ),
+        (
+            TruffleRegistry::cancelRaffleCall::SIGNATURE,
+            TruffleRegistry::cancelRaffleCall::SELECTOR,
+            "cancelRaffle(bytes16)",
+            "0x22bcd1e2",
+        ),
+        (
+            TruffleRegistry::rafflesCall::SIGNATURE,
+            TruffleRegistry::rafflesCall::SELECTOR,
+            "raffles(bytes16)",
+            "0xde9e9806",
+        ),
+    ];
+    for (abi_sig, abi_selector, sig, expected) in functions {
+        assert_eq!(abi_sig, sig);
+        assert_eq!(hex0x(&abi_selector), expected, "{sig}");
+        assert_eq!(selector(sig), expected, "{sig}");
+    }
+
+    let events = [
+        (
+            TruffleRegistry::RaffleCommitted::SIGNATURE,
+            TruffleRegistry::RaffleCommitted::SIGNATURE_HASH,
+            "RaffleCommitted(bytes16,bytes32,bytes32,uint64,uint32)",
+            "0x2459f6d229f3a2f7002beb6c4a0d019b8e1f86b02ada54c97c27c5078feb1222",
+        ),
+        (
+            TruffleRegistry::RaffleClosed::SIGNATURE,
+            TruffleRegistry::RaffleClosed::SIGNATURE_HASH,
+            "RaffleClosed(bytes16,bytes32,uint32,uint64)",
+            "0x495b2a708f923be0830aed035d3fd82306905f42377d5bb2b8ee6830d35d5023",
+        ),
+        (
+            TruffleRegistry::RaffleRevealed::SIGNATURE,
+            TruffleRegistry::RaffleRevealed::SIGNATURE_HASH,
+            "RaffleRevealed(bytes16,bytes32,bytes32,bytes32)",
+            "0x91a86e6114e0426297433bca194088ff43f83515a9419982c9c911a77f7420b6",
+        ),
+        (
+            TruffleRegistry::RaffleVoided::SIGNATURE,
+            TruffleRegistry::RaffleVoided::SIGNATURE_HASH,
+            "RaffleVoided(bytes16)",
+            "0xd782b9ae6e9650760de3aa39b273c26a214bc009b5b78c67fcd776a77e3aed66",
+        ),
+        (
+            TruffleRegistry::RaffleEmpty::SIGNATURE,
+            TruffleRegistry::RaffleEmpty::SIGNATURE_HASH,
+            "RaffleEmpty(bytes16)",
+            "0x9a444916f283af5a8ef0ea23816b4bcc83694fdd524e51d169366944a96f020f",
+        ),
+        (
+            TruffleRegistry::RaffleCancelled::SIGNATURE,
+            TruffleRegistry::RaffleCancelled::SIGNATURE_HASH,
+            "RaffleCancelled(bytes16)",
+            "0x6471d8d4c9025062960f54a6bb54756afcb205c8d3e4c31373b7448602ee1960",
+        ),
+    ];
+    for (abi_sig, abi_topic, sig, expected) in events {
+        assert_eq!(abi_sig, sig);
+        assert_eq!(abi_topic.to_string(), expected, "{sig}");
+        assert_eq!(keccak256(sig).to_string(), expected, "{sig}");
+    }
+
+    let errors = [
+        (
+            TruffleRegistry::RaffleExists::SIGNATURE,
+            TruffleRegistry::RaffleExists::SELECTOR,
+            "RaffleExists(bytes16)",
+            "0xca5f3bac",
+        ),
+        (
+            TruffleRegistry::WrongRaffleState::SIGNATURE,
+            TruffleRegistry::WrongRaffleState::SELECTOR,
+            "WrongRaffleState(bytes16,uint8)",
+            "0x47b0e9b1",
+        ),
+        (
+            TruffleRegistry::NoWinners::SIGNATURE,
+            TruffleRegistry::NoWinners::SELECTOR,
+            "NoWinners()",
+            "0x3728feb3",
+        ),
+        (
+            TruffleRegistry::ClosingTooEarly::SIGNATURE,
+            TruffleRegistry::ClosingTooEarly::SELECTOR,
+            "ClosingTooEarly(uint64)",
+            "0x0f04bf80",
+        ),
+        (
+            TruffleRegistry::BadTicketRoot::SIGNATURE,
+            TruffleRegistry::BadTicketRoot::SELECTOR,
+            "BadTicketRoot()",
+            "0xc45e1908",
+        ),
+        (
+            TruffleRegistry::RevealTooEarly::SIGNATURE,
+            TruffleRegistry::RevealTooEarly::SELECTOR,
+            "RevealTooEarly(uint64)",
+            "0x1e9b899f",
+        ),
+        (
+            TruffleRegistry::RevealTooLate::SIGNATURE,
+            TruffleRegistry::RevealTooLate::SELECTOR,
+            "RevealTooLate(uint64)",
+            "0x85977297",
+        ),
+        (
+            TruffleRegistry::SeedMismatch::SIGNATURE,
+            TruffleRegistry::SeedMismatch::SELECTOR,
+            "SeedMismatch()",
+            "0xd80df0ca",
+        ),
+        (
+            TruffleRegistry::NotVoidableYet::SIGNATURE,
+            TruffleRegistry::NotVoidableYet::SELECTOR,
+            "NotVoidableYet(uint64)",
+            "0x4bcb494b",
+        ),
+        (
+            TruffleRegistry::ZeroHash::SIGNATURE,
+            TruffleRegistry::ZeroHash::SELECTOR,
+            "ZeroHash()",
+            "0xf1ae58d5",
+        ),
+        (
+            TruffleRegistry::NotAnchorer::SIGNATURE,
+            TruffleRegistry::NotAnchorer::SELECTOR,
+            "NotAnchorer()",
+            "0xd46c4215",
+        ),
+    ];
+    for (abi_sig, abi_selector, sig, expected) in errors {
+        assert_eq!(abi_sig, sig);
+        assert_eq!(hex0x(&abi_selector), expected, "{sig}");
+        assert_eq!(selector(sig), expected, "{sig}");
+    }
+
+    // The commitment of the example raffle: bytes16 is left-aligned in its 32-byte word.
+    let key: FixedBytes<16> = RAFFLE_KEY.parse().unwrap();
+    let commit = TruffleRegistry::commitRaffleCall {
+        raffleId: key,
+        productContentHash: CONTENT_HASH.parse().unwrap(),
+        seedHash: SEED_HASH.parse().unwrap(),
+        closesAt: 1795867200,
+        winners: 1,
+    };
+    assert_eq!(
+        hex0x(&commit.abi_encode()),
+        "0xe4f3f15a01930b6e5a2c7d418f3e6b1c2d3e4f5000000000000000000000000000000000f84f26205020a1b465cd49861b6453c0284f92b448e257cc16bf6f380abbaa757d995076dab081d5a6124fc3fb90de2c1bee1458ae25e7edb8ac41d69cf21405000000000000000000000000000000000000000000000000000000006b0ac2400000000000000000000000000000000000000000000000000000000000000001"
+    );
+    assert_eq!(
+        hex0x(&TruffleRegistry::rafflesCall { raffleId: key }.abi_encode()),
+        "0xde9e980601930b6e5a2c7d418f3e6b1c2d3e4f5000000000000000000000000000000000"
+    );
+    // An indexed bytes16 topic: the 16 bytes, then 16 zero bytes.
+    let mut topic = [0u8; 32];
+    topic[..16].copy_from_slice(key.as_slice());
+    assert_eq!(
+        hex0x(&topic),
+        "0x01930b6e5a2c7d418f3e6b1c2d3e4f5000000000000000000000000000000000"
+    );
+
+    // The getter's tuple, in order: nine 32-byte words.
+    let words: Vec<[u8; 32]> = (1..=9u64).map(|k| U256::from(k).to_be_bytes()).collect();
+    let r = TruffleRegistry::rafflesCall::abi_decode_returns(&words.concat()).unwrap();
+    assert_eq!(r.productContentHash, B256::from(words[0]));
+    assert_eq!(r.seedHash, B256::from(words[1]));
+    assert_eq!(r.closesAt, 3);
+    assert_eq!(r.winners, 4);
+    assert_eq!(r.ticketCount, 5);
+    assert_eq!(r.ticketRoot, B256::from(words[5]));
+    assert_eq!(r.closeBlock, 7);
+    assert_eq!(r.randomness, B256::from(words[7]));
+    assert_eq!(r.state, 9);
+}
+
+/// What `truffle verify-draw` checks offline (docs/PROTOCOLS.md §7.7, steps 1–4, 7 and 8), on
+/// the example draw record and the three-ticket list.
+#[test]
+fn example_draw_record_checks_out() {
+    let record: DrawRecord = serde_json::from_str(EXAMPLE_DRAW).unwrap();
+    // Every field, nothing else: the record serialises back to the document's JSON.
+    let parsed: Value = serde_json::from_str(EXAMPLE_DRAW).unwrap();
+    assert_eq!(serde_json::to_value(&record).unwrap(), parsed);
+    let keys: Vec<&str> = parsed
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 22);
+
+    assert_eq!(record.protocol, draw::PROTOCOL);
+    assert_eq!(record.raffle_id.to_string(), RAFFLE_ID);
+    assert_eq!(hex0x(record.raffle_id.as_bytes()), record.raffle_key);
+    // 1. The chain and registry a devnet verifier trusts.
+    assert_eq!(record.chain_id, CHAIN_ID);
+    assert_eq!(
+        record.contract_address.parse::<Address>().unwrap(),
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+            .parse::<Address>()
+            .unwrap()
+    );
+    // 2. The list: sorted, unique, as many as the record says.
+    let list = sorted_tickets();
+    assert_eq!(draw::check_list(&list), Ok(()));
+    assert_eq!(record.ticket_count, Some(list.len() as u32));
+    // 3. Its root.
+    assert_eq!(
+        record.ticket_root.as_deref(),
+        Some(hex0x(&draw::ticket_tree(&list).unwrap().root()).as_str())
+    );
+    // 4. The seed matches the commitment.
+    let seed = h256(record.seed.as_deref().unwrap());
+    assert_eq!(hex0x(&draw::seed_hash(&seed)), record.seed_hash);
+    assert_eq!(record.product_content_hash, CONTENT_HASH);
+    // 7. R from the seed and blockhash(b + 1) (read from the chain in the real check).
+    let r = draw::randomness(&seed, &h256(record.block_hash.as_deref().unwrap()));
+    assert_eq!(record.randomness.as_deref(), Some(hex0x(&r).as_str()));
+    // 8. The order gives the published winners and alternates.
+    let ordered: Vec<String> = draw::ordered_tickets(&list, &r)
+        .iter()
+        .map(|t| hex0x(t))
+        .collect();
+    let split = (record.winners as usize).min(ordered.len());
+    assert_eq!(record.winning_tickets, ordered[..split]);
+    assert_eq!(record.alternates, ordered[split..]);
+    assert_eq!(
+        record.tickets_url,
+        format!("/v1/raffles/{RAFFLE_ID}/tickets?download=true")
+    );
 }

@@ -662,6 +662,21 @@ impl Catalogue {
         self.product(id).await
     }
 
+    /// A seller's listed products, oldest first.
+    pub async fn product_ids_of(&self, seller: Uuid) -> Result<Vec<Uuid>, ApiError> {
+        let mut rows = store::list_products(
+            &self.db,
+            store::ListFilter {
+                seller_id: Some(seller),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await?;
+        rows.reverse();
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
     /// How many products a seller has, listed or not.
     pub async fn count_for_seller(&self, seller: Uuid) -> Result<i64, ApiError> {
         Ok(store::count_for_seller(&self.db, seller).await?)

@@ -350,6 +350,14 @@ impl Orders {
             .into())
     }
 
+    /// A raffle's orders still waiting for payment: (order, buyer, amount).
+    pub async fn unpaid_in_raffle(
+        &self,
+        raffle_id: Uuid,
+    ) -> Result<Vec<(Uuid, Uuid, i64)>, ApiError> {
+        Ok(store::unpaid_in_raffle(&self.db, raffle_id).await?)
+    }
+
     pub async fn history(
         &self,
         user: Uuid,

@@ -206,3 +206,15 @@ pub async fn set_due_notified(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result
         .await?;
     Ok(())
 }
+
+pub async fn unpaid_in_raffle(
+    db: impl PgExecutor<'_>,
+    raffle_id: Uuid,
+) -> sqlx::Result<Vec<(Uuid, Uuid, i64)>> {
+    sqlx::query_as(
+        "SELECT id, buyer_id, amount_krw FROM orders WHERE raffle_id = $1 AND status = 'awaiting_payment' ORDER BY id",
+    )
+    .bind(raffle_id)
+    .fetch_all(db)
+    .await
+}

@@ -221,7 +221,7 @@ pub struct TicketsQuery {
 pub struct TicketPage {
     /// Sorted ascending, 0x-hex.
     pub tickets: Vec<String>,
-    /// Pass as `after` for the next page; absent on the last page.
+    /// Pass as `after` for the next page; null on the last page.
     pub next_after: Option<String>,
     pub ticket_count: u32,
     pub ticket_root: String,
