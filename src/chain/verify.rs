@@ -227,6 +227,24 @@ pub async fn verify_draw(
         ),
     );
 
+    // The record must be about the raffle whose on-chain draw it cites, under this protocol.
+    let key_ok = record.protocol == draw::PROTOCOL
+        && record
+            .raffle_key
+            .parse::<alloy::primitives::FixedBytes<16>>()
+            .ok()
+            == Some(alloy::primitives::FixedBytes::from(
+                *record.raffle_id.as_bytes(),
+            ));
+    v.push(
+        "raffle id",
+        key_ok,
+        format!(
+            "{} keys raffle {} on chain as {}",
+            record.protocol, record.raffle_id, record.raffle_key
+        ),
+    );
+
     let list = draw::check_list(tickets);
     v.push(
         "ticket list",

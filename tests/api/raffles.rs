@@ -307,6 +307,14 @@ async fn the_whole_life_of_a_raffle_and_a_draw_anyone_can_rerun() {
             .contains(&"trusted registry")
     );
 
+    // A record naming another raffle while citing this raffle's on-chain draw is caught.
+    let mut borrowed = record.clone();
+    borrowed.raffle_id = uuid::Uuid::now_v7();
+    assert_eq!(
+        verify_draw(&borrowed, &list, &trust).await.failed(),
+        vec!["raffle id"]
+    );
+
     // Each entrant sees their outcome.
     let mut outcomes = Vec::new();
     for token in &buyers[..5] {
