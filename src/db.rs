@@ -29,3 +29,71 @@ pub async fn ping(pool: &PgPool) -> bool {
     .await
     .is_ok_and(|r| r.is_ok())
 }
+
+/// Runs `pass` over and over on whichever replica holds the PostgreSQL advisory lock `key`, until
+/// `stop` turns true: the single-runner loop of the anchoring and draw workers.
+///
+/// The lock lives as long as one connection, kept out of the pool so that dropping it (shutdown,
+/// or a broken connection) closes it and frees the lock for another replica. A failing pass (an
+/// unreachable RPC) is logged and retried with backoff up to 30 s.
+pub async fn run_exclusive<T, F, Fut>(
+    db: PgPool,
+    key: i64,
+    name: &'static str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut pass: F,
+) where
+    T: std::fmt::Debug + Default + PartialEq,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let tick = Duration::from_millis(500);
+    let mut backoff = tick;
+    let mut lock: Option<sqlx::PgConnection> = None;
+    while !*stop.borrow() {
+        if lock.is_none() {
+            lock = try_advisory_lock(&db, key).await;
+            if lock.is_some() {
+                tracing::info!(worker = name, "this replica runs the worker");
+            }
+        }
+        if lock.is_some() {
+            match pass().await {
+                Ok(done) => {
+                    if done != T::default() {
+                        tracing::info!(worker = name, ?done, "worker pass");
+                    }
+                    backoff = tick;
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        worker = name,
+                        error = format!("{e:#}"),
+                        "worker paused; will retry"
+                    );
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    // The lock's connection may be what broke: take the lock again next time.
+                    if let Some(conn) = lock.as_mut()
+                        && sqlx::query("SELECT 1").execute(&mut *conn).await.is_err()
+                    {
+                        lock = None;
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+async fn try_advisory_lock(db: &PgPool, key: i64) -> Option<sqlx::PgConnection> {
+    let mut conn = db.acquire().await.ok()?.detach();
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(key)
+        .fetch_one(&mut conn)
+        .await
+        .ok()?;
+    got.then_some(conn)
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use chrono::{TimeZone, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::sync::watch;
 
 use super::client::ChainClient;
@@ -43,61 +43,14 @@ pub struct Pass {
 
 impl AnchorWorker {
     /// Runs until `shutdown` turns true. Errors (an unreachable RPC) are logged and retried.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        // The advisory lock lives as long as this connection, which is kept out of the pool so
-        // that dropping it (shutdown, or a broken connection) closes it and frees the lock.
-        let mut lock: Option<PgConnection> = None;
-        let tick = Duration::from_millis(500);
-        let mut backoff = tick;
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            if lock.is_none() {
-                lock = self.try_lock().await;
-            }
-            let result = match &lock {
-                Some(_) => self.pass(false).await,
-                None => Ok(Pass::default()),
-            };
-            match result {
-                Ok(pass) => {
-                    if pass != Pass::default() {
-                        tracing::info!(?pass, "anchoring");
-                    }
-                    backoff = tick;
-                }
-                Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "anchoring paused; will retry");
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    // The lock's connection may be the thing that broke: take it again.
-                    if let Some(conn) = lock.as_mut()
-                        && sqlx::query("SELECT 1").execute(&mut *conn).await.is_err()
-                    {
-                        lock = None;
-                    }
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-
-    async fn try_lock(&self) -> Option<PgConnection> {
-        let mut conn = self.db.acquire().await.ok()?.detach();
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(LOCK_KEY)
-            .fetch_one(&mut conn)
-            .await
-            .ok()?;
-        if got {
-            tracing::info!("this replica runs the anchoring worker");
-            Some(conn)
-        } else {
-            None
-        }
+    /// Runs until `shutdown` turns true, on whichever replica holds the lock.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let db = self.db.clone();
+        crate::db::run_exclusive(db, LOCK_KEY, "anchoring", shutdown, || {
+            let worker = self.clone();
+            async move { worker.pass(false).await }
+        })
+        .await
     }
 
     /// One pass: close due batches, move every open batch and revocation one step on.

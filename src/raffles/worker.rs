@@ -5,11 +5,8 @@
 //! Every step asks the chain where the raffle stands before sending anything, so a crash or an
 //! unreachable RPC at any step resumes where it stopped and never sends a step twice.
 
-use std::time::Duration;
-
 use alloy::primitives::{B256, FixedBytes};
 use alloy::sol_types::SolEvent;
-use sqlx::PgConnection;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -59,53 +56,14 @@ fn stale(sent: Option<chrono::DateTime<chrono::Utc>>) -> bool {
 }
 
 impl DrawWorker {
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut lock: Option<PgConnection> = None;
-        let tick = Duration::from_millis(500);
-        let mut backoff = tick;
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            if lock.is_none() {
-                lock = self.try_lock().await;
-            }
-            let result = match &lock {
-                Some(_) => self.pass().await,
-                None => Ok(DrawPass::default()),
-            };
-            match result {
-                Ok(pass) => {
-                    if pass != DrawPass::default() {
-                        tracing::info!(?pass, "raffles");
-                    }
-                    backoff = tick;
-                }
-                Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "draws paused; will retry");
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    if let Some(conn) = lock.as_mut()
-                        && sqlx::query("SELECT 1").execute(&mut *conn).await.is_err()
-                    {
-                        lock = None;
-                    }
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-
-    async fn try_lock(&self) -> Option<PgConnection> {
-        let mut conn = self.raffles.db.acquire().await.ok()?.detach();
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(LOCK_KEY)
-            .fetch_one(&mut conn)
-            .await
-            .ok()?;
-        got.then_some(conn)
+    /// Runs until `shutdown` turns true, on whichever replica holds the lock.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let db = self.raffles.db.clone();
+        crate::db::run_exclusive(db, LOCK_KEY, "draws", shutdown, || {
+            let worker = self.clone();
+            async move { worker.pass().await }
+        })
+        .await
     }
 
     /// One pass over every raffle that has a step to take.
