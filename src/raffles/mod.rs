@@ -443,6 +443,18 @@ impl Raffles {
             },
         )
         .await?;
+        // Everyone who entered hears of it.
+        for user in store::live_entrants(&mut *tx, raffle_id).await? {
+            crate::notify::push(
+                &mut *tx,
+                user,
+                "raffle_cancelled",
+                "래플이 취소되었습니다",
+                reason,
+                serde_json::json!({"raffle_id": raffle_id}),
+            )
+            .await?;
+        }
         tx.commit().await?;
         self.raffle(raffle_id).await
     }

@@ -420,3 +420,11 @@ pub async fn outcomes(
     .fetch_all(db)
     .await
 }
+
+/// The people with a live entry in a raffle.
+pub async fn live_entrants(db: impl PgExecutor<'_>, raffle_id: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar("SELECT user_id FROM entries WHERE raffle_id = $1 AND withdrawn_at IS NULL")
+        .bind(raffle_id)
+        .fetch_all(db)
+        .await
+}

@@ -479,6 +479,9 @@ async fn an_admin_cancels_before_closing_and_the_chain_says_so() {
         .await
         .ok();
     assert_eq!(cancelled["state"], "cancelled");
+    let inbox = app.get("/v1/me/notifications", Some(&buyer)).await.ok();
+    assert_eq!(inbox["items"][0]["kind"], "raffle_cancelled");
+    assert_eq!(inbox["items"][0]["body"], "판매자 재고 문제");
     app.post(
         &format!("/v1/admin/raffles/{id}/cancel"),
         Some(&admin),
@@ -632,4 +635,38 @@ async fn deleting_an_account_withdraws_its_open_entries() {
         app.get(&format!("/v1/raffles/{id}"), None).await.ok()["entry_count"],
         0
     );
+}
+
+#[tokio::test]
+async fn entries_before_the_opening_time_are_refused() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let now = db_now(&app).await;
+    let body = json!({"product_id": product, "winners": 1,
+                      "opens_at": (now + chrono::Duration::hours(1)).to_rfc3339(),
+                      "closes_at": (now + chrono::Duration::hours(2)).to_rfc3339()});
+    let id = app.post("/v1/raffles", Some(&seller), body).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let draws = app.state.draw_worker.clone().unwrap();
+    draws.pass().await.unwrap();
+    draws.pass().await.unwrap();
+    // Committed on chain, but its opening time has not come.
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{id}"), None).await.ok()["state"],
+        "scheduled"
+    );
+    let buyer = app.buyer().await;
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/v1/raffles/{id}/entry"),
+            Some(&buyer),
+            None,
+        )
+        .await
+        .expect(409, "raffle_not_open");
+    assert_eq!(r.body["message"], "This raffle is not open yet.");
 }
