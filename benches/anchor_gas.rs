@@ -15,7 +15,6 @@
 //! stopped again, whatever happened.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::consensus::Transaction as _;
@@ -33,7 +32,6 @@ use truffle::app::{AppState, Providers};
 use truffle::chain::{ChainClient, deploy_registry};
 use truffle::config::Config;
 use truffle::protocol::merkle::{self, MerkleTree};
-use truffle::providers::identity::DevIdentityVerifier;
 use uuid::Uuid;
 
 /// The Merkle batch sizes whose gas is measured (records per `anchor` transaction).
@@ -462,9 +460,8 @@ async fn e2e_part(
     let registry = format!("{:#x}", chain.registry());
     let env = app_env(settings, db_url, rpc, &registry, anchor_key);
     let config = Config::from_env_map(&env).map_err(|e| anyhow!("{e}"))?;
-    let providers = Providers {
-        identity: Arc::new(DevIdentityVerifier::new()),
-    };
+    // The dev providers (identity verification and payments), as configured.
+    let providers = Providers::from_config(&config);
     let state = AppState::start(config, providers).await?;
     ensure!(
         state.anchor_worker.is_some(),

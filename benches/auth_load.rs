@@ -20,7 +20,6 @@ use sqlx::{Connection, PgConnection};
 use truffle::accounts::{self, Role, SeedPerson, password};
 use truffle::app::{AppState, Providers};
 use truffle::config::Config;
-use truffle::providers::identity::DevIdentityVerifier;
 
 /// The one password every benchmark user has: hashing it once keeps seeding fast.
 const PASSWORD: &str = "bench-password-1";
@@ -169,10 +168,8 @@ fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
 
 async fn run(settings: &Settings, db_url: &str) -> anyhow::Result<Report> {
     let config = Config::from_env_map(&app_env(settings, db_url)).map_err(|e| anyhow!("{e}"))?;
-    // The dev identity provider, as the tests use: nothing here verifies identities.
-    let providers = Providers {
-        identity: Arc::new(DevIdentityVerifier::new()),
-    };
+    // The dev providers (identity verification and payments), as configured.
+    let providers = Providers::from_config(&config);
     let state = AppState::start(config, providers).await?;
     let pool = state.db.clone();
 
