@@ -1,26 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test of the run command from a fresh state: a new, empty database, a new devnet and free
 # ports. The service must come up, answer /ready, let every demo account log in, anchor the demo
-# products so that `truffle verify` accepts them, stop on SIGTERM, and after a re# Waits until the demo raffle is drawn, then re-runs its draw as a third party.
-verify_demo_draw() {
-  local id=""
-  for _ in $(seq 1 120); do
-    id="$(curl -fsS "$base/v1/raffles" | python3 -c 'import json,sys
-print(next((r["id"] for r in json.load(sys.stdin)["items"] if r["state"] in ("drawn","settled")), ""))')"
-    [ -n "$id" ] && break
-    sleep 1
-  done
-  [ -n "$id" ] || fail "the demo raffle was not drawn within two minutes"
-  curl -fsS "$base/v1/raffles" | grep -q '"state":"open"' || fail "no open demo raffle"
-  (cd / && env -i PATH="$PATH" "$ROOT/target/debug/truffle" verify-draw "$base/v1/raffles/$id/draw" \
-    --rpc-url "http://127.0.0.1:$ANVIL_PORT" --chain-id 31337 \
-    --registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 >/dev/null) \
-    || fail "truffle verify-draw refused the demo draw $id"
-  echo "smoke: the demo draw re-runs from the chain and the ticket list"
-}
-
-start on the same
-# devnet state still serve proofs that verify.
+# products so that `truffle verify` accepts them, draw the demo raffle so that `truffle verify-draw`
+# accepts it, stop on SIGTERM, and after a restart on the same devnet state still serve proofs and
+# a draw that verify.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -81,6 +64,25 @@ print(" ".join(p["id"] for p in items) if items and all(p["chain"]["status"]=="c
       || fail "truffle verify refused demo product $id"
   done
   echo "smoke: $(echo "$ids" | wc -w) demo products verify on chain"
+}
+
+
+# Waits until the demo raffle is drawn, then re-runs its draw as a third party.
+verify_demo_draw() {
+  local id=""
+  for _ in $(seq 1 120); do
+    id="$(curl -fsS "$base/v1/raffles" | python3 -c 'import json,sys
+print(next((r["id"] for r in json.load(sys.stdin)["items"] if r["state"] in ("drawn","settled")), ""))')"
+    [ -n "$id" ] && break
+    sleep 1
+  done
+  [ -n "$id" ] || fail "the demo raffle was not drawn within two minutes"
+  curl -fsS "$base/v1/raffles" | grep -q '"state":"open"' || fail "no open demo raffle"
+  (cd / && env -i PATH="$PATH" "$ROOT/target/debug/truffle" verify-draw "$base/v1/raffles/$id/draw" \
+    --rpc-url "http://127.0.0.1:$ANVIL_PORT" --chain-id 31337 \
+    --registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 >/dev/null) \
+    || fail "truffle verify-draw refused the demo draw $id"
+  echo "smoke: the demo draw re-runs from the chain and the ticket list"
 }
 
 start
