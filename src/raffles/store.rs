@@ -110,10 +110,13 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Raff
 
 /// Locks the raffle row: entries take it shared, closing takes it exclusive, so no entry slips
 /// in while the ticket list is being frozen.
+///
+/// Entries and withdrawals need no entry count, and counting on every entry would make each
+/// entry slower the fuller the raffle: this leaves `entry_count` at 0.
 pub async fn lock_shared(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<RaffleRow>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{RAFFLE_SELECT} WHERE r.id = $1 FOR SHARE OF r"
-    )))
+    sqlx::query_as(
+        "SELECT r.*, 0::bigint AS entry_count FROM raffles r WHERE r.id = $1 FOR SHARE OF r",
+    )
     .bind(id)
     .fetch_optional(db)
     .await
