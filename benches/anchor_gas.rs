@@ -34,6 +34,11 @@ use truffle::config::Config;
 use truffle::protocol::merkle::{self, MerkleTree};
 use uuid::Uuid;
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{admin_sql, describe, key_hex, url_for};
+
 /// The Merkle batch sizes whose gas is measured (records per `anchor` transaction).
 const BATCH_SIZES: [usize; 4] = [1, 16, 256, 1024];
 /// anvil's chain id (and the app's `CHAIN_ID`).
@@ -116,34 +121,6 @@ impl Settings {
         }
         Ok(s)
     }
-}
-
-/// The admin URL pointed at another database (same rule as tests/api/helpers.rs).
-fn url_for(admin_url: &str, db: &str) -> anyhow::Result<String> {
-    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .context("TEST_DATABASE_URL has no database path")?;
-    Ok(if query.is_empty() {
-        format!("{prefix}/{db}")
-    } else {
-        format!("{prefix}/{db}?{query}")
-    })
-}
-
-async fn admin_sql(admin_url: &str, sql: String) -> anyhow::Result<()> {
-    let mut admin = PgConnection::connect(admin_url)
-        .await
-        .context("connect to PostgreSQL (is it running? scripts/setup-postgres.sh)")?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    Ok(())
-}
-
-fn key_hex(key: &alloy::signers::k256::SecretKey) -> String {
-    format!("0x{}", hex::encode(key.to_bytes()))
 }
 
 #[tokio::main]
@@ -535,16 +512,6 @@ async fn json_of(res: reqwest::Result<reqwest::Response>) -> Result<Value, Strin
     } else {
         let code = value["code"].as_str().unwrap_or_default();
         Err(format!("HTTP {} {code}", status.as_u16()))
-    }
-}
-
-fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
-        "connect".into()
-    } else {
-        format!("transport: {e}")
     }
 }
 

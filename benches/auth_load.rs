@@ -16,10 +16,14 @@ use anyhow::{Context, anyhow, bail};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection};
 use truffle::accounts::{self, Role, SeedPerson, password};
 use truffle::app::{AppState, Providers};
 use truffle::config::Config;
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{admin_sql, describe, url_for};
 
 /// The one password every benchmark user has: hashing it once keeps seeding fast.
 const PASSWORD: &str = "bench-password-1";
@@ -73,30 +77,6 @@ impl Settings {
         }
         Ok(s)
     }
-}
-
-/// The admin URL pointed at another database (same rule as tests/api/helpers.rs).
-fn url_for(admin_url: &str, db: &str) -> anyhow::Result<String> {
-    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .context("TEST_DATABASE_URL has no database path")?;
-    Ok(if query.is_empty() {
-        format!("{prefix}/{db}")
-    } else {
-        format!("{prefix}/{db}?{query}")
-    })
-}
-
-async fn admin_sql(admin_url: &str, sql: String) -> anyhow::Result<()> {
-    let mut admin = PgConnection::connect(admin_url)
-        .await
-        .context("connect to PostgreSQL (is it running? scripts/setup-postgres.sh)")?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    Ok(())
 }
 
 #[tokio::main]
@@ -153,6 +133,7 @@ fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
         ("LISTEN_ADDR", "127.0.0.1:0".into()),
         ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
+        ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
         ("IDENTITY_PROVIDER", "dev".into()),
         // Every request comes from 127.0.0.1 and reuses 200 accounts: the production limits
         // (100/15m per IP) would turn the run into a benchmark of 429s.
@@ -348,16 +329,6 @@ async fn check(res: reqwest::Result<reqwest::Response>) -> Result<(), String> {
             .and_then(|v| v["code"].as_str().map(str::to_owned))
             .unwrap_or_default();
         Err(format!("HTTP {} {code}", status.as_u16()))
-    }
-}
-
-fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
-        "connect".into()
-    } else {
-        format!("transport: {e}")
     }
 }
 

@@ -34,8 +34,8 @@ use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool};
 use truffle::accounts::{self, Role, SeedPerson, password};
 use truffle::app::{AppState, Providers};
 use truffle::chain::worker::AnchorWorker;
@@ -46,6 +46,11 @@ use truffle::protocol::merkle::Hash;
 use truffle::raffles::worker::DrawWorker;
 use truffle::raffles::{RaffleState, public_state, store};
 use uuid::Uuid;
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{admin_sql, describe, key_hex, url_for};
 
 /// anvil's chain id (and the app's `CHAIN_ID`).
 const CHAIN_ID: u64 = 31337;
@@ -130,34 +135,6 @@ impl Settings {
         sizes.push(self.draw_tickets);
         sizes
     }
-}
-
-/// The admin URL pointed at another database (same rule as tests/api/helpers.rs).
-fn url_for(admin_url: &str, db: &str) -> anyhow::Result<String> {
-    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .context("TEST_DATABASE_URL has no database path")?;
-    Ok(if query.is_empty() {
-        format!("{prefix}/{db}")
-    } else {
-        format!("{prefix}/{db}?{query}")
-    })
-}
-
-async fn admin_sql(admin_url: &str, sql: String) -> anyhow::Result<()> {
-    let mut admin = PgConnection::connect(admin_url)
-        .await
-        .context("connect to PostgreSQL (is it running? scripts/setup-postgres.sh)")?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    Ok(())
-}
-
-fn key_hex(key: &alloy::signers::k256::SecretKey) -> String {
-    format!("0x{}", hex::encode(key.to_bytes()))
 }
 
 fn hex0x(b: &[u8]) -> String {
@@ -451,16 +428,6 @@ async fn json_of(res: reqwest::Result<reqwest::Response>) -> Result<(u16, Value)
     } else {
         let code = value["code"].as_str().unwrap_or_default();
         Err(format!("HTTP {} {code}", status.as_u16()))
-    }
-}
-
-fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
-        "connect".into()
-    } else {
-        format!("transport: {e}")
     }
 }
 

@@ -1,0 +1,48 @@
+//! What every benchmark needs: its own database next to the tests', and the names of transport
+//! errors. Each benchmark is its own crate and includes this file with `#[path]`; not every one
+//! uses every item.
+#![allow(dead_code)]
+
+use anyhow::Context as _;
+use sqlx::{Connection as _, PgConnection};
+
+/// The admin URL pointed at another database (keeps the query string, e.g. `?user=root`).
+pub fn url_for(admin_url: &str, db: &str) -> anyhow::Result<String> {
+    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .context("TEST_DATABASE_URL has no database path")?;
+    Ok(if query.is_empty() {
+        format!("{prefix}/{db}")
+    } else {
+        format!("{prefix}/{db}?{query}")
+    })
+}
+
+/// Runs one statement (CREATE/DROP DATABASE) on the admin connection.
+pub async fn admin_sql(admin_url: &str, sql: String) -> anyhow::Result<()> {
+    let mut admin = PgConnection::connect(admin_url)
+        .await
+        .context("connect to PostgreSQL (is it running? scripts/setup-postgres.sh)")?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+/// A private key as the 0x-hex that configuration takes.
+pub fn key_hex(key: &alloy::signers::k256::SecretKey) -> String {
+    format!("0x{}", alloy::primitives::hex::encode(key.to_bytes()))
+}
+
+/// A transport error's kind, for the error columns.
+pub fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".into()
+    } else if e.is_connect() {
+        "connect".into()
+    } else {
+        format!("transport: {e}")
+    }
+}
