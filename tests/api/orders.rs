@@ -524,4 +524,25 @@ async fn paying_through_toss_confirms_once_and_webhooks_are_requeried() {
             .ok()["status"],
         "paid"
     );
+
+    // Later the payment is cancelled at Toss (say, from its merchant console): the webhook is
+    // re-queried again, and the order follows.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payments/tpk_a"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(toss_payment("tpk_a", &a_id, "CANCELED", 159000)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cancelled = json!({"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "tpk_a", "orderId": a_id, "status": "CANCELED"}});
+    app.post("/v1/payments/toss/webhook", None, cancelled)
+        .await
+        .ok();
+    assert_eq!(
+        app.get(&format!("/v1/orders/{a_id}"), Some(a)).await.ok()["status"],
+        "refunded"
+    );
 }
