@@ -174,12 +174,30 @@ impl Orders {
                 ),
             ));
         }
+        self.record_payment(&mut tx, &row, &payment.payment_key)
+            .await?;
+        tx.commit().await?;
+        Ok(store::find(&self.db, id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?
+            .into())
+    }
+
+    /// A confirmed payment, however it was learned (our confirm or a re-queried webhook): the
+    /// delivery address is snapshotted, the buyer told, and the raffle settled if nothing is
+    /// left to pay.
+    async fn record_payment(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        row: &OrderRow,
+        payment_key: &str,
+    ) -> Result<(), ApiError> {
         let address = accounts::delivery_address(&mut *tx, row.buyer_id).await?;
         store::mark_paid(
             &mut *tx,
-            id,
+            row.id,
             self.payments.name(),
-            &payment.payment_key,
+            payment_key,
             address.as_ref(),
         )
         .await?;
@@ -189,17 +207,13 @@ impl Orders {
             "payment_confirmed",
             "결제가 완료되었습니다",
             "판매자가 곧 배송을 시작합니다.",
-            json!({"order_id": id}),
+            json!({"order_id": row.id}),
         )
         .await?;
         if store::awaiting_in_raffle(&mut *tx, row.raffle_id).await? == 0 {
-            crate::raffles::mark_settled(&mut tx, row.raffle_id).await?;
+            crate::raffles::mark_settled(tx, row.raffle_id).await?;
         }
-        tx.commit().await?;
-        Ok(store::find(&self.db, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?
-            .into())
+        Ok(())
     }
 
     /// A provider webhook: never trusted as such; the payment is looked up again and the order
@@ -231,24 +245,8 @@ impl Orders {
             && row.status == "awaiting_payment"
             && payment.total_amount == row.amount_krw
         {
-            let address = accounts::delivery_address(&mut *tx, row.buyer_id).await?;
-            store::mark_paid(
-                &mut *tx,
-                row.id,
-                self.payments.name(),
-                &payment.payment_key,
-                address.as_ref(),
-            )
-            .await?;
-            notify::push(
-                &mut *tx,
-                row.buyer_id,
-                "payment_confirmed",
-                "결제가 완료되었습니다",
-                "판매자가 곧 배송을 시작합니다.",
-                json!({"order_id": row.id}),
-            )
-            .await?;
+            self.record_payment(&mut tx, &row, &payment.payment_key)
+                .await?;
         } else if payment.is_cancelled() && row.status == "paid" {
             store::set_status(&mut *tx, row.id, "refunded").await?;
         }
