@@ -23,7 +23,7 @@ use truffle::config::Config;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_sql, describe, url_for};
+use common::{admin_sql, admin_url, describe, num, url_for};
 
 /// The one password every benchmark user has: hashing it once keeps seeding fast.
 const PASSWORD: &str = "bench-password-1";
@@ -47,18 +47,8 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
-        fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .trim()
-                    .parse()
-                    .map_err(|_| anyhow!("{name}={v:?} is not a number")),
-                Err(_) => Ok(default),
-            }
-        }
         let s = Settings {
-            admin_url: std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|_| "postgres:///postgres?user=root".into()),
+            admin_url: admin_url(),
             users: num("BENCH_USERS", 200usize)?,
             concurrency: num("BENCH_CONCURRENCY", 32usize)?,
             duration: Duration::from_secs_f64(num("BENCH_SECONDS", 10.0f64)?),

@@ -50,7 +50,7 @@ use uuid::Uuid;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_sql, describe, key_hex, url_for};
+use common::{admin_sql, admin_url, describe, key_hex, num, url_for};
 
 /// anvil's chain id (and the app's `CHAIN_ID`).
 const CHAIN_ID: u64 = 31337;
@@ -79,18 +79,8 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
-        fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .trim()
-                    .parse()
-                    .map_err(|_| anyhow!("{name}={v:?} is not a number")),
-                Err(_) => Ok(default),
-            }
-        }
         let s = Settings {
-            admin_url: std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|_| "postgres:///postgres?user=root".into()),
+            admin_url: admin_url(),
             anvil_path: std::env::var("ANVIL").unwrap_or_else(|_| {
                 concat!(
                     env!("CARGO_MANIFEST_DIR"),

@@ -6,6 +6,22 @@
 use anyhow::Context as _;
 use sqlx::{Connection as _, PgConnection};
 
+/// The PostgreSQL admin URL the tests use too (`TEST_DATABASE_URL`).
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres:///postgres?user=root".into())
+}
+
+/// A numeric setting from the environment, or its default.
+pub fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a number")),
+        Err(_) => Ok(default),
+    }
+}
+
 /// The admin URL pointed at another database (keeps the query string, e.g. `?user=root`).
 pub fn url_for(admin_url: &str, db: &str) -> anyhow::Result<String> {
     let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
