@@ -21,6 +21,7 @@ use crate::providers::identity::{DevIdentityVerifier, IdentityVerifier, PortOneI
 use crate::providers::payments::{DevPayments, PaymentProvider, TossPayments};
 use crate::raffles::Raffles;
 use crate::raffles::worker::DrawWorker;
+use crate::search::Search;
 
 /// Outside services, chosen from configuration; tests pass their own.
 pub struct Providers {
@@ -70,6 +71,7 @@ pub struct App {
     pub catalogue: Catalogue,
     pub raffles: Raffles,
     pub orders: Orders,
+    pub search: Search,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -112,6 +114,12 @@ impl FromRef<AppState> for Orders {
     }
 }
 
+impl FromRef<AppState> for Search {
+    fn from_ref(state: &AppState) -> Search {
+        state.search.clone()
+    }
+}
+
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
@@ -141,6 +149,7 @@ impl AppState {
             cors_allowed_origins,
             trusted_proxies,
             listen_addr,
+            search,
             ..
         } = config;
         let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
@@ -160,6 +169,7 @@ impl AppState {
             raffles_master,
         );
         let orders = Orders::new(db.clone(), providers.payments);
+        let search = Search::open(db.clone(), catalogue.clone(), raffles.clone(), &search)?;
         let (anchor_worker, draw_worker) = match &chain.rpc {
             Some(rpc) => {
                 use secrecy::ExposeSecret;
@@ -196,6 +206,7 @@ impl AppState {
             catalogue,
             raffles,
             orders,
+            search,
             anchor_worker,
             draw_worker,
             http: HttpSettings {
@@ -222,6 +233,8 @@ impl AppState {
         if let Some(worker) = self.draw_worker.clone() {
             handles.push(tokio::spawn(worker.run(stop.clone())));
         }
+        // Every replica keeps its own search index in step.
+        handles.push(tokio::spawn(self.search.clone().run(stop.clone())));
         // The order clock runs on every replica: it locks the rows it takes (SKIP LOCKED).
         let orders = self.orders.clone();
         let mut stop = stop;

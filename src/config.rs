@@ -182,6 +182,16 @@ pub struct CatalogueConfig {
 }
 
 #[derive(Debug)]
+pub struct SearchConfig {
+    /// Where this process keeps its Tantivy index (one directory per process).
+    pub index_dir: std::path::PathBuf,
+    /// How often the index looks for catalogue changes.
+    pub refresh_interval: Duration,
+    /// How long the change feed is kept; an index further behind is rebuilt.
+    pub feed_retention: Duration,
+}
+
+#[derive(Debug)]
 pub struct Config {
     pub database_url: SecretString,
     pub db_max_connections: u32,
@@ -196,6 +206,7 @@ pub struct Config {
     pub chain: ChainConfig,
     pub catalogue: CatalogueConfig,
     pub payments: PaymentProviderConfig,
+    pub search: SearchConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -569,6 +580,10 @@ impl Config {
             }
         };
 
+        let index_dir = std::path::PathBuf::from(r.raw("SEARCH_INDEX_DIR").unwrap_or("search-index"));
+        let refresh_interval = r.duration("SEARCH_REFRESH_INTERVAL", "500ms");
+        let feed_retention = r.duration("SEARCH_FEED_RETENTION", "7d");
+
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
         }
@@ -607,6 +622,11 @@ impl Config {
                 rpc,
             },
             payments: payments.ok_or_else(missing)?,
+            search: SearchConfig {
+                index_dir,
+                refresh_interval: refresh_interval.ok_or_else(missing)?,
+                feed_retention: feed_retention.ok_or_else(missing)?,
+            },
             catalogue: CatalogueConfig {
                 custody_master_key: SecretBox::new(Box::new(
                     custody_master_key.ok_or_else(missing)?,

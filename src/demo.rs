@@ -47,6 +47,7 @@ fn demo_products() -> Vec<ProductInput> {
         description: description.into(),
         sku: sku.map(Into::into),
         image_sha256s: vec![],
+        tags: vec![],
     };
     vec![
         p(

@@ -24,3 +24,4 @@ pub mod raffles;
 pub mod ratelimit;
 pub mod router;
 pub mod sealing;
+pub mod search;

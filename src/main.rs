@@ -38,6 +38,10 @@ enum Command {
     },
     /// Seed the demo accounts (idempotent).
     SeedDemo,
+    /// Rebuild the search index (SEARCH_INDEX_DIR) from PostgreSQL, with a progress bar. Stop
+    /// the server that uses the directory first; the server also rebuilds a missing or corrupt
+    /// index by itself.
+    Reindex,
     /// Print the OpenAPI document and exit (needs no configuration).
     Openapi,
     /// Verify a product's proof bundle against the chain, as any third party would: needs no
@@ -214,11 +218,41 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             truffle::demo::seed(&state.accounts, &state.catalogue).await?;
             println!("demo data ready");
         }
+        Command::Reindex => reindex(config).await?,
         Command::DevnetSetup { deployer_key } => devnet_setup(&config, &deployer_key).await?,
         Command::Openapi | Command::Verify { .. } | Command::VerifyDraw { .. } => {
             anyhow::bail!("handled before configuration is read")
         }
     }
+    Ok(())
+}
+
+async fn reindex(config: Config) -> anyhow::Result<()> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let dir = config.search.index_dir.clone();
+    let providers = Providers::from_config(&config);
+    let state = AppState::start(config, providers).await?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} products, {per_sec}, {eta} left")
+            .expect("a valid template"),
+    );
+    let started = std::time::Instant::now();
+    let payload = state
+        .search
+        .rebuild(|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await?;
+    bar.finish();
+    println!(
+        "search index rebuilt in {:.1} s: {} products in {} (feed horizon {})",
+        started.elapsed().as_secs_f64(),
+        state.search.index().num_docs(),
+        dir.display(),
+        payload.horizon
+    );
     Ok(())
 }
 

@@ -25,6 +25,7 @@ use crate::notify::routes as notify;
 use crate::ops;
 use crate::orders::routes as orders;
 use crate::raffles::routes as raffles;
+use crate::search::routes as search;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +48,7 @@ use crate::raffles::routes as raffles;
         (name = "catalogue", description = "Limited editions, their signed records and proof bundles"),
         (name = "raffles", description = "Raffles, entries and draws anyone can re-run"),
         (name = "orders", description = "Winners' orders, payment, shipping and purchase history"),
+        (name = "search", description = "Product search in Korean and English, with chain status on every hit"),
     )
 )]
 struct ApiDoc;
@@ -117,6 +119,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::history))
         .routes(routes!(notify::inbox))
         .routes(routes!(notify::mark_read))
+        .routes(routes!(search::search))
 }
 
 /// The OpenAPI document alone (for `truffle openapi` and tests).

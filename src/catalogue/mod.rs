@@ -66,6 +66,11 @@ pub struct ProductInput {
     /// sha256 of each image, 64 hex digits (with or without 0x).
     #[serde(default)]
     pub image_sha256s: Vec<String>,
+    /// Search keywords (at most 10, each up to 30 characters). Listing data, not part of the
+    /// signed record: changing them makes no new version.
+    #[serde(default)]
+    #[schema(example = json!(["한정판", "판다"]))]
+    pub tags: Vec<String>,
 }
 
 /// Where a product's current record stands.
@@ -92,6 +97,8 @@ pub struct ChainInfo {
     pub tx_hash: Option<String>,
     pub block_number: Option<u64>,
     pub block_time: Option<DateTime<Utc>>,
+    /// The anchoring block and the blocks on top of it, as of the worker's last look at the chain.
+    pub confirmations: Option<u64>,
     /// Where to fetch the proof bundle, once anchored.
     pub proof_url: Option<String>,
 }
@@ -111,8 +118,26 @@ pub struct Product {
     pub typed_data: Option<serde_json::Value>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
+    /// Search keywords; listing data outside the signed record.
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Tags: trimmed, NFC, 1 to 30 characters each, at most 10, duplicates (any case) dropped.
+pub fn validated_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if tags.len() > 10 {
+        return Err(ApiError::validation("tags", "at most 10 tags."));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let tag = clean_text(&tag, 1, 30)
+            .ok_or_else(|| ApiError::validation("tags", "each must be 1 to 30 characters."))?;
+        if !out.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
 }
 
 fn hex0x(bytes: &[u8]) -> String {
@@ -172,6 +197,7 @@ impl ProductInput {
             description,
             sku: self.sku.map(|s| text("sku", &s, 1, 64)).transpose()?,
             image_sha256s: images,
+            tags: validated_tags(self.tags)?,
         })
     }
 
@@ -200,7 +226,7 @@ impl ProductInput {
         }
     }
 
-    fn from_record(r: &Record) -> ProductInput {
+    fn from_record(r: &Record, tags: Vec<String>) -> ProductInput {
         ProductInput {
             name: r.name.clone(),
             brand: r.brand.clone(),
@@ -210,6 +236,7 @@ impl ProductInput {
             description: r.description.clone(),
             sku: r.sku.clone(),
             image_sha256s: r.image_sha256s.clone(),
+            tags,
         }
     }
 }
@@ -226,6 +253,33 @@ pub struct ProductPatch {
     pub description: Option<String>,
     pub sku: Option<String>,
     pub image_sha256s: Option<Vec<String>>,
+    /// Changing only the tags makes no new version.
+    pub tags: Option<Vec<String>>,
+}
+
+impl ProductPatch {
+    fn only_tags(&self) -> bool {
+        let ProductPatch {
+            name,
+            brand,
+            category,
+            edition_size,
+            retail_price_krw,
+            description,
+            sku,
+            image_sha256s,
+            tags,
+        } = self;
+        tags.is_some()
+            && name.is_none()
+            && brand.is_none()
+            && category.is_none()
+            && edition_size.is_none()
+            && retail_price_krw.is_none()
+            && description.is_none()
+            && sku.is_none()
+            && image_sha256s.is_none()
+    }
 }
 
 /// How a seller's records get signed.
@@ -321,6 +375,7 @@ impl Catalogue {
             category: &input.category,
             edition_size: input.edition_size,
             retail_price_krw: input.retail_price_krw,
+            tags: &input.tags,
         };
         if version == 1 {
             store::insert_product(&mut *conn, fields).await?;
@@ -382,8 +437,14 @@ impl Catalogue {
                 "This product is delisted.",
             ));
         }
+        if patch.only_tags() {
+            let tags = validated_tags(patch.tags.unwrap_or_default())?;
+            store::set_tags(&mut *tx, id, &tags).await?;
+            tx.commit().await?;
+            return self.product(id).await;
+        }
         let current = parse_record(&row.canonical)?;
-        let mut input = ProductInput::from_record(&current);
+        let mut input = ProductInput::from_record(&current, row.tags.clone());
         if let Some(v) = patch.name {
             input.name = v;
         }
@@ -407,6 +468,9 @@ impl Catalogue {
         }
         if let Some(v) = patch.image_sha256s {
             input.image_sha256s = v;
+        }
+        if let Some(v) = patch.tags {
+            input.tags = v;
         }
         let input = input.validated()?;
         let version = row.current_version as u32 + 1;
@@ -527,6 +591,17 @@ impl Catalogue {
         Ok(self.views(vec![row]).await?.remove(0))
     }
 
+    /// These products (listed or not) with their chain status; unknown ids are left out.
+    pub async fn products(&self, ids: &[Uuid]) -> Result<Vec<Product>, ApiError> {
+        let rows = store::find_products(&self.db, ids).await?;
+        self.views(rows).await
+    }
+
+    /// Every listed product's id, oldest first.
+    pub async fn listed_ids(&self) -> Result<Vec<Uuid>, ApiError> {
+        Ok(store::listed_ids(&self.db).await?)
+    }
+
     /// Products with their chain status (one outbox query for all of them).
     pub async fn views(&self, rows: Vec<ProductRow>) -> Result<Vec<Product>, ApiError> {
         let hashes: Vec<B256> = rows.iter().map(|r| b256(&r.content_hash)).collect();
@@ -575,6 +650,7 @@ impl Catalogue {
                 tx_hash: info.and_then(|i| i.tx_hash).map(|t| t.to_string()),
                 block_number: info.and_then(|i| i.block_number),
                 block_time: info.and_then(|i| i.block_time),
+                confirmations: info.and_then(|i| i.confirmations),
                 proof_url: anchored.then(|| {
                     format!(
                         "/v1/products/{}/proof?version={}",
@@ -586,6 +662,7 @@ impl Catalogue {
             record,
             revoked_at: row.revoked_at,
             revoke_reason: row.revoke_reason,
+            tags: row.tags,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

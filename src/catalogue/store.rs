@@ -73,10 +73,11 @@ pub struct ProductRow {
     pub content_hash: Vec<u8>,
     pub canonical: Vec<u8>,
     pub signature: Option<Vec<u8>>,
+    pub tags: Vec<String>,
 }
 
 const PRODUCT_SELECT: &str = "SELECT p.id, p.seller_id, p.current_version, p.listed, p.revoked_at, p.revoke_reason,
-        p.created_at, p.updated_at, r.content_hash, r.canonical, r.signature
+        p.tags, p.created_at, p.updated_at, r.content_hash, r.canonical, r.signature
     FROM products p JOIN product_records r ON r.product_id = p.id AND r.version = p.current_version";
 
 #[derive(Clone, Copy)]
@@ -88,12 +89,13 @@ pub struct NewProduct<'a> {
     pub category: &'a str,
     pub edition_size: u32,
     pub retail_price_krw: u64,
+    pub tags: &'a [String],
 }
 
 pub async fn insert_product(db: impl PgExecutor<'_>, p: NewProduct<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO products (id, seller_id, current_version, name, brand, category, edition_size, retail_price_krw)
-         VALUES ($1, $2, 1, $3, $4, $5, $6, $7)",
+        "INSERT INTO products (id, seller_id, current_version, name, brand, category, edition_size, retail_price_krw, tags)
+         VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8)",
     )
     .bind(p.id)
     .bind(p.seller_id)
@@ -102,8 +104,18 @@ pub async fn insert_product(db: impl PgExecutor<'_>, p: NewProduct<'_>) -> sqlx:
     .bind(p.category)
     .bind(p.edition_size as i32)
     .bind(p.retail_price_krw as i64)
+    .bind(p.tags)
     .execute(db)
     .await?;
+    Ok(())
+}
+
+pub async fn set_tags(db: impl PgExecutor<'_>, id: Uuid, tags: &[String]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE products SET tags = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(tags)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -114,7 +126,7 @@ pub async fn set_current_version(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE products SET current_version = $2, name = $3, brand = $4, category = $5, edition_size = $6,
-             retail_price_krw = $7, updated_at = now()
+             retail_price_krw = $7, tags = $8, updated_at = now()
          WHERE id = $1",
     )
     .bind(p.id)
@@ -124,6 +136,7 @@ pub async fn set_current_version(
     .bind(p.category)
     .bind(p.edition_size as i32)
     .bind(p.retail_price_krw as i64)
+    .bind(p.tags)
     .execute(db)
     .await?;
     Ok(())
@@ -179,6 +192,23 @@ pub async fn find_product(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Opt
     .bind(id)
     .fetch_optional(db)
     .await
+}
+
+/// These products (listed or not), in no particular order; unknown ids are left out.
+pub async fn find_products(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<ProductRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{PRODUCT_SELECT} WHERE p.id = ANY($1)"
+    )))
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}
+
+/// Every listed product's id, for a full reindex.
+pub async fn listed_ids(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM products WHERE listed ORDER BY id")
+        .fetch_all(db)
+        .await
 }
 
 pub async fn lock_product(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<ProductRow>> {

@@ -29,6 +29,8 @@ pub struct AnchorInfo {
     pub tx_hash: Option<B256>,
     pub block_number: Option<u64>,
     pub block_time: Option<DateTime<Utc>>,
+    /// Blocks from the anchoring block to the newest block the worker has seen, both counted.
+    pub confirmations: Option<u64>,
     /// The revocation, once asked for: its state and transaction.
     pub revocation: Option<(AnchorState, Option<B256>)>,
 }
@@ -39,6 +41,18 @@ fn b256(bytes: &[u8]) -> Option<B256> {
 
 pub fn split_proof(bytes: &[u8]) -> Vec<B256> {
     bytes.chunks_exact(32).filter_map(b256).collect()
+}
+
+/// Records the newest block seen, for confirmation counts.
+pub async fn record_head(db: impl PgExecutor<'_>, block: u64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO chain_head (only_row, block_number) VALUES (true, $1)
+         ON CONFLICT (only_row) DO UPDATE SET block_number = $1, seen_at = now()",
+    )
+    .bind(block as i64)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Puts a hash in the outbox (idempotent). Call it in the transaction that creates the record.
@@ -71,6 +85,7 @@ struct InfoRow {
     block_time: Option<DateTime<Utc>>,
     revocation_status: Option<String>,
     revocation_tx: Option<Vec<u8>>,
+    head: Option<i64>,
 }
 
 fn state_of(status: Option<&str>) -> AnchorState {
@@ -89,10 +104,11 @@ pub async fn status_of(
     let keys: Vec<&[u8]> = hashes.iter().map(|h| h.as_slice()).collect();
     let rows: Vec<InfoRow> = sqlx::query_as(
         "SELECT i.hash, i.leaf, i.proof, b.root, b.status, b.tx_hash, b.block_number, b.block_time,
-                r.status AS revocation_status, r.tx_hash AS revocation_tx
+                r.status AS revocation_status, r.tx_hash AS revocation_tx, h.block_number AS head
          FROM anchor_items i
          LEFT JOIN anchor_batches b ON b.id = i.batch_id
          LEFT JOIN chain_revocations r ON r.hash = i.hash
+         LEFT JOIN chain_head h ON true
          WHERE i.hash = ANY($1)",
     )
     .bind(keys)
@@ -114,6 +130,12 @@ pub async fn status_of(
                     tx_hash: r.tx_hash.as_deref().and_then(b256).filter(|_| anchored),
                     block_number: r.block_number.map(|n| n as u64).filter(|_| anchored),
                     block_time: r.block_time,
+                    confirmations: match (r.block_number, r.head) {
+                        (Some(block), Some(head)) if anchored => {
+                            Some((head - block + 1).max(1) as u64)
+                        }
+                        _ => None,
+                    },
                     revocation: r.revocation_status.map(|s| {
                         (
                             state_of(Some(s.as_str())),

@@ -61,6 +61,7 @@ impl AnchorWorker {
             pass.batches_built += 1;
         }
         let head = self.chain.block_number().await?;
+        outbox::record_head(&self.db, head).await?;
         for batch in outbox::open_batches(&self.db).await? {
             let root = B256::try_from(batch.root.as_slice())?;
             match batch.status.as_str() {

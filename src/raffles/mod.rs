@@ -65,13 +65,23 @@ pub enum RaffleState {
 
 /// The state from the stored stage and the database's clock.
 pub fn public_state(row: &RaffleRow, now: DateTime<Utc>) -> RaffleState {
-    match row.stage.as_str() {
+    state_at(&row.stage, row.opens_at, row.closes_at, now)
+}
+
+/// The public state of a raffle with this stored stage and schedule at `now`.
+pub fn state_at(
+    stage: &str,
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> RaffleState {
+    match stage {
         "drawn" => RaffleState::Drawn,
         "settled" => RaffleState::Settled,
         "cancelled" => RaffleState::Cancelled,
         "void" => RaffleState::Void,
-        "committed" if now >= row.opens_at && now < row.closes_at => RaffleState::Open,
-        "committed" | "committing" if now < row.closes_at => RaffleState::Scheduled,
+        "committed" if now >= opens_at && now < closes_at => RaffleState::Open,
+        "committed" | "committing" if now < closes_at => RaffleState::Scheduled,
         _ => RaffleState::Closed,
     }
 }
@@ -141,6 +151,14 @@ impl Raffle {
             created_at: row.created_at,
         }
     }
+}
+
+/// A product's newest raffle, with the stored stage its state at other times follows from
+/// ([`state_at`]).
+#[derive(Debug, Clone)]
+pub struct LatestRaffle {
+    pub raffle: Raffle,
+    pub stage: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -315,6 +333,28 @@ impl Raffles {
             .await?
             .ok_or(ErrorCode::NotFound)?;
         Ok(Raffle::from_row(row, self.db_now().await?))
+    }
+
+    /// Each of these products' newest raffle, as buyers see it.
+    pub async fn latest_for_products(
+        &self,
+        product_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, LatestRaffle>, ApiError> {
+        let rows = store::latest_for_products(&self.db, product_ids).await?;
+        let now = self.db_now().await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let stage = row.stage.clone();
+                (
+                    row.product_id,
+                    LatestRaffle {
+                        raffle: Raffle::from_row(row, now),
+                        stage,
+                    },
+                )
+            })
+            .collect())
     }
 
     pub async fn list(

@@ -149,6 +149,20 @@ pub async fn list(
     .await
 }
 
+/// Each of these products' newest raffle.
+pub async fn latest_for_products(
+    db: impl PgExecutor<'_>,
+    product_ids: &[Uuid],
+) -> sqlx::Result<Vec<RaffleRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT DISTINCT ON (product_id) * FROM ({RAFFLE_SELECT} WHERE r.product_id = ANY($1)) x
+         ORDER BY product_id, id DESC"
+    )))
+    .bind(product_ids)
+    .fetch_all(db)
+    .await
+}
+
 /// Raffles the draw worker has something to do for.
 pub async fn working(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<RaffleRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -1,0 +1,221 @@
+//! `GET /v1/search`. Anyone may call it.
+
+use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+use utoipa::IntoParams;
+
+use super::index::{self, SearchRequest, Sort};
+use super::{Search, SearchPage};
+use crate::http::{ApiError, ApiResult, ErrorBody, Json, Query};
+
+/// The longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// How deep pagination goes: results past this are not served (narrow the search instead).
+pub const MAX_DEPTH: usize = 1000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Free text over name, brand, category, description, tags and SKU; Korean and English.
+    /// Empty or absent: browse with the filters. At most 200 characters.
+    #[param(example = "덩크 로우")]
+    pub q: Option<String>,
+    /// Brand, any case, e.g. `Nike`.
+    pub brand: Option<String>,
+    /// Category, any case, e.g. `sneakers`.
+    pub category: Option<String>,
+    /// `none` (no raffle), `scheduled`, `open`, `closed`, `drawn`, `settled`, `cancelled` or
+    /// `void`: the state of the product's newest raffle.
+    pub raffle_state: Option<String>,
+    /// Lowest retail price in won.
+    pub min_price: Option<u64>,
+    /// Highest retail price in won.
+    pub max_price: Option<u64>,
+    /// Only products whose current record is anchored on chain (and not revoked).
+    pub verified: Option<bool>,
+    /// `relevance` (default), `newest`, `closing_soon`, `price_asc` or `price_desc`.
+    pub sort: Option<Sort>,
+    /// The `next_cursor` of the previous page of the same search.
+    pub cursor: Option<String>,
+    /// 1 to 50, default 20.
+    pub limit: Option<u32>,
+}
+
+/// Where the next page starts, bound to the search it belongs to.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    o: usize,
+    f: String,
+}
+
+fn fingerprint(req: &SearchRequest) -> String {
+    let key = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
+        req.text,
+        req.brand.as_deref().map(index::fold),
+        req.category.as_deref().map(index::fold),
+        req.raffle_state,
+        req.min_price,
+        req.max_price,
+        req.verified_only,
+        req.sort
+    );
+    alloy::primitives::hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+fn clean(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.nfc().collect::<String>().trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Checks the parameters; errors name the parameter.
+pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
+    let text = clean(q.q);
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS)
+    {
+        return Err(ApiError::validation(
+            "q",
+            &format!("must be at most {MAX_QUERY_CHARS} characters."),
+        ));
+    }
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::validation("limit", "must be 1 to 50."));
+    }
+    let raffle_state = clean(q.raffle_state)
+        .map(|s| {
+            index::parse_state(&s).ok_or_else(|| {
+                ApiError::validation(
+                    "raffle_state",
+                    "must be none, scheduled, open, closed, drawn, settled, cancelled or void.",
+                )
+            })
+        })
+        .transpose()?;
+    if let (Some(min), Some(max)) = (q.min_price, q.max_price)
+        && min > max
+    {
+        return Err(ApiError::validation("min_price", "must not be above max_price."));
+    }
+    let mut req = SearchRequest {
+        text,
+        brand: clean(q.brand),
+        category: clean(q.category),
+        raffle_state,
+        min_price: q.min_price,
+        max_price: q.max_price,
+        verified_only: q.verified.unwrap_or(false),
+        sort: q.sort.unwrap_or_default(),
+        offset: 0,
+        limit: limit as usize,
+    };
+    if let Some(cursor) = q.cursor {
+        let bad = || ApiError::validation("cursor", "is not a cursor of this search.");
+        let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
+        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if c.f != fingerprint(&req) || c.o >= MAX_DEPTH {
+            return Err(bad());
+        }
+        req.offset = c.o;
+    }
+    req.limit = req.limit.min(MAX_DEPTH - req.offset);
+    Ok(req)
+}
+
+fn next_cursor(req: &SearchRequest, total: u64) -> Option<String> {
+    let next = req.offset + req.limit;
+    (next < MAX_DEPTH && (next as u64) < total).then(|| {
+        let c = Cursor {
+            o: next,
+            f: fingerprint(req),
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap_or_default())
+    })
+}
+
+/// Search the catalogue. Every hit carries its product's chain status (anchored or not, root,
+/// transaction, confirmations, proof bundle link), read fresh from the catalogue.
+///
+/// Anyone may call this. Delisted products are never returned. Results go at most 1,000 deep.
+#[utoipa::path(get, path = "/v1/search", tag = "search",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "A page of hits with facet counts", body = SearchPage),
+        (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody)))]
+pub async fn search(
+    State(search): State<Search>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<SearchPage>> {
+    let req = request(q)?;
+    let scored = req.text.is_some() && req.sort == Sort::Relevance;
+    let results = search.search(req.clone()).await?;
+    let hits = search.hits(&results, scored).await?;
+    Ok(Json(SearchPage {
+        next_cursor: next_cursor(&req, results.total),
+        total: results.total,
+        facets: results.facets,
+        hits,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(q: &str) -> SearchQuery {
+        SearchQuery {
+            q: Some(q.into()),
+            brand: None,
+            category: None,
+            raffle_state: None,
+            min_price: None,
+            max_price: None,
+            verified: None,
+            sort: None,
+            cursor: None,
+            limit: None,
+        }
+    }
+
+    #[test]
+    fn a_cursor_only_continues_its_own_search() {
+        let req = request(query("덩크")).unwrap();
+        let cursor = next_cursor(&req, 100).expect("more pages");
+        let mut again = query("덩크");
+        again.cursor = Some(cursor.clone());
+        assert_eq!(request(again).unwrap().offset, 20);
+        let mut other = query("조던");
+        other.cursor = Some(cursor);
+        assert!(request(other).is_err());
+        let mut garbage = query("덩크");
+        garbage.cursor = Some("!!".into());
+        assert!(request(garbage).is_err());
+    }
+
+    #[test]
+    fn the_last_page_has_no_cursor_and_depth_is_bounded() {
+        let req = request(query("덩크")).unwrap();
+        assert_eq!(next_cursor(&req, 20), None);
+        let deep = SearchRequest {
+            offset: 980,
+            limit: 20,
+            ..req
+        };
+        assert_eq!(next_cursor(&deep, 5000), None);
+    }
+
+    #[test]
+    fn blank_queries_browse_and_long_ones_are_refused() {
+        assert_eq!(request(query("   ")).unwrap().text, None);
+        assert!(request(query(&"가".repeat(201))).is_err());
+        assert!(request(query(&"가".repeat(200))).is_ok());
+    }
+}
