@@ -147,6 +147,7 @@ pub const MAX_QUERY_UNITS: usize = 24;
 struct Fields {
     id: Field,
     key: Field,
+    key_lo: Field,
     name: Field,
     brand: Field,
     category: Field,
@@ -190,6 +191,7 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
         key: b.add_u64_field("key", FAST),
+        key_lo: b.add_u64_field("key_lo", FAST),
         name: b.add_text_field("name", text(true)),
         brand: b.add_text_field("brand", text(false)),
         category: b.add_text_field("category", text(false)),
@@ -276,9 +278,11 @@ pub fn parse_state(name: &str) -> Option<StateFilter> {
         .map(|(s, _)| StateFilter::State(*s))
 }
 
-/// A key that orders by time (UUIDv7's leading 64 bits) and breaks ties between equal scores.
-fn order_key(id: Uuid) -> u64 {
-    u64::from_be_bytes(id.as_bytes()[..8].try_into().unwrap_or_default())
+/// The id's two halves: UUIDv7s order by creation, so they sort "newest" and break ties
+/// between equal scores.
+fn id_halves(id: Uuid) -> (u64, u64) {
+    let (hi, lo) = id.as_u64_pair();
+    (hi, lo)
 }
 
 /// Brand and category filters match whatever the case and Unicode form.
@@ -426,7 +430,9 @@ impl SearchIndex {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, d.id.to_string());
-        doc.add_u64(f.key, order_key(d.id));
+        let (hi, lo) = id_halves(d.id);
+        doc.add_u64(f.key, hi);
+        doc.add_u64(f.key_lo, lo);
         doc.add_text(f.name, &d.name);
         doc.add_text(f.brand, &d.brand);
         doc.add_text(f.category, &d.category);
@@ -553,11 +559,12 @@ impl SearchIndex {
                         .ok()
                 };
                 let key = col("key");
+                let key_lo = col("key_lo");
                 let price = col("price");
                 let stage = col("stage");
                 let opens = icol("opens");
                 let closes = icol("closes");
-                move |doc: DocId, score: Score| -> (u64, u64) {
+                move |doc: DocId, score: Score| -> (u64, u64, u64) {
                     let get = |c: &Option<std::sync::Arc<dyn ColumnValues<u64>>>| {
                         c.as_ref().map_or(0, |c| c.get_val(doc))
                     };
@@ -581,13 +588,13 @@ impl SearchIndex {
                             }
                         }
                     };
-                    (primary, tiebreak)
+                    (primary, tiebreak, get(&key_lo))
                 }
             });
         let searcher = self.reader.searcher();
         let (top, counts) = searcher.search(&query, &(top, FacetCollector { now: now_secs }))?;
         let mut hits = Vec::with_capacity(top.len());
-        for ((primary, _), address) in top {
+        for ((primary, _, _), address) in top {
             hits.push(self.hit(&searcher, address, &terms, req.sort, primary)?);
         }
         Ok(IndexResults {
@@ -928,5 +935,269 @@ impl SegmentCollector for FacetSegment {
             category: names(&self.category, self.category_ords),
             state: self.state,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(name: &str, brand: &str, category: &str, price: u64) -> IndexDoc {
+        IndexDoc {
+            id: Uuid::now_v7(),
+            name: name.into(),
+            brand: brand.into(),
+            category: category.into(),
+            description: String::new(),
+            tags: vec![],
+            sku: None,
+            retail_price_krw: price,
+            verified: false,
+            raffle: None,
+        }
+    }
+
+    fn payload() -> Payload {
+        Payload {
+            schema: SCHEMA_VERSION,
+            horizon: 1,
+            at: Utc::now(),
+        }
+    }
+
+    fn indexed(docs: &[IndexDoc]) -> SearchIndex {
+        let index = SearchIndex::in_memory();
+        index.upsert(docs).unwrap();
+        index.commit(payload()).unwrap();
+        index
+    }
+
+    fn ids(index: &SearchIndex, req: SearchRequest) -> Vec<Uuid> {
+        index
+            .search(&SearchRequest { limit: 20, ..req }, Utc::now())
+            .unwrap()
+            .hits
+            .iter()
+            .map(|h| h.id)
+            .collect()
+    }
+
+    fn text(q: &str) -> SearchRequest {
+        SearchRequest {
+            text: Some(q.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn korean_without_spaces_with_particles_and_english_typos_and_plurals() {
+        let dunk = doc("나이키 덩크 로우 레트로 판다", "Nike", "sneakers", 129_000);
+        let jordan = doc("Air Jordan 1 Retro High OG Chicago", "Jordan", "sneakers", 219_000);
+        let hoodie = doc("Supreme Box Logo Hooded Sweatshirt", "Supreme", "apparel", 198_000);
+        let index = indexed(&[dunk.clone(), jordan.clone(), hoodie.clone()]);
+        assert_eq!(ids(&index, text("덩크로우")), [dunk.id]);
+        assert_eq!(ids(&index, text("덩크를")), [dunk.id]);
+        assert_eq!(ids(&index, text("jordna")), [jordan.id], "one typo");
+        assert_eq!(ids(&index, text("JORDAN retro")), [jordan.id]);
+        assert_eq!(ids(&index, text("sweatshirts")), [hoodie.id], "stemmed");
+        assert!(ids(&index, text("조던")).is_empty(), "no Korean name, no match");
+        assert!(ids(&index, text("jxrdxn")).is_empty(), "two typos");
+        assert!(ids(&index, text("\"(*&^ AND OR -- ]")).is_empty());
+    }
+
+    #[test]
+    fn exact_names_rank_above_partial_matches_and_highlights_mark_them() {
+        let low = doc("나이키 덩크 로우 판다", "Nike", "sneakers", 129_000);
+        let high = doc("나이키 덩크 하이 판다", "Nike", "sneakers", 139_000);
+        let index = indexed(&[high.clone(), low.clone()]);
+        let results = index.search(&text("덩크 로우"), Utc::now()).unwrap();
+        assert_eq!(results.hits[0].id, low.id);
+        assert_eq!(
+            results.hits[0].name_html,
+            "나이키 <mark>덩크</mark> <mark>로우</mark> 판다"
+        );
+        assert!(results.hits[0].score > results.hits.get(1).map_or(0.0, |h| h.score));
+    }
+
+    #[test]
+    fn filters_sorts_and_facets() {
+        let mut a = doc("덩크 로우 A", "Nike", "sneakers", 100_000);
+        a.verified = true;
+        let b = doc("덩크 로우 B", "NIKE", "sneakers", 300_000);
+        let c = doc("덩크 로우 C", "Adidas", "apparel", 200_000);
+        let index = indexed(&[a.clone(), b.clone(), c.clone()]);
+        let by = |req: SearchRequest| ids(&index, req);
+        assert_eq!(
+            by(SearchRequest {
+                brand: Some("nike".into()),
+                sort: Sort::PriceAsc,
+                ..text("덩크")
+            }),
+            [a.id, b.id],
+            "brand in any case"
+        );
+        assert_eq!(
+            by(SearchRequest {
+                min_price: Some(150_000),
+                max_price: Some(300_000),
+                sort: Sort::PriceDesc,
+                ..Default::default()
+            }),
+            [b.id, c.id]
+        );
+        assert_eq!(
+            by(SearchRequest {
+                verified_only: true,
+                ..Default::default()
+            }),
+            [a.id]
+        );
+        assert_eq!(
+            by(SearchRequest {
+                category: Some("Apparel".into()),
+                ..Default::default()
+            }),
+            [c.id]
+        );
+        // Newest first without text (ids are UUIDv7).
+        assert_eq!(by(SearchRequest::default()), [c.id, b.id, a.id]);
+        let results = index.search(&text("덩크"), Utc::now()).unwrap();
+        assert_eq!(results.total, 3);
+        let brands: Vec<_> = results
+            .facets
+            .brand
+            .iter()
+            .map(|f| (f.value.as_str(), f.count))
+            .collect();
+        assert_eq!(brands, [("Adidas", 1), ("NIKE", 1), ("Nike", 1)]);
+        assert_eq!(results.facets.category[0].value, "sneakers");
+        assert_eq!(results.facets.category[0].count, 2);
+        assert_eq!(results.facets.raffle_state[0].value, "none");
+        assert_eq!(results.facets.raffle_state[0].count, 3);
+    }
+
+    #[test]
+    fn raffle_states_follow_the_clock() {
+        let now = Utc::now();
+        let hours = |h: i64| now + chrono::Duration::hours(h);
+        let raffle = |stage: &str, opens: i64, closes: i64| {
+            Some(IndexRaffle {
+                stage: stage.into(),
+                opens_at: hours(opens),
+                closes_at: hours(closes),
+            })
+        };
+        let mut open = doc("open", "x", "c", 1);
+        open.raffle = raffle("committed", -1, 5);
+        let mut soon = doc("closing first", "x", "c", 1);
+        soon.raffle = raffle("committed", -1, 2);
+        let mut scheduled = doc("scheduled", "x", "c", 1);
+        scheduled.raffle = raffle("committed", 3, 9);
+        let mut unconfirmed = doc("commit pending", "x", "c", 1);
+        unconfirmed.raffle = raffle("committing", -1, 9);
+        let mut past = doc("closed by time", "x", "c", 1);
+        past.raffle = raffle("committed", -9, -1);
+        let mut drawn = doc("drawn", "x", "c", 1);
+        drawn.raffle = raffle("drawn", -9, -1);
+        let none = doc("none", "x", "c", 1);
+        let index = indexed(&[
+            open.clone(),
+            soon.clone(),
+            scheduled.clone(),
+            unconfirmed.clone(),
+            past.clone(),
+            drawn.clone(),
+            none.clone(),
+        ]);
+        let state = |s: &str| {
+            let mut got = ids(
+                &index,
+                SearchRequest {
+                    raffle_state: parse_state(s),
+                    ..Default::default()
+                },
+            );
+            got.sort();
+            got
+        };
+        let sorted = |mut v: Vec<Uuid>| {
+            v.sort();
+            v
+        };
+        assert_eq!(state("open"), sorted(vec![open.id, soon.id]));
+        assert_eq!(state("scheduled"), sorted(vec![scheduled.id, unconfirmed.id]));
+        assert_eq!(state("closed"), [past.id]);
+        assert_eq!(state("drawn"), [drawn.id]);
+        assert_eq!(state("none"), [none.id]);
+        let closing = ids(
+            &index,
+            SearchRequest {
+                sort: Sort::ClosingSoon,
+                ..Default::default()
+            },
+        );
+        // Open ones closing first, then scheduled ones opening first.
+        assert_eq!(
+            &closing[..4],
+            [soon.id, open.id, unconfirmed.id, scheduled.id]
+        );
+        let facets = index.search(&SearchRequest::default(), now).unwrap().facets;
+        let count = |s: &str| {
+            facets
+                .raffle_state
+                .iter()
+                .find(|f| f.value == s)
+                .map_or(0, |f| f.count)
+        };
+        assert_eq!((count("open"), count("scheduled"), count("closed")), (2, 2, 1));
+    }
+
+    #[test]
+    fn upserts_replace_and_deletes_remove() {
+        let mut p = doc("나이키 덩크 로우", "Nike", "sneakers", 1);
+        let index = indexed(std::slice::from_ref(&p));
+        p.name = "조던 1 레트로 하이".into();
+        index.upsert(std::slice::from_ref(&p)).unwrap();
+        index.commit(payload()).unwrap();
+        assert!(ids(&index, text("덩크")).is_empty());
+        assert_eq!(ids(&index, text("조던")), [p.id]);
+        assert_eq!(index.num_docs(), 1);
+        index.delete(&[p.id]);
+        index.commit(payload()).unwrap();
+        assert_eq!(index.num_docs(), 0);
+    }
+
+    #[test]
+    fn a_missing_corrupt_or_older_index_is_recreated_and_a_good_one_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let (index, opened) = SearchIndex::open(&path).unwrap();
+        assert!(matches!(opened, Opened::Created(_)));
+        let p = doc("덩크", "Nike", "sneakers", 1);
+        index.upsert(std::slice::from_ref(&p)).unwrap();
+        index.commit(payload()).unwrap();
+        // A second process cannot take the directory while the first holds it.
+        let busy = SearchIndex::open(&path).err().expect("the directory is locked");
+        assert!(format!("{busy:#}").contains("in use by another process"));
+        drop(index);
+
+        let (index, opened) = SearchIndex::open(&path).unwrap();
+        assert_eq!(opened, Opened::Existing(index.payload().unwrap().unwrap()));
+        assert_eq!(index.num_docs(), 1);
+        drop(index);
+
+        std::fs::write(path.join("meta.json"), b"{ not json").unwrap();
+        let (index, opened) = SearchIndex::open(&path).unwrap();
+        assert!(matches!(opened, Opened::Created(ref r) if r.contains("could not be read")));
+        assert_eq!(index.num_docs(), 0);
+        index
+            .commit(Payload {
+                schema: SCHEMA_VERSION + 1,
+                ..payload()
+            })
+            .unwrap();
+        drop(index);
+        let (_, opened) = SearchIndex::open(&path).unwrap();
+        assert!(matches!(opened, Opened::Created(ref r) if r.contains("schema version")));
     }
 }

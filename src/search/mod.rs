@@ -48,8 +48,10 @@ pub struct SearchInner {
     index: Arc<SearchIndex>,
     refresh: Duration,
     retention: Duration,
-    /// How opening the index went, until the worker has acted on it.
-    opened: Mutex<Option<Opened>>,
+    /// How opening the index went.
+    opened: Opened,
+    /// Taken by the worker, which acts on it once.
+    pending_open: Mutex<Option<Opened>>,
 }
 
 impl std::ops::Deref for Search {
@@ -121,12 +123,18 @@ impl Search {
             index: Arc::new(index),
             refresh: config.refresh_interval,
             retention: config.feed_retention,
-            opened: Mutex::new(Some(opened)),
+            pending_open: Mutex::new(Some(opened.clone())),
+            opened,
         }))
     }
 
     pub fn index(&self) -> &SearchIndex {
         &self.index
+    }
+
+    /// How the index was found when this process opened it.
+    pub fn opened(&self) -> &Opened {
+        &self.opened
     }
 
     /// What the index holds for these products; products that are gone or delisted come back
@@ -228,7 +236,7 @@ impl Search {
     /// behind for the feed, then applies the feed every `refresh`.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let opened = self
-            .opened
+            .pending_open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();

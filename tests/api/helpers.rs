@@ -157,6 +157,7 @@ pub fn base_env(db_url: &str) -> HashMap<String, String> {
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
         ("IDENTITY_PROVIDER", "dev".into()),
+        ("SEARCH_REFRESH_INTERVAL", "100ms".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -171,6 +172,12 @@ pub struct TestApp {
     pub dev_identity: Arc<DevIdentityVerifier>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// The search worker, which every app runs (as `serve` does), and its stop switch.
+    search_stop: tokio::sync::watch::Sender<bool>,
+    search_worker: Option<tokio::task::JoinHandle<()>>,
+    /// This app's search index directory (unless the test chose one).
+    pub index_dir: std::path::PathBuf,
+    _index_tmp: Option<tempfile::TempDir>,
     // Last, so the database is dropped after the app's pool is closed.
     _db: Arc<TestDb>,
 }
@@ -251,13 +258,22 @@ impl TestApp {
         let payments =
             payments.unwrap_or_else(|| Arc::new(truffle::providers::payments::DevPayments::new()));
         let mut env = base_env(&db.url());
+        let index_tmp = tempfile::tempdir().expect("a temporary index directory");
+        env.insert(
+            "SEARCH_INDEX_DIR".into(),
+            index_tmp.path().display().to_string(),
+        );
         tweak(&mut env);
+        let index_dir = std::path::PathBuf::from(&env["SEARCH_INDEX_DIR"]);
+        let index_tmp = (index_dir == index_tmp.path()).then_some(index_tmp);
         let config = Config::from_env_map(&env).expect("test config is valid");
         let state = AppState::start(config, Providers { identity, payments })
             .await
             .expect("app starts");
         let pool = state.db.clone();
         let kept = state.clone();
+        let (search_stop, stopped) = tokio::sync::watch::channel(false);
+        let search_worker = tokio::spawn(state.search.clone().run(stopped));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -277,6 +293,10 @@ impl TestApp {
             dev_identity,
             shutdown: Some(tx),
             server: Some(server),
+            search_stop,
+            search_worker: Some(search_worker),
+            index_dir,
+            _index_tmp: index_tmp,
             _db: db,
         }
     }
@@ -292,6 +312,10 @@ impl TestApp {
         }
         if let Some(server) = self.server.take() {
             server.await.unwrap();
+        }
+        let _ = self.search_stop.send(true);
+        if let Some(worker) = self.search_worker.take() {
+            worker.await.unwrap();
         }
         self.db.close().await;
     }
@@ -452,6 +476,7 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        let _ = self.search_stop.send(true);
     }
 }
 

@@ -12,3 +12,4 @@ mod operations;
 mod orders;
 mod portone;
 mod raffles;
+mod search;
