@@ -401,6 +401,7 @@ fn app_env(
         ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
         ("ACCESS_TOKEN_TTL", "1h".into()),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
+        ("SEARCH_INDEX_DIR", common::index_dir("anchor_gas")),
         ("CHAIN_RPC_URL", rpc.to_owned()),
         ("CHAIN_ID", CHAIN_ID.to_string()),
         ("CHAIN_REGISTRY_ADDRESS", registry.to_owned()),

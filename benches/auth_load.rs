@@ -124,6 +124,7 @@ fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
         ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
+        ("SEARCH_INDEX_DIR", common::index_dir("auth_load")),
         ("IDENTITY_PROVIDER", "dev".into()),
         // Every request comes from 127.0.0.1 and reuses 200 accounts: the production limits
         // (100/15m per IP) would turn the run into a benchmark of 429s.

@@ -252,6 +252,7 @@ fn app_env(
         // The tokens are issued before the phase; they must outlive it.
         ("ACCESS_TOKEN_TTL", "1h".into()),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
+        ("SEARCH_INDEX_DIR", common::index_dir("raffle_load")),
         ("CHAIN_RPC_URL", rpc.to_owned()),
         ("CHAIN_ID", CHAIN_ID.to_string()),
         ("CHAIN_REGISTRY_ADDRESS", registry.to_owned()),

@@ -18,6 +18,7 @@ export ANVIL_PORT="$(free_port)"
 export ANVIL_STATE="$devnet/state.json"
 export DATABASE_URL="postgres:///$db?user=$(id -un)"
 export LISTEN_ADDR="127.0.0.1:$port"
+export SEARCH_INDEX_DIR="$devnet/search-index"
 base="http://127.0.0.1:$port"
 
 pid=""
@@ -43,6 +44,22 @@ stop() {
   kill -0 "$pid" 2>/dev/null && fail "the service did not stop on SIGTERM"
   wait "$pid" || fail "the run command exited with an error after SIGTERM"
   pid=""
+}
+
+# Korean search without spaces finds the demo Dunk, verified on chain, with its proof link.
+search_demo() {
+  local q="%EB%8D%A9%ED%81%AC%EB%A1%9C%EC%9A%B0" # 덩크로우
+  for _ in $(seq 1 60); do
+    if curl -fsS "$base/v1/search?q=$q&verified=true" | python3 -c 'import json,sys
+hits = json.load(sys.stdin)["hits"]
+ok = any("덩크" in h["product"]["record"]["name"] and h["product"]["chain"]["proof_url"] for h in hits)
+sys.exit(0 if ok else 1)'; then
+      echo "smoke: search finds the demo product with its chain status"
+      return
+    fi
+    sleep 1
+  done
+  fail "search did not find the verified demo product"
 }
 
 # Waits until every demo product is confirmed on chain, then verifies each as a third party.
@@ -110,12 +127,18 @@ echo "smoke: truffle create-admin works"
 target/debug/truffle migrate >/dev/null || fail "truffle migrate failed on a migrated database"
 verify_demo_products
 verify_demo_draw
+search_demo
 stop
+
+# The index rebuilds from Postgres on demand (with the service stopped).
+target/debug/truffle reindex 2>/dev/null | grep -q "search index rebuilt" || fail "truffle reindex failed"
+echo "smoke: truffle reindex rebuilds the search index"
 
 # Restart on the same devnet state: the registry and its roots are still there.
 start
 verify_demo_products
 verify_demo_draw
+search_demo
 stop
 psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 echo "smoke: 1 passed, 0 failed"

@@ -62,3 +62,12 @@ pub fn describe(e: reqwest::Error) -> String {
         format!("transport: {e}")
     }
 }
+
+/// A search index directory of this run's own, so that a benchmark never takes the lock of a
+/// running server's `search-index/`.
+pub fn index_dir(bench: &str) -> String {
+    std::env::temp_dir()
+        .join(format!("truffle-bench-{bench}-{}", std::process::id()))
+        .display()
+        .to_string()
+}

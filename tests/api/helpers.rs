@@ -175,8 +175,7 @@ pub struct TestApp {
     /// The search worker, which every app runs (as `serve` does), and its stop switch.
     search_stop: tokio::sync::watch::Sender<bool>,
     search_worker: Option<tokio::task::JoinHandle<()>>,
-    /// This app's search index directory (unless the test chose one).
-    pub index_dir: std::path::PathBuf,
+    /// This app's search index directory, unless the test chose one.
     _index_tmp: Option<tempfile::TempDir>,
     // Last, so the database is dropped after the app's pool is closed.
     _db: Arc<TestDb>,
@@ -264,8 +263,8 @@ impl TestApp {
             index_tmp.path().display().to_string(),
         );
         tweak(&mut env);
-        let index_dir = std::path::PathBuf::from(&env["SEARCH_INDEX_DIR"]);
-        let index_tmp = (index_dir == index_tmp.path()).then_some(index_tmp);
+        let chosen = std::path::Path::new(&env["SEARCH_INDEX_DIR"]) != index_tmp.path();
+        let index_tmp = (!chosen).then_some(index_tmp);
         let config = Config::from_env_map(&env).expect("test config is valid");
         let state = AppState::start(config, Providers { identity, payments })
             .await
@@ -295,7 +294,6 @@ impl TestApp {
             server: Some(server),
             search_stop,
             search_worker: Some(search_worker),
-            index_dir,
             _index_tmp: index_tmp,
             _db: db,
         }
