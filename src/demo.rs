@@ -83,6 +83,34 @@ fn demo_products() -> Vec<ProductInput> {
 /// Demo entrants for the raffle that gets drawn (with the demo buyer).
 const ENTRANTS: usize = 5;
 
+/// How many generated products the demo adds, so that search has something to find.
+const SEARCH_PRODUCTS: usize = 150;
+
+/// Products from the generated catalogue (`search::corpus`), after the three above.
+fn search_products() -> Vec<ProductInput> {
+    crate::search::corpus::generate(SEARCH_PRODUCTS, 2026)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| ProductInput {
+            name: p.doc.name,
+            brand: p.doc.brand,
+            category: p.doc.category,
+            edition_size: 100 + (i as u32 % 10) * 100,
+            retail_price_krw: p.doc.retail_price_krw,
+            description: p.doc.description,
+            sku: p.doc.sku,
+            image_sha256s: vec![],
+            tags: p
+                .doc
+                .tags
+                .into_iter()
+                .filter(|t| t.chars().count() <= 30)
+                .take(10)
+                .collect(),
+        })
+        .collect()
+}
+
 pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<()> {
     let people = [
         (&BUYER, "김민지", "01000000001", (1998, 3, 14), "female"),
@@ -114,7 +142,7 @@ pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if existing == 0 {
-            for product in demo_products() {
+            for product in demo_products().into_iter().chain(search_products()) {
                 catalogue
                     .create(seller, product)
                     .await
@@ -174,7 +202,7 @@ pub async fn raffles(state: crate::app::AppState) -> anyhow::Result<()> {
     };
     let products = state.catalogue.clone();
     let listed = products
-        .product_ids_of(seller.id)
+        .product_ids_of(seller.id, 2)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let [open_product, drawn_product, ..] = listed[..] else {

@@ -739,19 +739,9 @@ impl Catalogue {
         self.product(id).await
     }
 
-    /// A seller's listed products, oldest first.
-    pub async fn product_ids_of(&self, seller: Uuid) -> Result<Vec<Uuid>, ApiError> {
-        let mut rows = store::list_products(
-            &self.db,
-            store::ListFilter {
-                seller_id: Some(seller),
-                limit: 100,
-                ..Default::default()
-            },
-        )
-        .await?;
-        rows.reverse();
-        Ok(rows.into_iter().map(|r| r.id).collect())
+    /// A seller's first `limit` listed products, oldest first.
+    pub async fn product_ids_of(&self, seller: Uuid, limit: i64) -> Result<Vec<Uuid>, ApiError> {
+        Ok(store::oldest_listed_ids(&self.db, seller, limit).await?)
     }
 
     /// How many products a seller has, listed or not.

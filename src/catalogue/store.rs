@@ -204,6 +204,19 @@ pub async fn find_products(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Resul
     .await
 }
 
+/// A seller's first listed products, oldest first.
+pub async fn oldest_listed_ids(
+    db: impl PgExecutor<'_>,
+    seller: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM products WHERE seller_id = $1 AND listed ORDER BY id LIMIT $2")
+        .bind(seller)
+        .bind(limit)
+        .fetch_all(db)
+        .await
+}
+
 /// Every listed product's id, for a full reindex.
 pub async fn listed_ids(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar("SELECT id FROM products WHERE listed ORDER BY id")
