@@ -580,7 +580,8 @@ impl Config {
             }
         };
 
-        let index_dir = std::path::PathBuf::from(r.raw("SEARCH_INDEX_DIR").unwrap_or("search-index"));
+        let index_dir =
+            std::path::PathBuf::from(r.raw("SEARCH_INDEX_DIR").unwrap_or("search-index"));
         let refresh_interval = r.duration("SEARCH_REFRESH_INTERVAL", "500ms");
         let feed_retention = r.duration("SEARCH_FEED_RETENTION", "7d");
 

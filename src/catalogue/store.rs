@@ -210,11 +210,13 @@ pub async fn oldest_listed_ids(
     seller: Uuid,
     limit: i64,
 ) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar("SELECT id FROM products WHERE seller_id = $1 AND listed ORDER BY id LIMIT $2")
-        .bind(seller)
-        .bind(limit)
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT id FROM products WHERE seller_id = $1 AND listed ORDER BY id LIMIT $2",
+    )
+    .bind(seller)
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }
 
 /// Every listed product's id, for a full reindex.

@@ -16,8 +16,7 @@ fn matches(text: &str, terms: &QueryTerms) -> Vec<Range<usize>> {
     let mut bigrams = analyzer::bigram_analyzer();
     let mut stream = bigrams.token_stream(text);
     while let Some(t) = stream.next() {
-        let hit = terms.units.iter().any(|u| u.term == t.text)
-            || terms.optional.iter().any(|o| *o == t.text);
+        let hit = terms.units.iter().any(|u| u.term == t.text) || terms.optional.contains(&t.text);
         if hit {
             ranges.push(t.offset_from..t.offset_to);
         }
@@ -145,16 +144,16 @@ mod tests {
             "나이키 <mark>덩크</mark> <mark>로우</mark> &lt;판다&gt;"
         );
         let q = analyse_query("jordna", 24);
-        assert_eq!(
-            whole("Air Jordan 1", &q),
-            "Air <mark>Jordan</mark> 1"
-        );
+        assert_eq!(whole("Air Jordan 1", &q), "Air <mark>Jordan</mark> 1");
     }
 
     #[test]
     fn overlapping_bigrams_make_one_mark() {
         let q = analyse_query("레트로", 24);
-        assert_eq!(whole("조던 레트로 하이", &q), "조던 <mark>레트로</mark> 하이");
+        assert_eq!(
+            whole("조던 레트로 하이", &q),
+            "조던 <mark>레트로</mark> 하이"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
-use tantivy::indexer::IndexWriterOptions;
 use tantivy::columnar::{ColumnValues, StrColumn};
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
     TermQuery,
@@ -21,8 +21,8 @@ use tantivy::schema::{
     TextOptions, Value,
 };
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score,
-    SegmentOrdinal, SegmentReader, TantivyDocument, TantivyError, Term,
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal,
+    SegmentReader, TantivyDocument, TantivyError, Term,
 };
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
@@ -366,7 +366,9 @@ impl SearchIndex {
             Some(Ok((index, payload))) if payload.schema == SCHEMA_VERSION => {
                 return Ok((index, Opened::Existing(payload)));
             }
-            Some(Ok((_, payload))) => format!("schema version {} is not {SCHEMA_VERSION}", payload.schema),
+            Some(Ok((_, payload))) => {
+                format!("schema version {} is not {SCHEMA_VERSION}", payload.schema)
+            }
             Some(Err(e)) => {
                 if let Some(TantivyError::LockFailure(..)) = e.downcast_ref::<TantivyError>() {
                     return Err(e.context(format!(
@@ -511,11 +513,7 @@ impl SearchIndex {
     }
 
     /// Runs a search. Blocking: call it on the CPU pool.
-    pub fn search(
-        &self,
-        req: &SearchRequest,
-        now: DateTime<Utc>,
-    ) -> tantivy::Result<IndexResults> {
+    pub fn search(&self, req: &SearchRequest, now: DateTime<Utc>) -> tantivy::Result<IndexResults> {
         let terms = req
             .text
             .as_deref()
@@ -727,7 +725,7 @@ impl SearchIndex {
             )));
         }
         if let Some(state) = req.raffle_state {
-            out.push(state_query(&f, state, now));
+            out.push(state_query(f, state, now));
         }
         out
     }
@@ -992,15 +990,28 @@ mod tests {
     #[test]
     fn korean_without_spaces_with_particles_and_english_typos_and_plurals() {
         let dunk = doc("나이키 덩크 로우 레트로 판다", "Nike", "sneakers", 129_000);
-        let jordan = doc("Air Jordan 1 Retro High OG Chicago", "Jordan", "sneakers", 219_000);
-        let hoodie = doc("Supreme Box Logo Hooded Sweatshirt", "Supreme", "apparel", 198_000);
+        let jordan = doc(
+            "Air Jordan 1 Retro High OG Chicago",
+            "Jordan",
+            "sneakers",
+            219_000,
+        );
+        let hoodie = doc(
+            "Supreme Box Logo Hooded Sweatshirt",
+            "Supreme",
+            "apparel",
+            198_000,
+        );
         let index = indexed(&[dunk.clone(), jordan.clone(), hoodie.clone()]);
         assert_eq!(ids(&index, text("덩크로우")), [dunk.id]);
         assert_eq!(ids(&index, text("덩크를")), [dunk.id]);
         assert_eq!(ids(&index, text("jordna")), [jordan.id], "one typo");
         assert_eq!(ids(&index, text("JORDAN retro")), [jordan.id]);
         assert_eq!(ids(&index, text("sweatshirts")), [hoodie.id], "stemmed");
-        assert!(ids(&index, text("조던")).is_empty(), "no Korean name, no match");
+        assert!(
+            ids(&index, text("조던")).is_empty(),
+            "no Korean name, no match"
+        );
         assert!(ids(&index, text("jxrdxn")).is_empty(), "two typos");
         assert!(ids(&index, text("\"(*&^ AND OR -- ]")).is_empty());
     }
@@ -1125,7 +1136,10 @@ mod tests {
             v
         };
         assert_eq!(state("open"), sorted(vec![open.id, soon.id]));
-        assert_eq!(state("scheduled"), sorted(vec![scheduled.id, unconfirmed.id]));
+        assert_eq!(
+            state("scheduled"),
+            sorted(vec![scheduled.id, unconfirmed.id])
+        );
         assert_eq!(state("closed"), [past.id]);
         assert_eq!(state("drawn"), [drawn.id]);
         assert_eq!(state("none"), [none.id]);
@@ -1149,7 +1163,10 @@ mod tests {
                 .find(|f| f.value == s)
                 .map_or(0, |f| f.count)
         };
-        assert_eq!((count("open"), count("scheduled"), count("closed")), (2, 2, 1));
+        assert_eq!(
+            (count("open"), count("scheduled"), count("closed")),
+            (2, 2, 1)
+        );
     }
 
     #[test]
@@ -1177,7 +1194,9 @@ mod tests {
         index.upsert(std::slice::from_ref(&p)).unwrap();
         index.commit(payload()).unwrap();
         // A second process cannot take the directory while the first holds it.
-        let busy = SearchIndex::open(&path).err().expect("the directory is locked");
+        let busy = SearchIndex::open(&path)
+            .err()
+            .expect("the directory is locked");
         assert!(format!("{busy:#}").contains("in use by another process"));
         drop(index);
 

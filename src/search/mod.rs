@@ -29,8 +29,8 @@ use crate::config::SearchConfig;
 use crate::http::ApiError;
 use crate::raffles::{Raffle, Raffles};
 pub use index::{
-    Facets, IndexDoc, IndexRaffle, IndexResults, Opened, Payload, SearchIndex, SearchRequest,
-    Sort, StateFilter,
+    Facets, IndexDoc, IndexRaffle, IndexResults, Opened, Payload, SearchIndex, SearchRequest, Sort,
+    StateFilter,
 };
 
 /// Products are read from Postgres and indexed this many at a time.
@@ -105,7 +105,9 @@ impl Search {
         if let Opened::Created(reason) = &opened {
             tracing::info!(dir = %config.index_dir.display(), %reason, "new search index");
         }
-        Ok(Self::with_index(db, catalogue, raffles, index, opened, config))
+        Ok(Self::with_index(
+            db, catalogue, raffles, index, opened, config,
+        ))
     }
 
     pub fn with_index(
@@ -151,7 +153,10 @@ impl Search {
             });
             docs.push(IndexDoc {
                 id: p.id,
-                verified: matches!(p.chain.status, ChainStatus::Anchored | ChainStatus::Confirmed),
+                verified: matches!(
+                    p.chain.status,
+                    ChainStatus::Anchored | ChainStatus::Confirmed
+                ),
                 name: p.record.name,
                 brand: p.record.brand,
                 category: p.record.category,
@@ -198,11 +203,7 @@ impl Search {
     pub async fn rebuild(&self, progress: impl Fn(u64, u64)) -> anyhow::Result<Payload> {
         // Taken before reading: every later change is replayed from the feed.
         let horizon = store::horizon(&self.db).await?;
-        let ids = self
-            .catalogue
-            .listed_ids()
-            .await
-            ?;
+        let ids = self.catalogue.listed_ids().await?;
         let index = self.index.clone();
         crate::cpu::run(move || index.clear()).await?;
         let total = ids.len() as u64;
@@ -223,7 +224,10 @@ impl Search {
             return Ok(at);
         }
         let ids = store::changed(&self.db, at.horizon, horizon).await?;
-        let idle_for = Utc::now().signed_duration_since(at.at).to_std().unwrap_or_default();
+        let idle_for = Utc::now()
+            .signed_duration_since(at.at)
+            .to_std()
+            .unwrap_or_default();
         if ids.is_empty() && idle_for < IDLE_COMMIT {
             // Nothing to index: move on in memory; the next commit records it.
             return Ok(Payload { horizon, ..at });
@@ -285,7 +289,10 @@ impl Search {
 
     /// An index whose last commit is within half the feed's retention can catch up from it.
     fn fresh(&self, p: &Payload) -> bool {
-        let age = Utc::now().signed_duration_since(p.at).to_std().unwrap_or_default();
+        let age = Utc::now()
+            .signed_duration_since(p.at)
+            .to_std()
+            .unwrap_or_default();
         age < self.retention / 2
     }
 
@@ -299,7 +306,11 @@ impl Search {
 
     /// The hits of a search as clients see them, in the index's order. A hit whose product was
     /// delisted since the index last caught up is left out.
-    pub async fn hits(&self, results: &IndexResults, scored: bool) -> Result<Vec<SearchHit>, ApiError> {
+    pub async fn hits(
+        &self,
+        results: &IndexResults,
+        scored: bool,
+    ) -> Result<Vec<SearchHit>, ApiError> {
         let ids: Vec<Uuid> = results.hits.iter().map(|h| h.id).collect();
         let mut products: HashMap<Uuid, Product> = self
             .catalogue

@@ -103,7 +103,10 @@ pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
     if let (Some(min), Some(max)) = (q.min_price, q.max_price)
         && min > max
     {
-        return Err(ApiError::validation("min_price", "must not be above max_price."));
+        return Err(ApiError::validation(
+            "min_price",
+            "must not be above max_price.",
+        ));
     }
     let mut req = SearchRequest {
         text,

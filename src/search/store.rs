@@ -15,20 +15,20 @@ pub async fn horizon(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
 
 /// Products changed by transactions with ids in `from..to`.
 pub async fn changed(db: impl PgExecutor<'_>, from: i64, to: i64) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT product_id FROM search_feed WHERE xid >= $1 AND xid < $2",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(db)
-    .await
+    sqlx::query_scalar("SELECT DISTINCT product_id FROM search_feed WHERE xid >= $1 AND xid < $2")
+        .bind(from)
+        .bind(to)
+        .fetch_all(db)
+        .await
 }
 
 /// Forgets feed rows older than `retention`.
 pub async fn prune(db: impl PgExecutor<'_>, retention: Duration) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM search_feed WHERE at < now() - make_interval(secs => $1)")
-        .bind(retention.as_secs_f64())
-        .execute(db)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM search_feed WHERE at < now() - make_interval(secs => $1)")
+            .bind(retention.as_secs_f64())
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
 }

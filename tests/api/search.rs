@@ -135,7 +135,10 @@ async fn created_updated_retagged_and_delisted_products_are_searchable_within_se
         None,
     )
     .await;
-    until(&app, "q=bulls", |p| hit_ids(p).is_empty() && p["total"] == 0).await;
+    until(&app, "q=bulls", |p| {
+        hit_ids(p).is_empty() && p["total"] == 0
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -155,7 +158,10 @@ async fn hits_carry_chain_status_and_raffle_state_and_filter_on_them() {
     .await;
     let q = format!("q={}", encode("스피드캣"));
     let both = until(&app, &q, |p| p["total"] == 2).await;
-    assert_eq!(both["facets"]["brand"], json!([{"value": "Ader Error", "count": 2}]));
+    assert_eq!(
+        both["facets"]["brand"],
+        json!([{"value": "Ader Error", "count": 2}])
+    );
 
     // Verified only: the anchored one (its batch reached the chain after it was indexed).
     let verified = until(&app, &format!("{q}&verified=true"), |p| {
@@ -182,7 +188,10 @@ async fn hits_carry_chain_status_and_raffle_state_and_filter_on_them() {
         .find(|h| h["product"]["id"] == pending.as_str())
         .unwrap();
     assert_eq!(pending_hit["product"]["chain"]["status"], "pending");
-    assert_eq!(pending_hit["product"]["chain"]["confirmations"], Value::Null);
+    assert_eq!(
+        pending_hit["product"]["chain"]["confirmations"],
+        Value::Null
+    );
 
     // A raffle on the anchored product: filter and facet by its state.
     let raffle = open_raffle(&app, &seller, &anchored, 1, Duration::from_secs(3600)).await;
@@ -195,10 +204,24 @@ async fn hits_carry_chain_status_and_raffle_state_and_filter_on_them() {
     let none = search(&app, &format!("{q}&raffle_state=none")).await;
     assert_eq!(hit_ids(&none), [pending.clone()]);
     let states = &search(&app, &q).await["facets"]["raffle_state"];
-    assert!(states.as_array().unwrap().contains(&json!({"value": "open", "count": 1})));
-    assert!(states.as_array().unwrap().contains(&json!({"value": "none", "count": 1})));
+    assert!(
+        states
+            .as_array()
+            .unwrap()
+            .contains(&json!({"value": "open", "count": 1}))
+    );
+    assert!(
+        states
+            .as_array()
+            .unwrap()
+            .contains(&json!({"value": "none", "count": 1}))
+    );
     let closing = search(&app, "sort=closing_soon").await;
-    assert_eq!(hit_ids(&closing)[0], anchored, "the open raffle comes first");
+    assert_eq!(
+        hit_ids(&closing)[0],
+        anchored,
+        "the open raffle comes first"
+    );
 }
 
 #[tokio::test]
@@ -233,7 +256,10 @@ async fn pages_follow_the_cursor_and_filters_narrow() {
             }
         }
     }
-    assert_eq!(seen, ids, "cheapest first is creation order here; no gaps, no repeats");
+    assert_eq!(
+        seen, ids,
+        "cheapest first is creation order here; no gaps, no repeats"
+    );
 
     // A cursor belongs to its search.
     let first = search(&app, &format!("{q}&limit=10")).await;
@@ -251,7 +277,10 @@ async fn pages_follow_the_cursor_and_filters_narrow() {
         hit_ids(&adidas),
         [ids[15].clone(), ids[10].clone(), ids[5].clone()]
     );
-    assert_eq!(adidas["facets"]["brand"], json!([{"value": "Adidas", "count": 3}]));
+    assert_eq!(
+        adidas["facets"]["brand"],
+        json!([{"value": "Adidas", "count": 3}])
+    );
 }
 
 #[tokio::test]
@@ -277,7 +306,16 @@ async fn bad_input_gets_a_4xx_with_a_code_and_odd_queries_a_sane_answer() {
     }
     // Syntax that would break a query parser, control characters, emoji: 200, no hits.
     for q in [
-        "\"", "(", "AND OR NOT", "title:*", "\\", "[a TO z]", "🦄🦄", "\u{0}", "-", "~1^2",
+        "\"",
+        "(",
+        "AND OR NOT",
+        "title:*",
+        "\\",
+        "[a TO z]",
+        "🦄🦄",
+        "\u{0}",
+        "-",
+        "~1^2",
     ] {
         let page = search(&app, &format!("q={}", encode(q))).await;
         assert_eq!(page["hits"], json!([]), "{q:?}");
@@ -323,7 +361,10 @@ async fn the_index_catches_up_after_a_restart_and_a_corrupt_one_is_rebuilt() {
     })
     .await;
     assert!(
-        matches!(again.state.search.opened(), truffle::search::Opened::Existing(_)),
+        matches!(
+            again.state.search.opened(),
+            truffle::search::Opened::Existing(_)
+        ),
         "the index on disk was reopened: {:?}",
         again.state.search.opened()
     );
