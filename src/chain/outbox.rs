@@ -47,7 +47,8 @@ pub fn split_proof(bytes: &[u8]) -> Vec<B256> {
 pub async fn record_head(db: impl PgExecutor<'_>, block: u64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO chain_head (only_row, block_number) VALUES (true, $1)
-         ON CONFLICT (only_row) DO UPDATE SET block_number = $1, seen_at = now()",
+         ON CONFLICT (only_row) DO UPDATE SET block_number = $1, seen_at = now()
+         WHERE chain_head.block_number <> $1",
     )
     .bind(block as i64)
     .execute(db)
