@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod providers;
 pub mod raffles;
 pub mod ratelimit;
+pub mod recommend;
 pub mod router;
 pub mod sealing;
 pub mod search;

