@@ -104,7 +104,8 @@ fn dcg(grades: impl IntoIterator<Item = u32>) -> f64 {
         .take(K)
         .enumerate()
         .map(|(i, g)| (2f64.powi(g as i32) - 1.0) / ((i + 2) as f64).log2())
-        .sum()
+        // Folded from +0.0: `sum()` of nothing is −0.0, which prints as "-0.000".
+        .fold(0.0, |a, b| a + b)
 }
 
 /// NDCG@K of a ranking (indices into the corpus), against the best K grades in the corpus.
