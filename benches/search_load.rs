@@ -47,19 +47,17 @@ mod common;
 
 use common::{admin_sql, admin_url, describe, num, url_for};
 
+#[path = "../tests/search/judgments.rs"]
+mod judgments;
+
+use judgments::JudgedSet;
+
 const SELLER_EMAIL: &str = "bench-seller@bench.truffle.test";
 const PASSWORD: &str = "bench-password-1";
 /// Hits per query, as `GET /v1/search` serves by default.
 const LIMIT: usize = 20;
-/// NDCG is computed over the first this many hits.
-const NDCG_AT: usize = 10;
 /// No single request or statement may hang the run.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// The judged query set, if it is there.
-const JUDGED_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/search/judged_queries.json"
-);
 const RESULTS_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/bench/results/search_load.json"
@@ -240,15 +238,15 @@ struct QuerySet {
     /// Where the queries came from.
     source: String,
     queries: Vec<String>,
-    judged: Option<Judged>,
+    judged: Option<JudgedSet>,
 }
 
 impl QuerySet {
     fn load() -> anyhow::Result<QuerySet> {
-        match std::fs::read_to_string(JUDGED_PATH) {
+        match std::fs::read_to_string(judgments::PATH) {
             Ok(text) => {
-                let judged = Judged::parse(&text)
-                    .with_context(|| format!("read the judged queries in {JUDGED_PATH}"))?;
+                let judged = JudgedSet::parse(&text)
+                    .map_err(|e| anyhow!("read the judged queries in {}: {e}", judgments::PATH))?;
                 Ok(QuerySet {
                     source: "tests/search/judged_queries.json".into(),
                     queries: judged.queries.iter().map(|q| q.q.clone()).collect(),
@@ -264,85 +262,9 @@ impl QuerySet {
                 queries: FALLBACK_QUERIES.iter().map(|q| (*q).to_owned()).collect(),
                 judged: None,
             }),
-            Err(e) => Err(anyhow!("cannot read {JUDGED_PATH}: {e}")),
+            Err(e) => Err(anyhow!("cannot read {}: {e}", judgments::PATH)),
         }
     }
-}
-
-/// tests/search/judged_queries.json, read as tests/search_relevance.rs reads it: a product's grade
-/// for a query is the highest grade whose `where` conditions all hold on its generated attributes.
-#[derive(Debug, serde::Deserialize)]
-struct Judged {
-    queries: Vec<JudgedQuery>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct JudgedQuery {
-    q: String,
-    grades: Vec<Grade>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Grade {
-    #[serde(rename = "where")]
-    conditions: BTreeMap<String, OneOrMany>,
-    grade: u32,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn contains(&self, value: &str) -> bool {
-        match self {
-            OneOrMany::One(v) => v == value,
-            OneOrMany::Many(vs) => vs.iter().any(|v| v == value),
-        }
-    }
-}
-
-/// A product's value of a judged attribute; a collaboration-free product's `collab` is "none".
-fn attribute(p: &CorpusProduct, key: &str) -> Option<&'static str> {
-    Some(match key {
-        "brand" => p.brand,
-        "family" => p.family,
-        "model" => p.model,
-        "colorway" => p.colorway,
-        "category" => p.category,
-        "collab" => p.collab.unwrap_or("none"),
-        _ => return None,
-    })
-}
-
-impl JudgedQuery {
-    /// The highest grade whose conditions all hold, else 0.
-    fn grade(&self, p: &CorpusProduct) -> u32 {
-        self.grades
-            .iter()
-            .filter(|g| {
-                g.conditions
-                    .iter()
-                    .all(|(key, wanted)| attribute(p, key).is_some_and(|v| wanted.contains(v)))
-            })
-            .map(|g| g.grade)
-            .max()
-            .unwrap_or(0)
-    }
-}
-
-/// DCG of the first `NDCG_AT` grades: (2^g − 1) / log2(rank + 1).
-fn dcg(grades: impl IntoIterator<Item = u32>) -> f64 {
-    grades
-        .into_iter()
-        .take(NDCG_AT)
-        .enumerate()
-        .map(|(i, g)| (2f64.powi(g as i32) - 1.0) / ((i + 2) as f64).log2())
-        // Not `sum()`: an empty sum is -0.0, which the JSON would show.
-        .fold(0.0, |total, gain| total + gain)
 }
 
 /// Mean NDCG@10 of one engine, and each query's.
@@ -352,54 +274,30 @@ struct Relevance {
     per_query: Vec<f64>,
 }
 
-impl Judged {
-    fn parse(text: &str) -> anyhow::Result<Judged> {
-        let judged: Judged = serde_json::from_str(text)?;
-        ensure!(!judged.queries.is_empty(), "no queries");
-        for q in &judged.queries {
-            for g in &q.grades {
-                if let Some(key) = g.conditions.keys().find(|k| {
-                    !matches!(
-                        k.as_str(),
-                        "brand" | "family" | "model" | "colorway" | "category" | "collab"
-                    )
-                }) {
-                    bail!("{:?} is graded by an unknown attribute {key:?}", q.q);
-                }
-            }
-        }
-        Ok(judged)
-    }
-
-    /// NDCG@10 of each query's ranking (product ids), against the best ten grades in the
-    /// benchmark's own catalogue (the ideal is 0 when nothing there is relevant: NDCG 0).
-    fn evaluate(
-        &self,
-        corpus: &[CorpusProduct],
-        catalogue_of: &HashMap<Uuid, usize>,
-        rankings: &[Vec<Uuid>],
-    ) -> Relevance {
-        let per_query: Vec<f64> = self
-            .queries
-            .iter()
-            .zip(rankings)
-            .map(|(q, ranking)| {
-                let mut all: Vec<u32> = corpus.iter().map(|p| q.grade(p)).collect();
-                all.sort_unstable_by(|a, b| b.cmp(a));
-                let ideal = dcg(all);
-                if ideal == 0.0 {
-                    return 0.0;
-                }
-                let got = ranking
+/// NDCG@10 of each query's ranking (product ids), against the best ten grades in the
+/// benchmark's own catalogue.
+fn evaluate(
+    judged: &JudgedSet,
+    corpus: &[CorpusProduct],
+    catalogue_of: &HashMap<Uuid, usize>,
+    rankings: &[Vec<Uuid>],
+) -> Relevance {
+    let per_query: Vec<f64> = judged
+        .queries
+        .iter()
+        .zip(rankings)
+        .map(|(q, ranking)| {
+            q.ndcg(
+                corpus,
+                ranking
                     .iter()
-                    .map(|id| catalogue_of.get(id).map_or(0, |&i| q.grade(&corpus[i])));
-                dcg(got) / ideal
-            })
-            .collect();
-        Relevance {
-            mean: per_query.iter().sum::<f64>() / per_query.len().max(1) as f64,
-            per_query,
-        }
+                    .map(|id| catalogue_of.get(id).map_or(0, |&i| q.grade(&corpus[i]))),
+            )
+        })
+        .collect();
+    Relevance {
+        mean: per_query.iter().sum::<f64>() / per_query.len().max(1) as f64,
+        per_query,
     }
 }
 
@@ -503,7 +401,7 @@ async fn run(
         ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     if let Some(judged) = &queries.judged {
         for engine in &mut engines {
-            engine.relevance = Some(judged.evaluate(&corpus, &catalogue_of, &engine.top));
+            engine.relevance = Some(evaluate(judged, &corpus, &catalogue_of, &engine.top));
         }
     }
     Ok(Report {

@@ -7,116 +7,28 @@
 //! `cargo test --test search_relevance -- --nocapture` prints the per-query table;
 //! `SEARCH_RELEVANCE_SHOW=5` also prints the top 10 of the five worst queries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
 use truffle::search::corpus::{self, CorpusProduct, SplitMix64};
 use truffle::search::index::SCHEMA_VERSION;
 use truffle::search::{Payload, SearchIndex, SearchRequest};
 
 const CORPUS_SIZE: usize = 5_000;
 const SEED: u64 = 20_250_101;
-const K: usize = 10;
 /// The mean NDCG@10 must stay at or above this: about 0.05 below the measured mean, 0.8856
 /// (81 queries, 5,000 products, seed 20250101; Tantivy 0.27, schema version 1).
 const FLOOR: f64 = 0.83;
 const MIN_QUERIES: usize = 40;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JudgedSet {
-    #[allow(dead_code)]
-    about: String,
-    queries: Vec<Judged>,
-}
+#[path = "search/judgments.rs"]
+mod judgments;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Judged {
-    q: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    note: String,
-    grades: Vec<Grade>,
-}
+use judgments::{Judged, JudgedSet, K};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Grade {
-    #[serde(rename = "where")]
-    conditions: BTreeMap<String, OneOrMany>,
-    grade: u32,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn contains(&self, value: &str) -> bool {
-        match self {
-            OneOrMany::One(v) => v == value,
-            OneOrMany::Many(vs) => vs.iter().any(|v| v == value),
-        }
-    }
-}
-
-/// A product's value of a judged attribute; a collaboration-free product's `collab` is "none".
-fn attribute(p: &CorpusProduct, key: &str) -> &'static str {
-    match key {
-        "brand" => p.brand,
-        "family" => p.family,
-        "model" => p.model,
-        "colorway" => p.colorway,
-        "category" => p.category,
-        "collab" => p.collab.unwrap_or("none"),
-        other => panic!("judgments refer to an unknown attribute {other:?}"),
-    }
-}
-
-impl Grade {
-    fn holds(&self, p: &CorpusProduct) -> bool {
-        self.conditions
-            .iter()
-            .all(|(key, wanted)| wanted.contains(attribute(p, key)))
-    }
-}
-
-impl Judged {
-    /// The highest grade whose conditions all hold, else 0.
-    fn grade(&self, p: &CorpusProduct) -> u32 {
-        self.grades
-            .iter()
-            .filter(|g| g.holds(p))
-            .map(|g| g.grade)
-            .max()
-            .unwrap_or(0)
-    }
-}
-
-fn dcg(grades: impl IntoIterator<Item = u32>) -> f64 {
-    grades
-        .into_iter()
-        .take(K)
-        .enumerate()
-        .map(|(i, g)| (2f64.powi(g as i32) - 1.0) / ((i + 2) as f64).log2())
-        // Folded from +0.0: `sum()` of nothing is −0.0, which prints as "-0.000".
-        .fold(0.0, |a, b| a + b)
-}
-
-/// NDCG@K of a ranking (indices into the corpus), against the best K grades in the corpus.
+/// NDCG@K of a ranking given as indices into the corpus.
 fn ndcg(judged: &Judged, corpus: &[CorpusProduct], ranking: &[usize]) -> f64 {
-    let mut all: Vec<u32> = corpus.iter().map(|p| judged.grade(p)).collect();
-    all.sort_unstable_by(|a, b| b.cmp(a));
-    let ideal = dcg(all);
-    if ideal == 0.0 {
-        return 0.0;
-    }
-    dcg(ranking.iter().map(|&i| judged.grade(&corpus[i]))) / ideal
+    judged.ndcg(corpus, ranking.iter().map(|&i| judged.grade(&corpus[i])))
 }
 
 struct Fixture {
@@ -129,12 +41,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/search/judged_queries.json"
-        );
-        let text = std::fs::read_to_string(path).expect("the judged queries are readable");
-        let set: JudgedSet = serde_json::from_str(&text).expect("the judged queries parse");
+        let set = JudgedSet::load().unwrap_or_else(|e| panic!("the judged queries: {e}"));
         let corpus = corpus::generate(CORPUS_SIZE, SEED);
         let index = SearchIndex::in_memory();
         let docs: Vec<_> = corpus.iter().map(|p| p.doc.clone()).collect();
