@@ -115,17 +115,8 @@ impl Settings {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `cargo bench` passes `--bench`; `cargo test --all-targets` builds this target too (so it
-    // cannot rot) but runs it without, and a test run must not spend a minute on load.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("anchor_gas: run with `cargo bench --bench anchor_gas`");
+    if !common::run_as_bench("anchor_gas") {
         return Ok(());
-    }
-    // Silent unless asked: RUST_LOG=warn shows the anchoring worker's retries, for one.
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .init();
     }
     let settings = Settings::from_env()?;
 

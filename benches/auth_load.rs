@@ -71,10 +71,7 @@ impl Settings {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `cargo bench` passes `--bench`; `cargo test --all-targets` builds this target too (so it
-    // cannot rot) but runs it without, and a test run must not spend a minute on load.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("auth_load: run with `cargo bench --bench auth_load`");
+    if !common::run_as_bench("auth_load") {
         return Ok(());
     }
     let settings = Settings::from_env()?;

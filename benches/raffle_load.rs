@@ -133,17 +133,8 @@ fn hex0x(b: &[u8]) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `cargo bench` passes `--bench`; `cargo test --all-targets` builds this target too (so it
-    // cannot rot) but runs it without, and a test run must not spend a minute on load.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("raffle_load: run with `cargo bench --bench raffle_load`");
+    if !common::run_as_bench("raffle_load") {
         return Ok(());
-    }
-    // Silent unless asked: RUST_LOG=warn shows the app's and the workers' warnings.
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .init();
     }
     let settings = Settings::from_env()?;
 

@@ -156,17 +156,8 @@ impl Settings {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `cargo bench` passes `--bench`; `cargo test --all-targets` builds this target too (so it
-    // cannot rot) but runs it without, and a test run must not spend minutes on load.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("search_load: run with `cargo bench --bench search_load`");
+    if !common::run_as_bench("search_load") {
         return Ok(());
-    }
-    // Silent unless asked: RUST_LOG=warn shows the in-process app's warnings.
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .init();
     }
     let settings = Settings::from_env()?;
     // Everything shares the machine: other work on it shows here and in every figure.

@@ -71,3 +71,19 @@ pub fn index_dir(bench: &str) -> String {
         .display()
         .to_string()
 }
+
+/// Whether this is a real run: `cargo bench` passes `--bench`; `cargo test --all-targets` builds
+/// every benchmark too (so none can rot) but runs it without, and a test run must not spend
+/// minutes on load. Logs stay silent unless `RUST_LOG` asks (e.g. `warn` for the app's warnings).
+pub fn run_as_bench(name: &str) -> bool {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("{name}: run with `cargo bench --bench {name}`");
+        return false;
+    }
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
+    true
+}
