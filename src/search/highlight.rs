@@ -21,16 +21,18 @@ fn matches(text: &str, terms: &QueryTerms) -> Vec<Range<usize>> {
             ranges.push(t.offset_from..t.offset_to);
         }
     }
-    let mut words = analyzer::words_analyzer();
-    let mut stream = words.token_stream(text);
-    while let Some(t) = stream.next() {
-        let typo = terms
-            .units
-            .iter()
-            .filter_map(|u| u.fuzzy.as_deref())
-            .any(|w| within_one_edit(w, &t.text));
-        if typo {
-            ranges.push(t.offset_from..t.offset_to);
+    let fuzzy: Vec<&str> = terms
+        .units
+        .iter()
+        .filter_map(|u| u.fuzzy.as_deref())
+        .collect();
+    if !fuzzy.is_empty() {
+        let mut words = analyzer::words_analyzer();
+        let mut stream = words.token_stream(text);
+        while let Some(t) = stream.next() {
+            if fuzzy.iter().any(|w| within_one_edit(w, &t.text)) {
+                ranges.push(t.offset_from..t.offset_to);
+            }
         }
     }
     ranges.sort_by_key(|r| (r.start, r.end));

@@ -15,7 +15,7 @@ pub mod routes;
 pub mod store;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -48,10 +48,8 @@ pub struct SearchInner {
     index: Arc<SearchIndex>,
     refresh: Duration,
     retention: Duration,
-    /// How opening the index went.
+    /// How opening the index went; the worker acts on it when it starts.
     opened: Opened,
-    /// Taken by the worker, which acts on it once.
-    pending_open: Mutex<Option<Opened>>,
 }
 
 impl std::ops::Deref for Search {
@@ -125,7 +123,6 @@ impl Search {
             index: Arc::new(index),
             refresh: config.refresh_interval,
             retention: config.feed_retention,
-            pending_open: Mutex::new(Some(opened.clone())),
             opened,
         }))
     }
@@ -239,14 +236,9 @@ impl Search {
     /// Keeps the index in step until `stop`: rebuilds it first when it is new or too far
     /// behind for the feed, then applies the feed every `refresh`.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let opened = self
-            .pending_open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let mut at = match opened {
-            Some(Opened::Existing(p)) if self.fresh(&p) => Some(p),
-            Some(Opened::Existing(p)) => {
+        let mut at = match &self.opened {
+            Opened::Existing(p) if self.fresh(p) => Some(*p),
+            Opened::Existing(p) => {
                 tracing::info!(last = %p.at, "search index is older than the change feed: rebuilding");
                 None
             }
