@@ -10,6 +10,8 @@ use super::data::{FeatureIdx, ItemIdx, Signal};
 #[derive(Debug, Clone)]
 pub struct ContentModel {
     n_features: usize,
+    /// Per feature, ln(items / items having it); 0 for a feature no item had.
+    idf: Vec<f32>,
     /// Per item, (feature, weight) with the item's weights of unit length.
     offsets: Vec<usize>,
     entries: Vec<(FeatureIdx, f32)>,
@@ -22,46 +24,60 @@ impl ContentModel {
         let n_items = item_features.len().max(1) as f64;
         let mut df = vec![0usize; n_features];
         for features in item_features {
-            for &f in features {
+            let mut own = features.clone();
+            own.sort_unstable();
+            own.dedup();
+            for f in own {
                 df[f as usize] += 1;
             }
         }
-        let idf: Vec<f64> = df
+        let idf = df
             .iter()
             .map(|&d| {
                 if d == 0 {
                     0.0
                 } else {
-                    (n_items / d as f64).ln()
+                    (n_items / d as f64).ln() as f32
                 }
             })
             .collect();
-        let mut offsets = Vec::with_capacity(item_features.len() + 1);
-        let mut entries = Vec::new();
-        for features in item_features {
-            offsets.push(entries.len());
-            let mut own: Vec<FeatureIdx> = features.clone();
-            own.sort_unstable();
-            own.dedup();
-            let norm = own
-                .iter()
-                .map(|&f| idf[f as usize] * idf[f as usize])
-                .sum::<f64>()
-                .sqrt();
-            if norm > 0.0 {
-                entries.extend(
-                    own.iter()
-                        .filter(|&&f| idf[f as usize] > 0.0)
-                        .map(|&f| (f, (idf[f as usize] / norm) as f32)),
-                );
-            }
-        }
-        offsets.push(entries.len());
-        ContentModel {
+        let mut model = ContentModel {
             n_features,
-            offsets,
-            entries,
+            idf,
+            offsets: Vec::with_capacity(item_features.len() + 1),
+            entries: Vec::new(),
+        };
+        for features in item_features {
+            model.offsets.push(model.entries.len());
+            let vector = model.vector(features);
+            model.entries.extend(vector);
         }
+        model.offsets.push(model.entries.len());
+        model
+    }
+
+    /// The unit vector of an item with these features, trained or not (a listing newer than
+    /// the model): idf weights of the features the model knows, normalised. Features unknown
+    /// to the model, or shared by every item, carry nothing.
+    pub fn vector(&self, features: &[FeatureIdx]) -> Vec<(FeatureIdx, f32)> {
+        let mut own: Vec<FeatureIdx> = features
+            .iter()
+            .copied()
+            .filter(|&f| self.idf.get(f as usize).is_some_and(|&w| w > 0.0))
+            .collect();
+        own.sort_unstable();
+        own.dedup();
+        let norm = own
+            .iter()
+            .map(|&f| f64::from(self.idf[f as usize]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        if norm == 0.0 {
+            return Vec::new();
+        }
+        own.iter()
+            .map(|&f| (f, (f64::from(self.idf[f as usize]) / norm) as f32))
+            .collect()
     }
 
     fn item(&self, item: ItemIdx) -> &[(FeatureIdx, f32)] {
@@ -87,27 +103,35 @@ impl ContentModel {
     /// The cosine of every item with the profile, into `out` (one slot per item).
     pub fn score_into(&self, profile: &[f32], out: &mut [f32]) {
         for (item, slot) in out.iter_mut().enumerate() {
-            *slot = self
-                .item(item as ItemIdx)
-                .iter()
-                .map(|&(f, w)| profile[f as usize] * w)
-                .sum();
+            *slot = cosine(profile, self.item(item as ItemIdx));
         }
     }
 
     /// The feature of `item` that matches the profile most (for "from a brand you buy").
     pub fn strongest_feature(&self, profile: &[f32], item: ItemIdx) -> Option<FeatureIdx> {
-        self.item(item)
-            .iter()
-            .map(|&(f, w)| (f, profile[f as usize] * w))
-            .filter(|&(_, s)| s > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(f, _)| f)
+        strongest(profile, self.item(item))
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.offsets.len() * size_of::<usize>() + self.entries.len() * size_of::<(u32, f32)>()
+        self.offsets.len() * size_of::<usize>()
+            + self.entries.len() * size_of::<(u32, f32)>()
+            + self.idf.len() * size_of::<f32>()
     }
+}
+
+/// The cosine of a profile with an item's unit vector.
+pub fn cosine(profile: &[f32], vector: &[(FeatureIdx, f32)]) -> f32 {
+    vector.iter().map(|&(f, w)| profile[f as usize] * w).sum()
+}
+
+/// The feature of an item's vector that matches the profile most.
+pub fn strongest(profile: &[f32], vector: &[(FeatureIdx, f32)]) -> Option<FeatureIdx> {
+    vector
+        .iter()
+        .map(|&(f, w)| (f, profile[f as usize] * w))
+        .filter(|&(_, s)| s > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(f, _)| f)
 }
 
 #[cfg(test)]
@@ -126,6 +150,18 @@ mod tests {
         assert_eq!(scores[3], 0.0);
         assert_eq!(model.strongest_feature(&profile, 1), Some(0));
         assert_eq!(model.strongest_feature(&profile, 2), None);
+    }
+
+    #[test]
+    fn an_untrained_item_is_scored_like_a_trained_one() {
+        let model = ContentModel::train(&[vec![0, 1], vec![0, 1], vec![2, 1], vec![1]], 3);
+        let profile = model.profile(&[(0, Signal::Purchase)]);
+        let mut scores = vec![0.0; 4];
+        model.score_into(&profile, &mut scores);
+        // A new listing with item 1's features, and one with a feature the model never saw.
+        assert_eq!(cosine(&profile, &model.vector(&[1, 0, 0])), scores[1]);
+        assert_eq!(model.vector(&[7]), Vec::new());
+        assert_eq!(strongest(&profile, &model.vector(&[0, 1, 7])), Some(0));
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! history and prior weigh the same; from ten on the prior's share is under 17%. The constants
 //! were chosen once on MovieLens ub, never on ua.
 
-use super::content::ContentModel;
+use super::content::{self, ContentModel};
 use super::data::{
     Feature, FeatureIdx, FeatureKind, ItemIdx, Segment, Signal, TrainingData, UserQuery,
     weighted_counts,
@@ -252,7 +252,9 @@ impl TruffleModel {
         }
     }
 
-    fn parts(&self, user: &UserQuery<'_>) -> Parts {
+    /// The parts for `user`; `fresh` are items the model was not trained on (given by their
+    /// content vectors), scored by content only, at indices `n_items..`.
+    fn parts(&self, user: &UserQuery<'_>, fresh: &[Vec<(FeatureIdx, f32)>]) -> Parts {
         let n = self.n_items;
         let k = self.candidates.len();
         let mut history = vec![0.0f32; n];
@@ -274,12 +276,15 @@ impl TruffleModel {
             }
         }
         let profile = self.content.profile(user.history);
-        let mut content = vec![0.0f32; n];
-        self.content.score_into(&profile, &mut content);
+        let mut content = vec![0.0f32; n + fresh.len()];
+        self.content.score_into(&profile, &mut content[..n]);
+        for (slot, vector) in content[n..].iter_mut().zip(fresh) {
+            *slot = content::cosine(&profile, vector);
+        }
         let mut prior = vec![0.0f32; n];
         self.prior.score_into(user.demographics, &mut prior);
 
-        let mut owned = vec![false; n];
+        let mut owned = vec![false; n + fresh.len()];
         for &(item, _) in user.history {
             owned[item as usize] = true;
         }
@@ -311,6 +316,11 @@ impl TruffleModel {
         let j = item as usize;
         let a = parts.prior_share;
         let c = self.params.content_weight;
+        if j >= self.n_items {
+            // Fresh: nobody has interacted with it, so content alone speaks for it.
+            let kappa = self.params.fresh_content_weight;
+            return [0.0, ((1.0 - a) * kappa + c) * parts.content[j], 0.0];
+        }
         let prior = a * parts.prior[j];
         if self.slot_of[j] == NOT_A_CANDIDATE {
             let kappa = self.params.fresh_content_weight;
@@ -328,13 +338,30 @@ impl TruffleModel {
         n: usize,
         allow: impl Fn(ItemIdx) -> bool,
     ) -> Vec<Recommendation> {
-        let parts = self.parts(user);
+        self.recommend_with_fresh(user, n, allow, &[])
+    }
+
+    /// As [`TruffleModel::recommend`], also ranking `fresh` items the model was not trained on
+    /// (listed since), each given by its features: fresh item `i` comes back as item
+    /// `n_items() + i`. Content alone scores them, as it does items outside the candidates.
+    pub fn recommend_with_fresh(
+        &self,
+        user: &UserQuery<'_>,
+        n: usize,
+        allow: impl Fn(ItemIdx) -> bool,
+        fresh: &[Vec<FeatureIdx>],
+    ) -> Vec<Recommendation> {
+        let fresh: Vec<Vec<(FeatureIdx, f32)>> =
+            fresh.iter().map(|f| self.content.vector(f)).collect();
+        let parts = self.parts(user, &fresh);
         let mut owned = vec![false; self.n_items];
         for &(item, _) in user.history {
             owned[item as usize] = true;
         }
-        let mut scored: Vec<(ItemIdx, f32)> = (0..self.n_items as ItemIdx)
-            .filter(|&i| !owned[i as usize] && allow(i))
+        let known = (0..self.n_items as ItemIdx).filter(|&i| !owned[i as usize] && allow(i));
+        let new = (0..fresh.len()).map(|i| (self.n_items + i) as ItemIdx);
+        let mut scored: Vec<(ItemIdx, f32)> = known
+            .chain(new)
             .map(|i| (i, self.contributions(&parts, i).iter().sum()))
             .collect();
         let best = |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
@@ -348,12 +375,18 @@ impl TruffleModel {
             .map(|(item, score)| Recommendation {
                 item,
                 score,
-                reason: self.reason(user, &parts, item),
+                reason: self.reason(user, &parts, &fresh, item),
             })
             .collect()
     }
 
-    fn reason(&self, user: &UserQuery<'_>, parts: &Parts, item: ItemIdx) -> Reason {
+    fn reason(
+        &self,
+        user: &UserQuery<'_>,
+        parts: &Parts,
+        fresh: &[Vec<(FeatureIdx, f32)>],
+        item: ItemIdx,
+    ) -> Reason {
         let [history, content, prior] = self.contributions(parts, item);
         if history > 0.0 && history >= content && history >= prior {
             let k = self.candidates.len();
@@ -373,7 +406,10 @@ impl TruffleModel {
         }
         if content > 0.0
             && content >= prior
-            && let Some(feature) = self.content.strongest_feature(&parts.profile, item)
+            && let Some(feature) = match (item as usize).checked_sub(self.n_items) {
+                Some(i) => content::strongest(&parts.profile, &fresh[i]),
+                None => self.content.strongest_feature(&parts.profile, item),
+            }
         {
             return Reason::SharesFeature {
                 feature,
@@ -391,7 +427,7 @@ impl TruffleModel {
 
 impl Recommender for TruffleModel {
     fn score(&self, user: &UserQuery<'_>, scores: &mut [f32]) {
-        let parts = self.parts(user);
+        let parts = self.parts(user, &[]);
         for (item, s) in scores.iter_mut().enumerate() {
             *s = self.contributions(&parts, item as ItemIdx).iter().sum();
         }
@@ -558,6 +594,33 @@ mod tests {
             .reason
             .describe(|i| format!("#{i}"), &marketplace().features);
         assert_eq!(text, "from a brand you buy (A)");
+    }
+
+    #[test]
+    fn a_listing_newer_than_the_model_is_ranked_by_its_features() {
+        let model = train(&marketplace(), 100);
+        let history = purchases(&[5, 6]);
+        let user = UserQuery {
+            demographics: person(45, Gender::Male),
+            history: &history,
+        };
+        // Two listings the model never saw: brand B, and a brand it does not know (feature 9).
+        let fresh = vec![vec![2, 9], vec![BRAND_B, 2]];
+        let recs = model.recommend_with_fresh(&user, 20, |i| i == 0, &fresh);
+        let ranked: Vec<ItemIdx> = recs.iter().map(|r| r.item).collect();
+        let brand_b = N_ITEMS as ItemIdx + 1;
+        let unknown = N_ITEMS as ItemIdx;
+        assert_eq!(ranked.len(), 3, "only item 0 and the two fresh ones: {ranked:?}");
+        assert_eq!(ranked[0], brand_b, "{recs:?}");
+        assert_eq!(
+            recs[0].reason,
+            Reason::SharesFeature {
+                feature: BRAND_B,
+                kind: FeatureKind::Brand
+            }
+        );
+        let last = recs.iter().find(|r| r.item == unknown).unwrap();
+        assert_eq!(last.score, 0.0, "nothing known about it: {recs:?}");
     }
 
     #[test]
