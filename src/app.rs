@@ -21,6 +21,7 @@ use crate::providers::identity::{DevIdentityVerifier, IdentityVerifier, PortOneI
 use crate::providers::payments::{DevPayments, PaymentProvider, TossPayments};
 use crate::raffles::Raffles;
 use crate::raffles::worker::DrawWorker;
+use crate::recommend::Recommendations;
 use crate::search::Search;
 
 /// Outside services, chosen from configuration; tests pass their own.
@@ -72,6 +73,7 @@ pub struct App {
     pub raffles: Raffles,
     pub orders: Orders,
     pub search: Search,
+    pub recommend: Recommendations,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -120,6 +122,12 @@ impl FromRef<AppState> for Search {
     }
 }
 
+impl FromRef<AppState> for Recommendations {
+    fn from_ref(state: &AppState) -> Recommendations {
+        state.recommend.clone()
+    }
+}
+
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
@@ -150,6 +158,7 @@ impl AppState {
             trusted_proxies,
             listen_addr,
             search,
+            recommend,
             ..
         } = config;
         let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
@@ -170,6 +179,8 @@ impl AppState {
         );
         let orders = Orders::new(db.clone(), providers.payments);
         let search = Search::open(db.clone(), catalogue.clone(), raffles.clone(), &search)?;
+        let recommend =
+            Recommendations::new(db.clone(), catalogue.clone(), raffles.clone(), &recommend);
         let (anchor_worker, draw_worker) = match &chain.rpc {
             Some(rpc) => {
                 use secrecy::ExposeSecret;
@@ -207,6 +218,7 @@ impl AppState {
             raffles,
             orders,
             search,
+            recommend,
             anchor_worker,
             draw_worker,
             http: HttpSettings {
@@ -235,6 +247,8 @@ impl AppState {
         }
         // Every replica keeps its own search index in step.
         handles.push(tokio::spawn(self.search.clone().run(stop.clone())));
+        // Every replica trains its own recommendation model (reading only).
+        handles.push(tokio::spawn(self.recommend.clone().run(stop.clone())));
         // The order clock runs on every replica: it locks the rows it takes (SKIP LOCKED).
         let orders = self.orders.clone();
         let mut stop = stop;

@@ -192,6 +192,18 @@ pub struct SearchConfig {
 }
 
 #[derive(Debug)]
+pub struct RecoConfig {
+    /// How often each replica retrains its recommendation model from the database.
+    pub rebuild_interval: Duration,
+    /// How often the list of raffles a buyer can act on (open or scheduled) is read again.
+    pub refresh_interval: Duration,
+    /// K: the most interacted products the history part covers (4·K² bytes of weights).
+    pub candidates: usize,
+    /// How far back product views count; older views are deleted.
+    pub view_window: Duration,
+}
+
+#[derive(Debug)]
 pub struct Config {
     pub database_url: SecretString,
     pub db_max_connections: u32,
@@ -207,6 +219,7 @@ pub struct Config {
     pub catalogue: CatalogueConfig,
     pub payments: PaymentProviderConfig,
     pub search: SearchConfig,
+    pub recommend: RecoConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -585,6 +598,16 @@ impl Config {
         let refresh_interval = r.duration("SEARCH_REFRESH_INTERVAL", "500ms");
         let feed_retention = r.duration("SEARCH_FEED_RETENTION", "7d");
 
+        let reco_rebuild = r.duration("RECO_REBUILD_INTERVAL", "10m");
+        let reco_refresh = r.duration("RECO_REFRESH_INTERVAL", "5s");
+        let reco_candidates: Option<usize> =
+            r.parse("RECO_CANDIDATES", "5000", "a number of products");
+        if reco_candidates.is_some_and(|k| !(1..=20_000).contains(&k)) {
+            r.errors
+                .push("RECO_CANDIDATES must be between 1 and 20000 (4·K² bytes of weights)".into());
+        }
+        let reco_view_window = r.duration("RECO_VIEW_WINDOW", "90d");
+
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
         }
@@ -627,6 +650,12 @@ impl Config {
                 index_dir,
                 refresh_interval: refresh_interval.ok_or_else(missing)?,
                 feed_retention: feed_retention.ok_or_else(missing)?,
+            },
+            recommend: RecoConfig {
+                rebuild_interval: reco_rebuild.ok_or_else(missing)?,
+                refresh_interval: reco_refresh.ok_or_else(missing)?,
+                candidates: reco_candidates.ok_or_else(missing)?,
+                view_window: reco_view_window.ok_or_else(missing)?,
             },
             catalogue: CatalogueConfig {
                 custody_master_key: SecretBox::new(Box::new(

@@ -25,6 +25,7 @@ use crate::notify::routes as notify;
 use crate::ops;
 use crate::orders::routes as orders;
 use crate::raffles::routes as raffles;
+use crate::recommend::routes as recommend;
 use crate::search::routes as search;
 
 #[derive(OpenApi)]
@@ -49,6 +50,7 @@ use crate::search::routes as search;
         (name = "raffles", description = "Raffles, entries and draws anyone can re-run"),
         (name = "orders", description = "Winners' orders, payment, shipping and purchase history"),
         (name = "search", description = "Product search in Korean and English, with chain status on every hit"),
+        (name = "recommendations", description = "Products ranked for the caller by age, gender and history, each with a reason"),
     )
 )]
 struct ApiDoc;
@@ -120,6 +122,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(notify::inbox))
         .routes(routes!(notify::mark_read))
         .routes(routes!(search::search))
+        .routes(routes!(recommend::mine))
 }
 
 /// The OpenAPI document alone (for `truffle openapi` and tests).

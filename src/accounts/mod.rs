@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::config::{AuthConfig, IdentityConfig};
 use crate::http::{ApiError, ErrorCode};
 use crate::providers::identity::IdentityVerifier;
+pub use store::{Demographic, demographics};
 pub use types::{DeliveryAddress, Profile, Role, TokenPair};
 
 /// The accounts domain's state: its database handle, token keys, provider and settings.
@@ -157,6 +158,29 @@ where
     }
 }
 
+/// The caller if they sent a token (pages anyone may open, which do more for a signed-in
+/// caller). No `Authorization` header is no user; a bad or expired token is still refused, so a
+/// client never mistakes itself for signed in.
+impl<S> axum::extract::OptionalFromRequestParts<S> for CurrentUser
+where
+    Accounts: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, ApiError> {
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            return Ok(None);
+        }
+        <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
 /// Creates an account without an identity verification: the CLI's admins and the demo data.
 pub async fn create_unverified_user(
     db: &PgPool,
@@ -242,6 +266,7 @@ pub async fn seed_person(accounts: &Accounts, p: SeedPerson<'_>) -> anyhow::Resu
 pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
     store::revoke_sessions(&mut *tx, user_id, None, "account_deleted").await?;
     crate::raffles::withdraw_open_entries(&mut *tx, user_id).await?;
+    crate::recommend::forget(&mut *tx, user_id).await?;
     let person = store::anonymise_user(&mut *tx, user_id)
         .await?
         .ok_or(ErrorCode::SessionRevoked)?;

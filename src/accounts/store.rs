@@ -642,3 +642,25 @@ pub async fn decide_application(
     .fetch_one(db)
     .await
 }
+
+/// A person's verified birth date and gender (either may be unknown: admins made by the CLI).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Demographic {
+    pub user_id: Uuid,
+    pub birth_date: Option<NaiveDate>,
+    pub gender: Option<String>,
+}
+
+/// Every active person's demographics, or one person's (recommendations read them from here).
+pub async fn demographics(
+    db: impl PgExecutor<'_>,
+    user: Option<Uuid>,
+) -> sqlx::Result<Vec<Demographic>> {
+    sqlx::query_as(
+        "SELECT id AS user_id, birth_date, gender FROM users
+         WHERE status = 'active' AND ($1::uuid IS NULL OR id = $1) ORDER BY id",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await
+}

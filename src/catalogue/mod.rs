@@ -7,6 +7,8 @@ pub mod custody;
 pub mod routes;
 pub mod store;
 
+pub use store::{ProductFacts, facts as product_facts};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -13,6 +13,7 @@ use crate::accounts::person::clean_text;
 use crate::accounts::{CurrentUser, Role};
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::bundle::ProofBundle;
+use crate::recommend::Recommendations;
 
 fn require_seller(user: &CurrentUser) -> Result<(), ApiError> {
     if user.role == Role::Seller {
@@ -180,20 +181,29 @@ pub async fn mine(
 
 /// One product with its anchoring status (pending, anchored, confirmed, revoked).
 ///
-/// Anyone may call this. A delisted product is `404` here (its proof stays available).
+/// Anyone may call this. A delisted product is `404` here (its proof stays available). A
+/// signed-in caller's visit is remembered (once a day) for their recommendations; a token that
+/// is sent must be valid.
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "catalogue",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product", body = Product),
         (status = 400, description = "`invalid_path_parameter`", body = ErrorBody),
+        (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 pub async fn get(
     State(catalogue): State<Catalogue>,
+    State(reco): State<Recommendations>,
+    user: Option<CurrentUser>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Product>> {
     let product = catalogue.product(id).await?;
     if !product.listed {
         return Err(ErrorCode::NotFound.into());
+    }
+    if let Some(user) = user.filter(|u| u.id != product.seller_id) {
+        reco.record_view(user.id, id).await?;
     }
     Ok(Json(product))
 }

@@ -331,3 +331,29 @@ pub async fn count_for_seller(db: impl PgExecutor<'_>, seller: Uuid) -> sqlx::Re
         .fetch_one(db)
         .await
 }
+
+/// What recommendations know of a product: who sells it and its brand, category and price.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductFacts {
+    pub id: Uuid,
+    pub seller_id: Uuid,
+    pub name: String,
+    pub brand: String,
+    pub category: String,
+    pub retail_price_krw: i64,
+}
+
+/// Every product's facts (listed or not: past purchases still say what a buyer likes), or
+/// these products'.
+pub async fn facts(
+    db: impl PgExecutor<'_>,
+    ids: Option<&[Uuid]>,
+) -> sqlx::Result<Vec<ProductFacts>> {
+    sqlx::query_as(
+        "SELECT id, seller_id, name, brand, category, retail_price_krw FROM products
+         WHERE $1::uuid[] IS NULL OR id = ANY($1) ORDER BY id",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}

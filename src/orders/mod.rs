@@ -7,6 +7,8 @@
 pub mod routes;
 pub mod store;
 
+pub use store::{Holding, holdings};
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};

@@ -218,3 +218,25 @@ pub async fn unpaid_in_raffle(
     .fetch_all(db)
     .await
 }
+
+/// A buyer's hold on a product: an order they must pay for, or paid and kept. Refunded,
+/// expired and cancelled orders hold nothing.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Holding {
+    pub buyer_id: Uuid,
+    pub product_id: Uuid,
+    /// Paid (and maybe shipped or received), not just won.
+    pub paid: bool,
+}
+
+/// Every buyer's holdings, or one buyer's (recommendations read purchases from here).
+pub async fn holdings(db: impl PgExecutor<'_>, buyer: Option<Uuid>) -> sqlx::Result<Vec<Holding>> {
+    sqlx::query_as(
+        "SELECT buyer_id, product_id, status <> 'awaiting_payment' AS paid FROM orders
+         WHERE status IN ('awaiting_payment', 'paid', 'shipped', 'received')
+           AND ($1::uuid IS NULL OR buyer_id = $1)",
+    )
+    .bind(buyer)
+    .fetch_all(db)
+    .await
+}

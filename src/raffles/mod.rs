@@ -7,6 +7,8 @@ pub mod routes;
 pub mod store;
 pub mod worker;
 
+pub use store::{ProductEntry, Upcoming, product_entries, upcoming};
+
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256};

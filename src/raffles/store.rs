@@ -445,3 +445,47 @@ pub async fn live_entrants(db: impl PgExecutor<'_>, raffle_id: Uuid) -> sqlx::Re
         .fetch_all(db)
         .await
 }
+
+/// A live (not withdrawn) entry and the product its raffle is for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductEntry {
+    pub user_id: Uuid,
+    pub raffle_id: Uuid,
+    pub product_id: Uuid,
+}
+
+/// Every live entry, or one person's (recommendations read raffle entries from here).
+pub async fn product_entries(
+    db: impl PgExecutor<'_>,
+    user: Option<Uuid>,
+) -> sqlx::Result<Vec<ProductEntry>> {
+    sqlx::query_as(
+        "SELECT e.user_id, e.raffle_id, r.product_id FROM entries e JOIN raffles r ON r.id = e.raffle_id
+         WHERE e.withdrawn_at IS NULL AND ($1::uuid IS NULL OR e.user_id = $1)",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await
+}
+
+/// A raffle a buyer can still act on: open, or scheduled to open.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Upcoming {
+    pub raffle_id: Uuid,
+    pub product_id: Uuid,
+    pub seller_id: Uuid,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+}
+
+/// Every raffle that is open or scheduled (committing or committed, not yet closed), the newest
+/// per product.
+pub async fn upcoming(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Upcoming>> {
+    sqlx::query_as(
+        "SELECT DISTINCT ON (product_id) id AS raffle_id, product_id, seller_id, opens_at, closes_at
+         FROM raffles WHERE stage IN ('committing', 'committed') AND closes_at > now()
+         ORDER BY product_id, id DESC",
+    )
+    .fetch_all(db)
+    .await
+}

@@ -171,6 +171,9 @@ pub fn ease_weights(
     lambda: f64,
 ) -> Result<Vec<f32>, NotPositiveDefinite> {
     assert_eq!(gram.len(), n * n, "the Gram matrix is n×n");
+    if n == 0 {
+        return Ok(Vec::new());
+    }
     for i in 0..n {
         gram[i * n + i] += lambda;
     }
@@ -193,6 +196,9 @@ pub fn ease_weights(
 /// G = XᵀX for a sparse X given by rows (users) of (column, value), over `n` columns.
 /// `columns` must be sorted within each row. Parallel over G's rows.
 pub fn gram(rows: &[Vec<(u32, f64)>], n: usize) -> Vec<f64> {
+    if n == 0 {
+        return Vec::new();
+    }
     // Column-major view: for each column, the rows that have it and the value there.
     let mut by_column: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
     for (r, row) in rows.iter().enumerate() {

@@ -1,11 +1,12 @@
 //! Recommendations (issue 6; original spec §7): age, gender and purchase history in, products
 //! out, each with a short reason.
 //!
-//! This module owns the model and its offline evaluation (`truffle reco-eval`); serving it from
-//! the database comes next and uses [`model::TruffleModel`] unchanged: build a
-//! [`data::TrainingData`] from the tables, train on the CPU pool, ask with a
-//! [`data::UserQuery`].
+//! This module owns the model, its offline evaluation (`truffle reco-eval`) and serving it:
+//! `GET /v1/me/recommendations` ranks, from memory, the products with an open or scheduled
+//! raffle; a worker retrains the model from the database on a schedule.
 //!
+//! - [`service`]: the worker and the request path; [`signals`]: the model's input read through
+//!   each domain's functions; [`store`]: product views, the one table this module owns.
 //! - [`data`]: buyers, items, features and signals (purchase, raffle entry, view) on dense
 //!   indices.
 //! - [`model`]: the Truffle model — EASE over K candidate items, content similarity, a
@@ -27,5 +28,19 @@ pub mod model;
 pub mod models;
 pub mod movielens;
 pub mod prior;
+pub mod routes;
+pub mod service;
+pub mod signals;
+pub mod store;
 
 pub use cli::{RecoEvalArgs, SplitName, reco_eval};
+pub use service::Recommendations;
+
+/// Deletes what recommendations keep of a user (their product views), inside the account
+/// deletion's transaction.
+pub async fn forget(
+    tx: &mut sqlx::PgConnection,
+    user: uuid::Uuid,
+) -> Result<(), crate::http::ApiError> {
+    Ok(store::forget(&mut *tx, user).await?)
+}

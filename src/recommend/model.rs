@@ -338,25 +338,30 @@ impl TruffleModel {
         n: usize,
         allow: impl Fn(ItemIdx) -> bool,
     ) -> Vec<Recommendation> {
-        self.recommend_with_fresh(user, n, allow, &[])
+        self.recommend_with_fresh(user, n, allow, &[], true)
     }
 
     /// As [`TruffleModel::recommend`], also ranking `fresh` items the model was not trained on
     /// (listed since), each given by its features: fresh item `i` comes back as item
     /// `n_items() + i`. Content alone scores them, as it does items outside the candidates.
+    /// With `exclude_history` false, items in the history are ranked too (serving: a product
+    /// looked at, or entered in an earlier raffle, can still be acted on).
     pub fn recommend_with_fresh(
         &self,
         user: &UserQuery<'_>,
         n: usize,
         allow: impl Fn(ItemIdx) -> bool,
         fresh: &[Vec<FeatureIdx>],
+        exclude_history: bool,
     ) -> Vec<Recommendation> {
         let fresh: Vec<Vec<(FeatureIdx, f32)>> =
             fresh.iter().map(|f| self.content.vector(f)).collect();
         let parts = self.parts(user, &fresh);
         let mut owned = vec![false; self.n_items];
-        for &(item, _) in user.history {
-            owned[item as usize] = true;
+        if exclude_history {
+            for &(item, _) in user.history {
+                owned[item as usize] = true;
+            }
         }
         let known = (0..self.n_items as ItemIdx).filter(|&i| !owned[i as usize] && allow(i));
         let new = (0..fresh.len()).map(|i| (self.n_items + i) as ItemIdx);
@@ -606,11 +611,15 @@ mod tests {
         };
         // Two listings the model never saw: brand B, and a brand it does not know (feature 9).
         let fresh = vec![vec![2, 9], vec![BRAND_B, 2]];
-        let recs = model.recommend_with_fresh(&user, 20, |i| i == 0, &fresh);
+        let recs = model.recommend_with_fresh(&user, 20, |i| i == 0, &fresh, true);
         let ranked: Vec<ItemIdx> = recs.iter().map(|r| r.item).collect();
         let brand_b = N_ITEMS as ItemIdx + 1;
         let unknown = N_ITEMS as ItemIdx;
-        assert_eq!(ranked.len(), 3, "only item 0 and the two fresh ones: {ranked:?}");
+        assert_eq!(
+            ranked.len(),
+            3,
+            "only item 0 and the two fresh ones: {ranked:?}"
+        );
         assert_eq!(ranked[0], brand_b, "{recs:?}");
         assert_eq!(
             recs[0].reason,
@@ -621,6 +630,11 @@ mod tests {
         );
         let last = recs.iter().find(|r| r.item == unknown).unwrap();
         assert_eq!(last.score, 0.0, "nothing known about it: {recs:?}");
+        // Serving may rank what the buyer only looked at: 5 is in the history but comes back.
+        let again = model.recommend_with_fresh(&user, 20, |i| i == 5, &[], false);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].item, 5);
+        assert!(model.recommend(&user, 20, |i| i == 5).is_empty());
     }
 
     #[test]

@@ -12,4 +12,5 @@ mod operations;
 mod orders;
 mod portone;
 mod raffles;
+mod recommend;
 mod search;
