@@ -192,6 +192,12 @@ pub struct SearchConfig {
 }
 
 #[derive(Debug)]
+pub struct AdsConfig {
+    /// Repeated clicks of one viewer on one banner within this window count once.
+    pub click_dedup_window: Duration,
+}
+
+#[derive(Debug)]
 pub struct Config {
     pub database_url: SecretString,
     pub db_max_connections: u32,
@@ -207,6 +213,7 @@ pub struct Config {
     pub catalogue: CatalogueConfig,
     pub payments: PaymentProviderConfig,
     pub search: SearchConfig,
+    pub ads: AdsConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -585,6 +592,8 @@ impl Config {
         let refresh_interval = r.duration("SEARCH_REFRESH_INTERVAL", "500ms");
         let feed_retention = r.duration("SEARCH_FEED_RETENTION", "7d");
 
+        let click_dedup_window = r.duration("ADS_CLICK_DEDUP_WINDOW", "30m");
+
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
         }
@@ -627,6 +636,9 @@ impl Config {
                 index_dir,
                 refresh_interval: refresh_interval.ok_or_else(missing)?,
                 feed_retention: feed_retention.ok_or_else(missing)?,
+            },
+            ads: AdsConfig {
+                click_dedup_window: click_dedup_window.ok_or_else(missing)?,
             },
             catalogue: CatalogueConfig {
                 custody_master_key: SecretBox::new(Box::new(
@@ -674,6 +686,7 @@ mod tests {
         assert_eq!(c.auth.login_limit_per_account.max, 10);
         assert_eq!(c.identity.code_ttl, Duration::from_secs(180));
         assert!(matches!(c.identity.provider, IdentityProviderConfig::Dev));
+        assert_eq!(c.ads.click_dedup_window, Duration::from_secs(30 * 60));
     }
 
     #[test]
