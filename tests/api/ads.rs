@@ -107,6 +107,20 @@ fn korean_today() -> NaiveDate {
     truffle::ads::korean_date(Utc::now())
 }
 
+/// Waits out Korean midnight when it is a few seconds away, so a test's counts all fall on one day.
+async fn away_from_korean_midnight() {
+    let now = Utc::now();
+    let next = (korean_today() + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        - Duration::hours(9);
+    let left = next - now;
+    if left < Duration::seconds(15) {
+        tokio::time::sleep((left + Duration::seconds(1)).to_std().unwrap_or_default()).await;
+    }
+}
+
 #[tokio::test]
 async fn admins_create_list_get_update_pause_and_end_campaigns() {
     let app = TestApp::spawn().await;
@@ -782,6 +796,7 @@ async fn clicks_count_again_after_the_window_and_old_rows_are_purged() {
 
 #[tokio::test]
 async fn stats_are_per_korean_day_with_ctr() {
+    away_from_korean_midnight().await;
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let id = id_of(&create(&app, &admin, json!({"placement": "product_detail"})).await);
