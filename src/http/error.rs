@@ -63,6 +63,7 @@ pub enum ErrorCode {
     InvalidBody,
     // 429
     RateLimited,
+    // ads: 410 and 409
     AdNotActive,
     AdEnded,
     SignatureInvalid,
