@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
+use crate::ads::Ads;
 use crate::catalogue::Catalogue;
 use crate::chain::ChainClient;
 use crate::chain::worker::AnchorWorker;
@@ -74,6 +75,7 @@ pub struct App {
     pub orders: Orders,
     pub search: Search,
     pub recommend: Recommendations,
+    pub ads: Ads,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -128,6 +130,12 @@ impl FromRef<AppState> for Recommendations {
     }
 }
 
+impl FromRef<AppState> for Ads {
+    fn from_ref(state: &AppState) -> Ads {
+        state.ads.clone()
+    }
+}
+
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
@@ -159,8 +167,16 @@ impl AppState {
             listen_addr,
             search,
             recommend,
+            ads,
             ..
         } = config;
+        let ads = {
+            use secrecy::ExposeSecret;
+            // The viewer hash needs a server secret; derive one from the person key under its
+            // own label rather than ask operators for another.
+            let key = crate::ads::derive_viewer_key(identity.person_key_secret.expose_secret());
+            Ads::new(db.clone(), ads.click_dedup_window, key)
+        };
         let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
         let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
         // Custodial keys and raffle seeds are sealed under the same master key.
@@ -219,6 +235,7 @@ impl AppState {
             orders,
             search,
             recommend,
+            ads,
             anchor_worker,
             draw_worker,
             http: HttpSettings {
@@ -249,6 +266,13 @@ impl AppState {
         handles.push(tokio::spawn(self.search.clone().run(stop.clone())));
         // Every replica trains its own recommendation model (reading only).
         handles.push(tokio::spawn(self.recommend.clone().run(stop.clone())));
+        // Ads housekeeping (old click de-duplication rows) runs on every replica: deletes are
+        // idempotent.
+        handles.push(tokio::spawn(
+            self.ads
+                .clone()
+                .run_housekeeping(std::time::Duration::from_secs(60), stop.clone()),
+        ));
         // The order clock runs on every replica: it locks the rows it takes (SKIP LOCKED).
         let orders = self.orders.clone();
         let mut stop = stop;

@@ -204,6 +204,12 @@ pub struct RecoConfig {
 }
 
 #[derive(Debug)]
+pub struct AdsConfig {
+    /// Repeated clicks of one viewer on one banner within this window count once.
+    pub click_dedup_window: Duration,
+}
+
+#[derive(Debug)]
 pub struct Config {
     pub database_url: SecretString,
     pub db_max_connections: u32,
@@ -220,6 +226,7 @@ pub struct Config {
     pub payments: PaymentProviderConfig,
     pub search: SearchConfig,
     pub recommend: RecoConfig,
+    pub ads: AdsConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -607,6 +614,7 @@ impl Config {
                 .push("RECO_CANDIDATES must be between 1 and 20000 (4·K² bytes of weights)".into());
         }
         let reco_view_window = r.duration("RECO_VIEW_WINDOW", "90d");
+        let click_dedup_window = r.duration("ADS_CLICK_DEDUP_WINDOW", "30m");
 
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
@@ -657,6 +665,9 @@ impl Config {
                 candidates: reco_candidates.ok_or_else(missing)?,
                 view_window: reco_view_window.ok_or_else(missing)?,
             },
+            ads: AdsConfig {
+                click_dedup_window: click_dedup_window.ok_or_else(missing)?,
+            },
             catalogue: CatalogueConfig {
                 custody_master_key: SecretBox::new(Box::new(
                     custody_master_key.ok_or_else(missing)?,
@@ -703,6 +714,7 @@ mod tests {
         assert_eq!(c.auth.login_limit_per_account.max, 10);
         assert_eq!(c.identity.code_ttl, Duration::from_secs(180));
         assert!(matches!(c.identity.provider, IdentityProviderConfig::Dev));
+        assert_eq!(c.ads.click_dedup_window, Duration::from_secs(30 * 60));
     }
 
     #[test]

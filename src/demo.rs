@@ -1,6 +1,7 @@
 //! Demo data for the run command: a buyer, a seller and an admin a newcomer can log in as, the
 //! seller's anchored limited editions, an open raffle, and a raffle that is drawn and paid a
-//! minute after start-up. Idempotent: running it again changes nothing.
+//! minute after start-up, and two banner ads on the home page. Idempotent: running it again
+//! changes nothing.
 
 use chrono::NaiveDate;
 
@@ -180,6 +181,52 @@ pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<
         admin = ADMIN.email,
         "demo accounts ready (passwords in the README)"
     );
+    Ok(())
+}
+
+/// Two banner campaigns on the home page (weights 70 and 30), running for a year, so that
+/// `GET /v1/ads?placement=home_top` shows banners. Does nothing once any campaign exists.
+pub async fn ads(accounts: &Accounts, ads: &crate::ads::Ads) -> anyhow::Result<()> {
+    use crate::ads::NewCampaign;
+
+    let (existing, _) = ads
+        .list(None, None, 1)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let admin = accounts::store::find_login(&accounts.db, ADMIN.email).await?;
+    let (true, Some(admin)) = (existing.is_empty(), admin) else {
+        return Ok(());
+    };
+    let now = chrono::Utc::now();
+    let campaign = |name: &str, image: &str, target: &str, weight: i64| NewCampaign {
+        name: name.into(),
+        image_url: image.into(),
+        target_url: target.into(),
+        placement: "home_top".into(),
+        starts_at: Some(now),
+        ends_at: now + chrono::Duration::days(365),
+        weight: Some(weight),
+        paused: None,
+    };
+    for new in [
+        campaign(
+            "데모: 나이키 덩크 로우 래플",
+            "https://placehold.co/1200x300/png?text=Nike+Dunk+Low+Raffle",
+            "https://www.nike.com/kr/launch",
+            70,
+        ),
+        campaign(
+            "데모: 젠틀몬스터 한정판",
+            "https://placehold.co/1200x300/png?text=Gentle+Monster+Limited",
+            "https://www.gentlemonster.com/kr/",
+            30,
+        ),
+    ] {
+        ads.create(admin.id, new)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo ad: {e}"))?;
+    }
+    tracing::info!("demo banner ads ready: GET /v1/ads?placement=home_top");
     Ok(())
 }
 

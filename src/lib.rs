@@ -6,6 +6,7 @@
 //! [`providers`], [`ratelimit`], [`cpu`], [`metrics`]).
 
 pub mod accounts;
+pub mod ads;
 pub mod app;
 pub mod catalogue;
 pub mod chain;

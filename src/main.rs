@@ -179,6 +179,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let state = AppState::start(config, providers).await?;
             if demo {
                 truffle::demo::seed(&state.accounts, &state.catalogue).await?;
+                truffle::demo::ads(&state.accounts, &state.ads).await?;
             }
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -225,6 +226,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let providers = Providers::from_config(&config);
             let state = AppState::start(config, providers).await?;
             truffle::demo::seed(&state.accounts, &state.catalogue).await?;
+            truffle::demo::ads(&state.accounts, &state.ads).await?;
             println!("demo data ready");
         }
         Command::Reindex => reindex(config).await?,

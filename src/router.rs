@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accounts::routes as accounts;
+use crate::ads::routes as ads;
 use crate::app::AppState;
 use crate::catalogue::routes as catalogue;
 use crate::http::ErrorBody;
@@ -51,6 +52,7 @@ use crate::search::routes as search;
         (name = "orders", description = "Winners' orders, payment, shipping and purchase history"),
         (name = "search", description = "Product search in Korean and English, with chain status on every hit"),
         (name = "recommendations", description = "Products ranked for the caller by age, gender and history, each with a reason"),
+        (name = "ads", description = "Banner ads: serving, click redirects, and campaigns with their statistics for admins"),
     )
 )]
 struct ApiDoc;
@@ -123,6 +125,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(notify::mark_read))
         .routes(routes!(search::search))
         .routes(routes!(recommend::mine))
+        .routes(routes!(ads::create, ads::list))
+        .routes(routes!(ads::get, ads::update))
+        .routes(routes!(ads::end))
+        .routes(routes!(ads::stats))
+        .routes(routes!(ads::serve))
+        .routes(routes!(ads::click))
 }
 
 /// The OpenAPI document alone (for `truffle openapi` and tests).

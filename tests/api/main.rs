@@ -6,6 +6,7 @@ mod accounts_auth;
 mod accounts_identity;
 mod accounts_me;
 mod accounts_sellers;
+mod ads;
 mod anchoring;
 mod catalogue;
 mod operations;

@@ -1,0 +1,3 @@
+DROP TABLE ad_click_dedup;
+DROP TABLE ad_daily_stats;
+DROP TABLE ad_campaigns;
