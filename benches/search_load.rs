@@ -22,7 +22,6 @@
 //! directory removed again, whatever happened.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,7 +34,6 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use truffle::accounts::{self, Role, SeedPerson, password};
 use truffle::app::{AppState, Providers};
-use truffle::catalogue::ProductInput;
 use truffle::config::Config;
 use truffle::search::corpus::{self, CorpusProduct};
 use truffle::search::{Opened, SearchIndex, SearchRequest, Sort};
@@ -45,7 +43,7 @@ use uuid::Uuid;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_sql, admin_url, describe, num, url_for};
+use common::{LoadResult, Server, admin_sql, admin_url, describe, num, task_load, url_for};
 
 #[path = "../tests/search/judgments.rs"]
 mod judgments;
@@ -447,7 +445,7 @@ async fn create_products(
     let ids: Vec<Uuid> = futures::stream::iter(corpus.iter().enumerate())
         .map(|(i, p)| {
             let catalogue = state.catalogue.clone();
-            let input = product_input(p);
+            let input = p.input();
             // Spawned, so that signing runs on every worker thread, not only this task's.
             tokio::spawn(async move {
                 let id = catalogue
@@ -472,23 +470,6 @@ async fn create_products(
         ids.len() as f64 / seconds
     );
     Ok((ids, seconds))
-}
-
-/// What a seller would post for a generated product. The edition size is not part of the
-/// catalogue; it only has to be valid.
-fn product_input(p: &CorpusProduct) -> ProductInput {
-    let d = &p.doc;
-    ProductInput {
-        name: d.name.clone(),
-        brand: d.brand.clone(),
-        category: d.category.clone(),
-        edition_size: 100 + (d.retail_price_krw / 1_000 % 900) as u32,
-        retail_price_krw: d.retail_price_krw,
-        description: d.description.clone(),
-        sku: d.sku.clone(),
-        image_sha256s: Vec::new(),
-        tags: d.tags.clone(),
-    }
 }
 
 /// Bytes of the files under `dir`.
@@ -621,55 +602,6 @@ fn thread_load(
     all
 }
 
-/// `concurrency` tasks, each sending its next request as soon as the last one is answered, until
-/// `duration` has passed (auth_load's loop).
-async fn task_load<F, Fut>(concurrency: usize, duration: Duration, request: Arc<F>) -> LoadResult
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
-    let next = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + duration;
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (next, request) = (next.clone(), request.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut errors = BTreeMap::<String, u64>::new();
-                while Instant::now() < deadline {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let sent = Instant::now();
-                    match request(i).await {
-                        Ok(()) => latencies.push((i, sent.elapsed())),
-                        Err(kind) => *errors.entry(kind).or_default() += 1,
-                    }
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let mut all = LoadResult {
-        latencies: Vec::new(),
-        errors: BTreeMap::new(),
-        elapsed: Duration::ZERO,
-    };
-    for task in tasks {
-        match task.await {
-            Ok((latencies, errors)) => {
-                all.latencies.extend(latencies);
-                for (kind, n) in errors {
-                    *all.errors.entry(kind).or_default() += n;
-                }
-            }
-            Err(e) => *all.errors.entry(format!("task failed: {e}")).or_default() += 1,
-        }
-    }
-    // Until the last answer, so the requests in flight at the deadline are not counted for free.
-    all.elapsed = start.elapsed();
-    all
-}
-
 // ---------------------------------------------------------------------------------------------
 // Over HTTP: the real binary.
 
@@ -683,97 +615,6 @@ struct HttpPart {
     /// binary) parts.
     anon_kib: Option<u64>,
     file_kib: Option<u64>,
-}
-
-/// `truffle serve` as a subprocess; killed when dropped (an error, Ctrl-C).
-struct Server {
-    child: tokio::process::Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    async fn start(env: &HashMap<String, String>, run_dir: &Path) -> anyhow::Result<Server> {
-        // A free port: bound and let go again (LISTEN_ADDR takes an address, not a listener).
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        // Next to the index; also the working directory, so that no .env of the checkout is
-        // read (the environment is the benchmark's alone).
-        let work = run_dir.join("server");
-        std::fs::create_dir_all(&work)?;
-        let log = work.join("server.log");
-        let out = std::fs::File::create(&log)?;
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
-            .arg("serve")
-            .env_clear()
-            .envs(env)
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("LOG_FORMAT", "text")
-            .current_dir(&work)
-            .stdin(std::process::Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .kill_on_drop(true)
-            .spawn()
-            .context("start `truffle serve`")?;
-        Ok(Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        })
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-
-    /// Until `/ready` answers 200; the server's log if it exits or takes a minute.
-    async fn wait_ready(&mut self, client: &reqwest::Client) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("`truffle serve` exited ({status}):\n{}", self.log_tail());
-            }
-            if let Ok(res) = client.get(format!("{}/ready", self.base)).send().await
-                && res.status().is_success()
-            {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!("`truffle serve` not ready after 60 s:\n{}", self.log_tail());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// A field of the server's /proc/<pid>/status in KiB.
-    fn status_kib(&self, field: &str) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
-        status.lines().find_map(|line| {
-            let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-            rest.split_whitespace().next()?.parse().ok()
-        })
-    }
-
-    /// SIGTERM (graceful: its pool closes), SIGKILL after 10 s.
-    async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
-            if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            eprintln!("warning: `truffle serve` did not stop within 10 s of SIGTERM; killing it");
-        }
-        let _ = self.child.kill().await;
-    }
 }
 
 async fn http_part(
@@ -1137,13 +978,6 @@ async fn postgres_inner(
 
 // ---------------------------------------------------------------------------------------------
 // The report.
-
-struct LoadResult {
-    /// Each answered job's sequence number (query `i % queries`) and latency.
-    latencies: Vec<(u64, Duration)>,
-    errors: BTreeMap<String, u64>,
-    elapsed: Duration,
-}
 
 /// One engine's row.
 struct EngineRow {

@@ -90,25 +90,8 @@ const SEARCH_PRODUCTS: usize = 150;
 /// Products from the generated catalogue (`search::corpus`), after the three above.
 fn search_products() -> Vec<ProductInput> {
     crate::search::corpus::generate(SEARCH_PRODUCTS, 2026)
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| ProductInput {
-            name: p.doc.name,
-            brand: p.doc.brand,
-            category: p.doc.category,
-            edition_size: 100 + (i as u32 % 10) * 100,
-            retail_price_krw: p.doc.retail_price_krw,
-            description: p.doc.description,
-            sku: p.doc.sku,
-            image_sha256s: vec![],
-            tags: p
-                .doc
-                .tags
-                .into_iter()
-                .filter(|t| t.chars().count() <= 30)
-                .take(10)
-                .collect(),
-        })
+        .iter()
+        .map(|p| p.input())
         .collect()
 }
 

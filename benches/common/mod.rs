@@ -3,7 +3,14 @@
 //! uses every item.
 #![allow(dead_code)]
 
-use anyhow::Context as _;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
 use sqlx::{Connection as _, PgConnection};
 
 /// The PostgreSQL admin URL the tests use too (`TEST_DATABASE_URL`).
@@ -86,4 +93,156 @@ pub fn run_as_bench(name: &str) -> bool {
             .init();
     }
     true
+}
+
+/// What a load run measured.
+pub struct LoadResult {
+    /// Each answered job's sequence number and latency.
+    pub latencies: Vec<(u64, Duration)>,
+    pub errors: BTreeMap<String, u64>,
+    pub elapsed: Duration,
+}
+
+/// `concurrency` tasks, each sending its next request as soon as the last one is answered, until
+/// `duration` has passed (auth_load's loop).
+pub async fn task_load<F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    request: Arc<F>,
+) -> LoadResult
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + duration;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (next, request) = (next.clone(), request.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = BTreeMap::<String, u64>::new();
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let sent = Instant::now();
+                    match request(i).await {
+                        Ok(()) => latencies.push((i, sent.elapsed())),
+                        Err(kind) => *errors.entry(kind).or_default() += 1,
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut all = LoadResult {
+        latencies: Vec::new(),
+        errors: BTreeMap::new(),
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        match task.await {
+            Ok((latencies, errors)) => {
+                all.latencies.extend(latencies);
+                for (kind, n) in errors {
+                    *all.errors.entry(kind).or_default() += n;
+                }
+            }
+            Err(e) => *all.errors.entry(format!("task failed: {e}")).or_default() += 1,
+        }
+    }
+    // Until the last answer, so the requests in flight at the deadline are not counted for free.
+    all.elapsed = start.elapsed();
+    all
+}
+
+/// `truffle serve` as a subprocess; killed when dropped (an error, Ctrl-C).
+pub struct Server {
+    child: tokio::process::Child,
+    pub base: String,
+    log: PathBuf,
+}
+
+impl Server {
+    pub async fn start(env: &HashMap<String, String>, run_dir: &Path) -> anyhow::Result<Server> {
+        // A free port: bound and let go again (LISTEN_ADDR takes an address, not a listener).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        // Next to the index; also the working directory, so that no .env of the checkout is
+        // read (the environment is the benchmark's alone).
+        let work = run_dir.join("server");
+        std::fs::create_dir_all(&work)?;
+        let log = work.join("server.log");
+        let out = std::fs::File::create(&log)?;
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+            .arg("serve")
+            .env_clear()
+            .envs(env)
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("LOG_FORMAT", "text")
+            .current_dir(&work)
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .kill_on_drop(true)
+            .spawn()
+            .context("start `truffle serve`")?;
+        Ok(Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        })
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// Until `/ready` answers 200; the server's log if it exits or takes a minute.
+    pub async fn wait_ready(&mut self, client: &reqwest::Client) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("`truffle serve` exited ({status}):\n{}", self.log_tail());
+            }
+            if let Ok(res) = client.get(format!("{}/ready", self.base)).send().await
+                && res.status().is_success()
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("`truffle serve` not ready after 60 s:\n{}", self.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A field of the server's /proc/<pid>/status in KiB.
+    pub fn status_kib(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        status.lines().find_map(|line| {
+            let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+    }
+
+    /// SIGTERM (graceful: its pool closes), SIGKILL after 10 s.
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            eprintln!("warning: `truffle serve` did not stop within 10 s of SIGTERM; killing it");
+        }
+        let _ = self.child.kill().await;
+    }
 }

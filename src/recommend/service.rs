@@ -291,16 +291,16 @@ impl Recommendations {
         let entered: HashSet<Uuid> = entries.iter().map(|e| e.raffle_id).collect();
         let now = Utc::now();
         let all = self.actionable();
-        let actionable: Vec<Actionable> = all
-            .iter()
-            .filter(|a| {
+        // Indices into `all` of what this buyer can act on.
+        let open: Vec<usize> = (0..all.len())
+            .filter(|&i| {
+                let a = &all[i];
                 a.product.seller_id != user
                     && a.raffle.seller_id != user
                     && !held.contains(&a.product.id)
                     && !entered.contains(&a.raffle.raffle_id)
                     && a.raffle.closes_at > now
             })
-            .cloned()
             .collect();
         let want = limit + SPARE;
         let trained = self.trained();
@@ -312,14 +312,17 @@ impl Recommendations {
                     .map(|p| signals::demographics(p, korea_today()))
                     .unwrap_or_default();
                 let history = signals::history_of(&trained.catalog, &holdings, &entries, &views);
-                let actionable = actionable.clone();
-                crate::cpu::run(move || rank(&trained, demographics, &history, &actionable, want))
-                    .await
+                let (all, open) = (all.clone(), open.clone());
+                crate::cpu::run(move || {
+                    let actionable = open.iter().map(|&i| &all[i]);
+                    rank(&trained, demographics, &history, actionable, want)
+                })
+                .await
             }
             None => Vec::new(),
         };
         // Fill up with the raffles closing soonest.
-        let mut closing: Vec<&Actionable> = actionable.iter().collect();
+        let mut closing: Vec<&Actionable> = open.iter().map(|&i| &all[i]).collect();
         closing.sort_by_key(|a| (a.raffle.closes_at, a.product.id));
         let chosen: HashSet<Uuid> = picks.iter().map(|p| p.product).collect();
         picks.extend(
@@ -389,11 +392,11 @@ struct Pick {
 
 /// Ranks the actionable products for one buyer with the model: those it was trained on by all
 /// three parts, those listed since by their features. Only positive scores are picks.
-fn rank(
+fn rank<'a>(
     trained: &Trained,
     demographics: super::data::Demographics,
     history: &[(ItemIdx, Signal)],
-    actionable: &[Actionable],
+    actionable: impl Iterator<Item = &'a Actionable>,
     want: usize,
 ) -> Vec<Pick> {
     let catalog = &trained.catalog;

@@ -28,6 +28,31 @@ pub struct CorpusProduct {
     pub collab: Option<&'static str>,
 }
 
+impl CorpusProduct {
+    /// What a seller would post for it. The edition size is not part of the catalogue; it only
+    /// has to be valid. Tags are kept within the catalogue's limits (10, of 30 characters).
+    pub fn input(&self) -> crate::catalogue::ProductInput {
+        let d = &self.doc;
+        crate::catalogue::ProductInput {
+            name: d.name.clone(),
+            brand: d.brand.clone(),
+            category: d.category.clone(),
+            edition_size: 100 + (d.retail_price_krw / 1_000 % 900) as u32,
+            retail_price_krw: d.retail_price_krw,
+            description: d.description.clone(),
+            sku: d.sku.clone(),
+            image_sha256s: Vec::new(),
+            tags: d
+                .tags
+                .iter()
+                .filter(|t| t.chars().count() <= 30)
+                .take(10)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fixed forever.
 #[derive(Debug, Clone)]
 pub struct SplitMix64(u64);
