@@ -138,6 +138,25 @@ async fn deleting_the_account_erases_the_person_and_keeps_a_cool_down() {
         .signup("bye@example.com", "a-good-password-1", &person)
         .await;
     let token = tokens["access_token"].as_str().unwrap();
+    // A product page they opened (kept for their recommendations) goes with the account.
+    let (_, seller) = app.seller().await;
+    let body = json!({"name": "스탠리 텀블러", "brand": "Stanley", "category": "kitchen",
+                      "edition_size": 10, "retail_price_krw": 45000});
+    let product = app.post("/v1/products", Some(&seller), body).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get(&format!("/v1/products/{product}"), Some(token))
+        .await
+        .ok();
+    let views = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM product_views WHERE user_id = $1::uuid")
+            .bind(user["id"].as_str().unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(views().await, 1);
     app.call(
         Method::DELETE,
         "/v1/me",
@@ -177,6 +196,7 @@ async fn deleting_the_account_erases_the_person_and_keeps_a_cool_down() {
     .await
     .unwrap();
     assert_eq!(row, (None, None, None, None, "deleted".into()));
+    assert_eq!(views().await, 0);
 
     // The same person may not come straight back, but the email is free again.
     let id = app.verify("signup", &person).await;
