@@ -281,12 +281,14 @@ impl Recommendations {
     /// Up to `limit` products for `user`, best first, each with its reason.
     pub async fn for_user(&self, user: Uuid, limit: usize) -> Result<RecommendationList, ApiError> {
         let since = self.views_since();
-        let (people, holdings, entries, views) = tokio::try_join!(
-            crate::accounts::demographics(&self.db, Some(user)),
-            crate::orders::holdings(&self.db, Some(user)),
-            crate::raffles::product_entries(&self.db, Some(user)),
-            store::views(&self.db, Some(user), since),
-        )?;
+        // One connection for the buyer's four reads: under load, four connections per request
+        // would queue on the pool.
+        let mut conn = self.db.acquire().await?;
+        let people = crate::accounts::demographics(&mut *conn, Some(user)).await?;
+        let holdings = crate::orders::holdings(&mut *conn, Some(user)).await?;
+        let entries = crate::raffles::product_entries(&mut *conn, Some(user)).await?;
+        let views = store::views(&mut *conn, Some(user), since).await?;
+        drop(conn);
         let held: HashSet<Uuid> = holdings.iter().map(|h| h.product_id).collect();
         let entered: HashSet<Uuid> = entries.iter().map(|e| e.raffle_id).collect();
         let now = Utc::now();
