@@ -102,6 +102,29 @@ print(next((r["id"] for r in json.load(sys.stdin)["items"] if r["state"] in ("dr
   echo "smoke: the demo draw re-runs from the chain and the ticket list"
 }
 
+# The demo buyer (who won and paid the drawn raffle, and entered the open one) is offered the
+# other open raffles, each with a reason.
+recommend_demo() {
+  local body token
+  body="$(curl -fsS -H 'content-type: application/json' \
+    -d '{"email":"buyer@demo.truffle.kr","password":"truffle-demo-buyer"}' "$base/v1/auth/login")" \
+    || fail "the demo buyer cannot log in"
+  token="$(printf '%s' "$body" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["access_token"])')"
+  for _ in $(seq 60); do
+    if curl -fsS -H "authorization: Bearer $token" "$base/v1/me/recommendations" | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+items = d["items"]
+assert len(items) >= 3, d
+assert all(i["raffle"]["state"] in ("open", "scheduled") and i["reason"]["text"] for i in items), d
+' 2>/dev/null; then
+      echo "smoke: the demo buyer gets recommendations with reasons"
+      return
+    fi
+    sleep 1
+  done
+  fail "the demo buyer got no recommendations"
+}
+
 start
 curl -fsS "$base/openapi.json" | grep -q '"openapi":"3.1' || fail "/openapi.json is not OpenAPI 3.1"
 curl -fsS "$base/docs/" | grep -qi 'swagger' || fail "/docs does not serve the docs UI"
@@ -127,6 +150,7 @@ echo "smoke: truffle create-admin works"
 target/debug/truffle migrate >/dev/null || fail "truffle migrate failed on a migrated database"
 verify_demo_products
 verify_demo_draw
+recommend_demo
 search_demo
 stop
 

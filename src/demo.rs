@@ -213,6 +213,9 @@ pub async fn ads(accounts: &Accounts, ads: &crate::ads::Ads) -> anyhow::Result<(
     Ok(())
 }
 
+/// Open raffles on generated listings besides the two below (closing in 2 to 9 days).
+const MORE_RAFFLES: usize = 8;
+
 /// Once the demo products are anchored: an open raffle (a week long) and a short one that the
 /// worker draws; its first winner then pays with the dev provider. Runs in the background of
 /// `truffle serve --demo`; does nothing when the demo raffles exist already.
@@ -338,6 +341,45 @@ pub async fn raffles(state: crate::app::AppState) -> anyhow::Result<()> {
                 .enter(&user, open.id)
                 .await
                 .map_err(|e| anyhow::anyhow!("demo entry: {e}"))?;
+        }
+    }
+    // More open raffles, on generated listings, for recommendations and the chatbot to show.
+    let more = products
+        .product_ids_of(seller.id, 3 + MORE_RAFFLES as i64)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for _ in 0..120 {
+        let views = products
+            .products(&more[3.min(more.len())..])
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if views.iter().all(|p| {
+            matches!(
+                p.chain.status,
+                crate::catalogue::ChainStatus::Anchored | crate::catalogue::ChainStatus::Confirmed
+            )
+        }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for (i, &product) in more.iter().skip(3).enumerate() {
+        let result = state
+            .raffles
+            .create(
+                &seller_user,
+                NewRaffle {
+                    product_id: product,
+                    price_krw: None,
+                    winners: 5,
+                    opens_at: now,
+                    closes_at: now + chrono::Duration::days(2 + i as i64),
+                    payment_window_hours: Some(48),
+                },
+            )
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(%product, error = %e, "demo raffle not created");
         }
     }
     // The draw happens on chain after closing; then the first winner pays.
