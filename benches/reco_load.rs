@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = Settings::from_env()?;
-    let load_before = loadavg();
+    let load_before = common::loadavg();
     let db_name = format!("truffle_bench_{}", Uuid::new_v4().simple());
     let db_url = url_for(&settings.admin_url, &db_name)?;
     let run_dir = PathBuf::from(common::index_dir("reco_load"));
@@ -122,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&run_dir);
     let mut report = outcome?;
     report["load_before"] = json!(load_before);
-    report["load_after"] = json!(loadavg());
+    report["load_after"] = json!(common::loadavg());
     print_report(&report);
     std::fs::create_dir_all(PathBuf::from(RESULTS_PATH).parent().expect("has a parent"))?;
     std::fs::write(RESULTS_PATH, serde_json::to_string_pretty(&report)? + "\n")?;
@@ -787,12 +787,6 @@ impl Zipf {
             .partition_point(|&c| c < x)
             .min(self.cumulative.len() - 1)
     }
-}
-
-fn loadavg() -> Option<String> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 fn print_report(r: &Value) {

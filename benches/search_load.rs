@@ -159,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = Settings::from_env()?;
     // Everything shares the machine: other work on it shows here and in every figure.
-    let load_before = loadavg();
+    let load_before = common::loadavg();
     let queries = QuerySet::load()?;
 
     let db_name = format!("truffle_bench_{}", Uuid::new_v4().simple());
@@ -195,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut report = outcome?;
     report.load_before = load_before;
-    report.load_after = loadavg();
+    report.load_after = common::loadavg();
     print_report(&report);
     std::fs::create_dir_all(Path::new(RESULTS_PATH).parent().expect("has a parent"))?;
     std::fs::write(
@@ -1185,17 +1185,6 @@ impl Report {
             },
         })
     }
-}
-
-/// The 1, 5 and 15 minute load averages.
-fn loadavg() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    Some(
-        text.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
 }
 
 fn opt(v: Option<f64>, decimals: usize) -> String {

@@ -95,6 +95,17 @@ pub fn run_as_bench(name: &str) -> bool {
     true
 }
 
+/// The load average (1, 5, 15 minutes), printed with a run so that a disturbed one shows.
+pub fn loadavg() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 /// What a load run measured.
 pub struct LoadResult {
     /// Each answered job's sequence number and latency.

@@ -21,7 +21,18 @@ pub(crate) async fn anchored_product(
     let (_, seller) = app.seller().await;
     let body = json!({"name": "아더에러 x 푸마 스피드캣", "brand": "Ader Error", "category": "sneakers",
                       "edition_size": edition, "retail_price_krw": 159000});
-    let id = app.post("/v1/products", Some(&seller), body).await.ok()["id"]
+    let id = anchored_listing(app, chain, &seller, body).await;
+    (seller, id)
+}
+
+/// A product `seller` posts (`body`), once it is anchored: its id.
+pub(crate) async fn anchored_listing(
+    app: &TestApp,
+    chain: &TestChain,
+    seller: &str,
+    body: Value,
+) -> String {
+    let id = app.post("/v1/products", Some(seller), body).await.ok()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -29,7 +40,7 @@ pub(crate) async fn anchored_product(
     worker.pass(true).await.unwrap();
     chain.mine(1).await;
     worker.pass(false).await.unwrap();
-    (seller, id)
+    id
 }
 
 pub(crate) async fn db_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestChain};
-use crate::raffles::{drive_draw, open_raffle};
+use crate::raffles::{anchored_listing, drive_draw, open_raffle};
 
 /// A listing of `seller`'s, anchored: its id.
 async fn listing(
@@ -21,15 +21,7 @@ async fn listing(
 ) -> String {
     let body = json!({"name": name, "brand": brand, "category": category,
                       "edition_size": 50, "retail_price_krw": krw});
-    let id = app.post("/v1/products", Some(seller), body).await.ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let worker = app.worker();
-    worker.pass(true).await.unwrap();
-    chain.mine(1).await;
-    worker.pass(false).await.unwrap();
-    id
+    anchored_listing(app, chain, seller, body).await
 }
 
 async fn recommendations(app: &TestApp, token: &str) -> Value {
