@@ -656,11 +656,16 @@ pub async fn demographics(
     db: impl PgExecutor<'_>,
     user: Option<Uuid>,
 ) -> sqlx::Result<Vec<Demographic>> {
-    sqlx::query_as(
-        "SELECT id AS user_id, birth_date, gender FROM users
-         WHERE status = 'active' AND ($1::uuid IS NULL OR id = $1) ORDER BY id",
-    )
-    .bind(user)
-    .fetch_all(db)
-    .await
+    // Two statements, not `$1 IS NULL OR …`: a cached generic plan could not use the index.
+    const SELECT: &str =
+        "SELECT id AS user_id, birth_date, gender FROM users WHERE status = 'active'";
+    match user {
+        Some(user) => {
+            sqlx::query_as(AssertSqlSafe(format!("{SELECT} AND id = $1")))
+                .bind(user)
+                .fetch_all(db)
+                .await
+        }
+        None => sqlx::query_as(SELECT).fetch_all(db).await,
+    }
 }

@@ -349,11 +349,22 @@ pub async fn facts(
     db: impl PgExecutor<'_>,
     ids: Option<&[Uuid]>,
 ) -> sqlx::Result<Vec<ProductFacts>> {
-    sqlx::query_as(
-        "SELECT id, seller_id, name, brand, category, retail_price_krw FROM products
-         WHERE $1::uuid[] IS NULL OR id = ANY($1) ORDER BY id",
-    )
-    .bind(ids)
-    .fetch_all(db)
-    .await
+    // Two statements, not `$1 IS NULL OR …`: a cached generic plan could not use the index.
+    const SELECT: &str =
+        "SELECT id, seller_id, name, brand, category, retail_price_krw FROM products";
+    match ids {
+        Some(ids) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE id = ANY($1) ORDER BY id"
+            )))
+            .bind(ids)
+            .fetch_all(db)
+            .await
+        }
+        None => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY id")))
+                .fetch_all(db)
+                .await
+        }
+    }
 }

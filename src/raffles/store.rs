@@ -459,13 +459,18 @@ pub async fn product_entries(
     db: impl PgExecutor<'_>,
     user: Option<Uuid>,
 ) -> sqlx::Result<Vec<ProductEntry>> {
-    sqlx::query_as(
-        "SELECT e.user_id, e.raffle_id, r.product_id FROM entries e JOIN raffles r ON r.id = e.raffle_id
-         WHERE e.withdrawn_at IS NULL AND ($1::uuid IS NULL OR e.user_id = $1)",
-    )
-    .bind(user)
-    .fetch_all(db)
-    .await
+    // Two statements, not `$1 IS NULL OR …`: a cached generic plan could not use the index.
+    const SELECT: &str = "SELECT e.user_id, e.raffle_id, r.product_id FROM entries e
+         JOIN raffles r ON r.id = e.raffle_id WHERE e.withdrawn_at IS NULL";
+    match user {
+        Some(user) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} AND e.user_id = $1")))
+                .bind(user)
+                .fetch_all(db)
+                .await
+        }
+        None => sqlx::query_as(SELECT).fetch_all(db).await,
+    }
 }
 
 /// A raffle a buyer can still act on: open, or scheduled to open.

@@ -30,14 +30,27 @@ pub async fn views(
     user: Option<Uuid>,
     since: NaiveDate,
 ) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
-    sqlx::query_as(
-        "SELECT DISTINCT user_id, product_id FROM product_views
-         WHERE viewed_on >= $2 AND ($1::uuid IS NULL OR user_id = $1)",
-    )
-    .bind(user)
-    .bind(since)
-    .fetch_all(db)
-    .await
+    // Two statements, not `$1 IS NULL OR …`: a cached generic plan could not use the index.
+    match user {
+        Some(user) => {
+            sqlx::query_as(
+                "SELECT DISTINCT user_id, product_id FROM product_views
+                 WHERE user_id = $1 AND viewed_on >= $2",
+            )
+            .bind(user)
+            .bind(since)
+            .fetch_all(db)
+            .await
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT DISTINCT user_id, product_id FROM product_views WHERE viewed_on >= $1",
+            )
+            .bind(since)
+            .fetch_all(db)
+            .await
+        }
+    }
 }
 
 /// Deletes views older than `before`.
