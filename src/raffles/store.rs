@@ -154,9 +154,11 @@ pub async fn latest_for_products(
     db: impl PgExecutor<'_>,
     product_ids: &[Uuid],
 ) -> sqlx::Result<Vec<RaffleRow>> {
+    // The newest raffle per product first, then its entry count: counting the entries of every
+    // past raffle of a popular product would cost more than the whole answer.
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT DISTINCT ON (product_id) * FROM ({RAFFLE_SELECT} WHERE r.product_id = ANY($1)) x
-         ORDER BY product_id, id DESC"
+        "{RAFFLE_SELECT} WHERE r.id IN (SELECT DISTINCT ON (product_id) id FROM raffles
+                                        WHERE product_id = ANY($1) ORDER BY product_id, id DESC)"
     )))
     .bind(product_ids)
     .fetch_all(db)
