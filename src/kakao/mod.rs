@@ -178,14 +178,15 @@ impl Kakao {
             return answers::fallback();
         }
         let command = req.command();
-        match tokio::time::timeout(self.timeout, self.run(&req, command.clone())).await {
+        let name = command.name();
+        match tokio::time::timeout(self.timeout, self.run(&req, command)).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, ?command, "kakao skill failed; sent the fallback");
+                tracing::warn!(error = ?e, command = name, "kakao skill failed; sent the fallback");
                 answers::fallback()
             }
             Err(_) => {
-                tracing::warn!(?command, timeout = ?self.timeout, "kakao skill ran out of time; sent the fallback");
+                tracing::warn!(command = name, timeout = ?self.timeout, "kakao skill ran out of time; sent the fallback");
                 answers::fallback()
             }
         }
@@ -290,7 +291,7 @@ impl Kakao {
         let Some(user) = store::take_code(&mut *tx, &hash).await? else {
             return Ok(answers::code_refused());
         };
-        store::link(&mut *tx, bot_user_key, user).await?;
+        store::link(&mut tx, bot_user_key, user).await?;
         tx.commit().await?;
         tracing::info!(%user, "kakao user linked");
         Ok(answers::linked())
@@ -331,7 +332,7 @@ impl Kakao {
     /// Unlinks the user's Kakao account and drops their code; whether one was linked.
     pub async fn unlink(&self, user: Uuid) -> Result<bool, ApiError> {
         let mut conn = self.db.acquire().await?;
-        Ok(store::forget(&mut *conn, user).await?)
+        Ok(store::forget(&mut conn, user).await?)
     }
 }
 

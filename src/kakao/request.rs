@@ -135,6 +135,21 @@ pub enum Command {
     Unlink,
 }
 
+impl Command {
+    /// The command's name for logs, without what the user typed (codes, search text).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Help => "help",
+            Command::Search(_) => "search",
+            Command::OpenRaffles => "open_raffles",
+            Command::Raffle(_) => "raffle",
+            Command::MyEntries => "my_entries",
+            Command::Link(_) => "link",
+            Command::Unlink => "unlink",
+        }
+    }
+}
+
 /// Link codes are six digits.
 pub const LINK_CODE_DIGITS: usize = 6;
 
@@ -214,7 +229,7 @@ impl SkillRequest {
             .or_else(|| self.action_name.as_deref().and_then(named));
         match by_name {
             Some(kind) => self.with_params(kind),
-            None => self.from_utterance(),
+            None => self.by_keywords(),
         }
     }
 
@@ -240,7 +255,7 @@ impl SkillRequest {
         }
     }
 
-    fn from_utterance(&self) -> Command {
+    fn by_keywords(&self) -> Command {
         let text = self.utterance.trim();
         let flat = squash(text);
         if flat.is_empty() {

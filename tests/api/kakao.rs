@@ -233,6 +233,15 @@ async fn skill_calls_without_the_secret_or_from_another_bot_are_refused() {
 
     let help = skill(&app, &body).await;
     assert!(text(&help).contains("검색 덩크"), "{help}");
+    // 401 answers carry the usual error body; the OpenAPI document describes the endpoints.
+    let doc = app.get("/openapi.json", None).await.ok();
+    assert!(doc["paths"]["/v1/kakao/skill"]["post"]["responses"]["401"].is_object());
+    for method in ["get", "post", "delete"] {
+        assert!(
+            doc["paths"]["/v1/me/kakao-link"][method].is_object(),
+            "{method}"
+        );
+    }
     app.stop().await;
 
     // A server without a configured secret refuses everyone, whatever they send.
