@@ -218,7 +218,7 @@ fn named(name: &str) -> Option<Kind> {
 }
 
 /// Leading words that say what the rest of the utterance is.
-const SEARCH_WORDS: &[&str] = &["검색", "찾기", "찾아줘", "상품검색"];
+const SEARCH_WORDS: &[&str] = &["상품 검색", "상품검색", "검색", "찾기", "찾아줘"];
 
 impl SkillRequest {
     pub fn command(&self) -> Command {
@@ -351,6 +351,10 @@ mod tests {
             Command::Search(Some("덩크 로우".into()))
         );
         assert_eq!(req("검색").command(), Command::Search(None));
+        assert_eq!(
+            req("상품 검색 삼바").command(),
+            Command::Search(Some("삼바".into()))
+        );
         assert_eq!(req("래플").command(), Command::OpenRaffles);
         assert_eq!(req("진행 중인 래플").command(), Command::OpenRaffles);
         let id = Uuid::now_v7();
