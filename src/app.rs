@@ -16,6 +16,7 @@ use crate::catalogue::Catalogue;
 use crate::chain::ChainClient;
 use crate::chain::worker::AnchorWorker;
 use crate::config::{Config, IdentityProviderConfig, PaymentProviderConfig};
+use crate::kakao::Kakao;
 use crate::metrics::Metrics;
 use crate::orders::Orders;
 use crate::providers::identity::{DevIdentityVerifier, IdentityVerifier, PortOneIdentityVerifier};
@@ -76,6 +77,7 @@ pub struct App {
     pub search: Search,
     pub recommend: Recommendations,
     pub ads: Ads,
+    pub kakao: Kakao,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -136,6 +138,12 @@ impl FromRef<AppState> for Ads {
     }
 }
 
+impl FromRef<AppState> for Kakao {
+    fn from_ref(state: &AppState) -> Kakao {
+        state.kakao.clone()
+    }
+}
+
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
@@ -168,6 +176,7 @@ impl AppState {
             search,
             recommend,
             ads,
+            kakao,
             ..
         } = config;
         let ads = {
@@ -176,6 +185,11 @@ impl AppState {
             // own label rather than ask operators for another.
             let key = crate::ads::derive_viewer_key(identity.person_key_secret.expose_secret());
             Ads::new(db.clone(), ads.click_dedup_window, key)
+        };
+        // Link codes are hashed with a key derived from the person key, under its own label.
+        let kakao_key = {
+            use secrecy::ExposeSecret;
+            crate::kakao::derive_code_key(identity.person_key_secret.expose_secret())
         };
         let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
         let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
@@ -197,6 +211,19 @@ impl AppState {
         let search = Search::open(db.clone(), catalogue.clone(), raffles.clone(), &search)?;
         let recommend =
             Recommendations::new(db.clone(), catalogue.clone(), raffles.clone(), &recommend);
+        if kakao.skill_secret.is_none() {
+            tracing::info!(
+                "KAKAO_SKILL_SECRET is not set: POST /v1/kakao/skill refuses every request"
+            );
+        }
+        let kakao = Kakao::new(
+            db.clone(),
+            search.clone(),
+            raffles.clone(),
+            catalogue.clone(),
+            kakao,
+            kakao_key,
+        );
         let (anchor_worker, draw_worker) = match &chain.rpc {
             Some(rpc) => {
                 use secrecy::ExposeSecret;
@@ -236,6 +263,7 @@ impl AppState {
             search,
             recommend,
             ads,
+            kakao,
             anchor_worker,
             draw_worker,
             http: HttpSettings {

@@ -209,6 +209,25 @@ pub struct AdsConfig {
     pub click_dedup_window: Duration,
 }
 
+/// The KakaoTalk chatbot skill (docs/KAKAO.md).
+#[derive(Debug)]
+pub struct KakaoConfig {
+    /// The value Open Builder sends in the `X-Skill-Secret` header. Unset: the skill refuses
+    /// every request (401).
+    pub skill_secret: Option<SecretString>,
+    /// The bot whose requests are answered (`bot.id`); required with the secret.
+    pub bot_id: Option<String>,
+    /// How long a skill answer may take before the polite fallback goes out instead (Kakao
+    /// waits 5 s in all).
+    pub skill_timeout: Duration,
+    /// How long a link code from `POST /v1/me/kakao-link` stays valid.
+    pub link_code_ttl: Duration,
+    /// The web front end cards link to (`{base}/products/{id}`, `{base}/raffles/{id}`).
+    pub web_base_url: String,
+    /// The thumbnail of every card (Kakao requires one on a basicCard).
+    pub card_image_url: String,
+}
+
 #[derive(Debug)]
 pub struct Config {
     pub database_url: SecretString,
@@ -227,6 +246,7 @@ pub struct Config {
     pub search: SearchConfig,
     pub recommend: RecoConfig,
     pub ads: AdsConfig,
+    pub kakao: KakaoConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -326,6 +346,60 @@ fn decode_base64(value: &str) -> Option<Vec<u8>> {
         .decode(value)
         .ok()
         .or_else(|| URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')).ok())
+}
+
+/// The KakaoTalk skill's settings; a secret without a bot id (or the reverse) is a mistake.
+fn kakao_config(r: &mut Reader<'_>) -> Option<KakaoConfig> {
+    let skill_secret = r.raw("KAKAO_SKILL_SECRET").map(str::to_owned);
+    let bot_id = r.raw("KAKAO_BOT_ID").map(str::to_owned);
+    if skill_secret.as_ref().is_some_and(|s| s.len() < 16) {
+        r.errors.push(
+            "KAKAO_SKILL_SECRET must be at least 16 characters (try `openssl rand -hex 24`)".into(),
+        );
+    }
+    match (&skill_secret, &bot_id) {
+        (Some(_), None) => r.errors.push(
+            "KAKAO_BOT_ID is not set (the Open Builder bot id; needed with KAKAO_SKILL_SECRET)"
+                .into(),
+        ),
+        (None, Some(_)) => r
+            .errors
+            .push("KAKAO_SKILL_SECRET is not set (needed with KAKAO_BOT_ID)".into()),
+        _ => {}
+    }
+    let skill_timeout = r.duration("KAKAO_SKILL_TIMEOUT", "3s");
+    if skill_timeout.is_some_and(|t| t > Duration::from_millis(4500)) {
+        r.errors
+            .push("KAKAO_SKILL_TIMEOUT must be at most 4.5s: Kakao gives up after 5s".into());
+    }
+    let link_code_ttl = r.duration("KAKAO_LINK_CODE_TTL", "10m");
+    let web_base_url = r
+        .raw("KAKAO_WEB_BASE_URL")
+        .unwrap_or("https://truffle.kr")
+        .trim_end_matches('/')
+        .to_owned();
+    if !web_base_url.starts_with("https://") {
+        r.errors.push(format!(
+            "KAKAO_WEB_BASE_URL={web_base_url:?} must be an https URL"
+        ));
+    }
+    let card_image_url = r
+        .raw("KAKAO_CARD_IMAGE_URL")
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{web_base_url}/images/kakao-card.png"));
+    if !card_image_url.starts_with("https://") {
+        r.errors.push(format!(
+            "KAKAO_CARD_IMAGE_URL={card_image_url:?} must be an https URL"
+        ));
+    }
+    Some(KakaoConfig {
+        skill_secret: skill_secret.map(SecretString::from),
+        bot_id,
+        skill_timeout: skill_timeout?,
+        link_code_ttl: link_code_ttl?,
+        web_base_url,
+        card_image_url,
+    })
 }
 
 impl Config {
@@ -615,6 +689,7 @@ impl Config {
         }
         let reco_view_window = r.duration("RECO_VIEW_WINDOW", "90d");
         let click_dedup_window = r.duration("ADS_CLICK_DEDUP_WINDOW", "30m");
+        let kakao = kakao_config(&mut r);
 
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
@@ -668,6 +743,7 @@ impl Config {
             ads: AdsConfig {
                 click_dedup_window: click_dedup_window.ok_or_else(missing)?,
             },
+            kakao: kakao.ok_or_else(missing)?,
             catalogue: CatalogueConfig {
                 custody_master_key: SecretBox::new(Box::new(
                     custody_master_key.ok_or_else(missing)?,
@@ -715,6 +791,33 @@ mod tests {
         assert_eq!(c.identity.code_ttl, Duration::from_secs(180));
         assert!(matches!(c.identity.provider, IdentityProviderConfig::Dev));
         assert_eq!(c.ads.click_dedup_window, Duration::from_secs(30 * 60));
+        assert!(
+            c.kakao.skill_secret.is_none(),
+            "the skill is off unless configured"
+        );
+        assert_eq!(c.kakao.skill_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn kakao_needs_secret_and_bot_id_together_and_a_short_timeout() {
+        let mut env = base();
+        env.insert(
+            "KAKAO_SKILL_SECRET".into(),
+            "kakao-skill-secret-value".into(),
+        );
+        env.insert("KAKAO_SKILL_TIMEOUT".into(), "5s".into());
+        let text = Config::from_env_map(&env).unwrap_err().to_string();
+        assert!(text.contains("KAKAO_BOT_ID"), "{text}");
+        assert!(text.contains("KAKAO_SKILL_TIMEOUT"), "{text}");
+        assert!(
+            !text.contains("kakao-skill-secret-value"),
+            "secret leaked:\n{text}"
+        );
+        env.insert("KAKAO_BOT_ID".into(), "bot-1".into());
+        env.remove("KAKAO_SKILL_TIMEOUT");
+        let c = Config::from_env_map(&env).unwrap();
+        assert_eq!(c.kakao.bot_id.as_deref(), Some("bot-1"));
+        assert!(!format!("{c:?}").contains("kakao-skill-secret-value"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod cpu;
 pub mod db;
 pub mod demo;
 pub mod http;
+pub mod kakao;
 pub mod metrics;
 pub mod notify;
 pub mod ops;

@@ -22,6 +22,7 @@ use crate::catalogue::routes as catalogue;
 use crate::http::ErrorBody;
 use crate::http::extract::TrustedProxies;
 use crate::http::middleware;
+use crate::kakao::routes as kakao;
 use crate::notify::routes as notify;
 use crate::ops;
 use crate::orders::routes as orders;
@@ -53,6 +54,7 @@ use crate::search::routes as search;
         (name = "search", description = "Product search in Korean and English, with chain status on every hit"),
         (name = "recommendations", description = "Products ranked for the caller by age, gender and history, each with a reason"),
         (name = "ads", description = "Banner ads: serving, click redirects, and campaigns with their statistics for admins"),
+        (name = "kakao", description = "The KakaoTalk chatbot: the Open Builder skill and linking a Kakao user to an account"),
     )
 )]
 struct ApiDoc;
@@ -131,6 +133,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ads::stats))
         .routes(routes!(ads::serve))
         .routes(routes!(ads::click))
+        .routes(routes!(kakao::skill))
+        .routes(routes!(kakao::create_code, kakao::status, kakao::unlink))
 }
 
 /// The OpenAPI document alone (for `truffle openapi` and tests).

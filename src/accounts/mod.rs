@@ -267,6 +267,7 @@ pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), 
     store::revoke_sessions(&mut *tx, user_id, None, "account_deleted").await?;
     crate::raffles::withdraw_open_entries(&mut *tx, user_id).await?;
     crate::recommend::forget(&mut *tx, user_id).await?;
+    crate::kakao::forget(&mut *tx, user_id).await?;
     let person = store::anonymise_user(&mut *tx, user_id)
         .await?
         .ok_or(ErrorCode::SessionRevoked)?;

@@ -89,6 +89,8 @@ pub enum ErrorCode {
     OrderNotPayable,
     OrderNotShippable,
     OrderNotRefundable,
+    // kakao: 401
+    SkillUnauthorized,
     // 500
     Internal,
     // 502
@@ -163,6 +165,7 @@ impl ErrorCode {
         Self::OrderNotPayable,
         Self::OrderNotShippable,
         Self::OrderNotRefundable,
+        Self::SkillUnauthorized,
         Self::Internal,
         Self::UpstreamError,
         Self::Unavailable,
@@ -233,6 +236,7 @@ impl ErrorCode {
             Self::OrderNotPayable => "order_not_payable",
             Self::OrderNotShippable => "order_not_shippable",
             Self::OrderNotRefundable => "order_not_refundable",
+            Self::SkillUnauthorized => "skill_unauthorized",
             Self::Internal => "internal",
             Self::UpstreamError => "upstream_error",
             Self::Unavailable => "unavailable",
@@ -303,6 +307,7 @@ impl ErrorCode {
             Self::OrderNotPayable => StatusCode::CONFLICT,
             Self::OrderNotShippable => StatusCode::CONFLICT,
             Self::OrderNotRefundable => StatusCode::CONFLICT,
+            Self::SkillUnauthorized => StatusCode::UNAUTHORIZED,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError => StatusCode::BAD_GATEWAY,
             Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -385,6 +390,7 @@ impl ErrorCode {
             Self::OrderNotPayable => "This order cannot be paid.",
             Self::OrderNotShippable => "This order is not at that step.",
             Self::OrderNotRefundable => "Only a paid order that has not shipped can be refunded.",
+            Self::SkillUnauthorized => "This skill request is not from our KakaoTalk bot.",
             Self::Internal => "Something went wrong on our side.",
             Self::UpstreamError => "An outside service failed; try again later.",
             Self::Unavailable => "The service is not available right now.",

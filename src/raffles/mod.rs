@@ -379,6 +379,13 @@ impl Raffles {
         ))
     }
 
+    /// Raffles taking entries now, closing soonest first (at most `limit`).
+    pub async fn open_closing_soonest(&self, limit: i64) -> Result<Vec<Raffle>, ApiError> {
+        let rows = store::open_closing_soonest(&self.db, limit).await?;
+        let now = self.db_now().await?;
+        Ok(rows.into_iter().map(|r| Raffle::from_row(r, now)).collect())
+    }
+
     /// One entry per person while the raffle is open; the entry's ticket comes back.
     pub async fn enter(&self, user: &CurrentUser, raffle_id: Uuid) -> Result<Entry, ApiError> {
         if !user.identity_verified {

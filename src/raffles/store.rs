@@ -496,3 +496,18 @@ pub async fn upcoming(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Upcoming>> {
     .fetch_all(db)
     .await
 }
+
+/// Raffles taking entries now (committed on chain, opened, not closed), closing soonest first.
+pub async fn open_closing_soonest(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+) -> sqlx::Result<Vec<RaffleRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{RAFFLE_SELECT}
+         WHERE r.stage = 'committed' AND r.opens_at <= now() AND r.closes_at > now()
+         ORDER BY r.closes_at, r.id LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

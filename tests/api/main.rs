@@ -9,6 +9,7 @@ mod accounts_sellers;
 mod ads;
 mod anchoring;
 mod catalogue;
+mod kakao;
 mod operations;
 mod orders;
 mod portone;

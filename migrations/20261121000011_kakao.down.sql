@@ -1,0 +1,2 @@
+DROP TABLE kakao_links;
+DROP TABLE kakao_link_codes;

@@ -1,0 +1,344 @@
+//! The KakaoTalk chatbot (original spec §8, issue 7): `POST /v1/kakao/skill` answers Kakao i
+//! Open Builder skill requests in the "2.0" response format, in Korean — product search, open
+//! raffles, one raffle, and, for a Kakao user linked to an account with a one-time code, their
+//! entries and results. The domain owns the link codes and the links; it reads products, raffles
+//! and search results through those domains. `docs/KAKAO.md` has the Open Builder set-up and
+//! the decisions.
+
+pub mod answers;
+pub mod request;
+pub mod response;
+pub mod routes;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use sqlx::PgPool;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::catalogue::Catalogue;
+use crate::config::{KakaoConfig, RateLimit};
+use crate::http::error::unique_violation;
+use crate::http::{ApiError, ErrorCode};
+use crate::raffles::Raffles;
+use crate::search::{Search, SearchRequest};
+use answers::Links;
+use request::{Command, SkillRequest};
+use response::SkillResponse;
+
+/// The header Open Builder sends the shared secret in ("헤더값 입력" on the skill).
+pub const SECRET_HEADER: &str = "x-skill-secret";
+/// Cards in a search answer (a carousel holds ten).
+const SEARCH_CARDS: usize = 10;
+/// Open raffles listed (five listCards of four in a carousel).
+const OPEN_RAFFLES: i64 = 20;
+/// Entries in "내 응모" (one listCard).
+const MY_ENTRIES: i64 = 5;
+/// Longest search text taken from a message.
+const MAX_QUERY_CHARS: usize = 100;
+/// Link attempts per Kakao user and window: six digits must not be guessed.
+const LINK_ATTEMPTS: RateLimit = RateLimit {
+    max: 10,
+    window: Duration::from_secs(600),
+};
+
+#[derive(Clone)]
+pub struct Kakao(Arc<KakaoInner>);
+
+pub struct KakaoInner {
+    db: PgPool,
+    search: Search,
+    raffles: Raffles,
+    catalogue: Catalogue,
+    secret: Option<SecretString>,
+    bot_id: Option<String>,
+    timeout: Duration,
+    code_ttl: Duration,
+    links: Links,
+    /// HMAC key for link codes and rate-limit keys.
+    key: Vec<u8>,
+}
+
+impl std::ops::Deref for Kakao {
+    type Target = KakaoInner;
+    fn deref(&self) -> &KakaoInner {
+        &self.0
+    }
+}
+
+/// The key that hashes link codes, derived from a server secret under its own label.
+pub fn derive_code_key(server_secret: &[u8]) -> Vec<u8> {
+    hmac_sha256(server_secret, b"truffle.kakao.link/1")
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// A new link code: what the user types into KakaoTalk, and until when it works.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LinkCode {
+    /// Six digits; send "연결 123456" to the Truffle KakaoTalk channel. Works once.
+    #[schema(example = "042917")]
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Whether the caller's account is linked to a KakaoTalk user.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LinkStatus {
+    pub linked: bool,
+    pub linked_at: Option<DateTime<Utc>>,
+}
+
+/// Why a skill request is refused (401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No secret is configured: the skill is off.
+    NotConfigured,
+    /// The header is missing or wrong.
+    BadSecret,
+    /// Another bot's request.
+    OtherBot,
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> ApiError {
+        let message = match r {
+            Refusal::NotConfigured => "The KakaoTalk skill is not configured on this server.",
+            Refusal::BadSecret => "The skill secret header is missing or wrong.",
+            Refusal::OtherBot => "This skill answers another bot.",
+        };
+        ApiError::with_message(ErrorCode::SkillUnauthorized, message)
+    }
+}
+
+impl Kakao {
+    pub fn new(
+        db: PgPool,
+        search: Search,
+        raffles: Raffles,
+        catalogue: Catalogue,
+        config: KakaoConfig,
+        key: Vec<u8>,
+    ) -> Kakao {
+        Kakao(Arc::new(KakaoInner {
+            db,
+            search,
+            raffles,
+            catalogue,
+            secret: config.skill_secret,
+            bot_id: config.bot_id,
+            timeout: config.skill_timeout,
+            code_ttl: config.link_code_ttl,
+            links: Links {
+                web_base_url: config.web_base_url,
+                card_image_url: config.card_image_url,
+            },
+            key,
+        }))
+    }
+
+    /// Checks the secret header, in constant time.
+    pub fn check_secret(&self, header: Option<&[u8]>) -> Result<(), Refusal> {
+        let secret = self.secret.as_ref().ok_or(Refusal::NotConfigured)?;
+        let given = header.ok_or(Refusal::BadSecret)?;
+        // Comparing MACs keeps the time independent of the secret's length too.
+        let want = hmac_sha256(&self.key, secret.expose_secret().as_bytes());
+        let got = hmac_sha256(&self.key, given);
+        if bool::from(want.ct_eq(&got)) {
+            Ok(())
+        } else {
+            Err(Refusal::BadSecret)
+        }
+    }
+
+    /// Refuses another bot's request. A payload without a readable `bot.id` is not refused here:
+    /// it gets the fallback answer and nothing else ([`Kakao::answer`]).
+    pub fn check_bot(&self, req: &SkillRequest) -> Result<(), Refusal> {
+        match (&req.bot_id, &self.bot_id) {
+            (Some(given), Some(ours)) if given != ours => Err(Refusal::OtherBot),
+            (Some(_), None) => Err(Refusal::NotConfigured),
+            _ => Ok(()),
+        }
+    }
+
+    /// The answer to a checked request, always: failures and slowness get the polite fallback.
+    pub async fn answer(&self, req: SkillRequest) -> SkillResponse {
+        if req.bot_id.is_none() {
+            return answers::fallback();
+        }
+        let command = req.command();
+        let name = command.name();
+        match tokio::time::timeout(self.timeout, self.run(&req, command)).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => {
+                tracing::warn!(error = ?e, command = name, "kakao skill failed; sent the fallback");
+                answers::fallback()
+            }
+            Err(_) => {
+                tracing::warn!(command = name, timeout = ?self.timeout, "kakao skill ran out of time; sent the fallback");
+                answers::fallback()
+            }
+        }
+    }
+
+    async fn run(&self, req: &SkillRequest, command: Command) -> Result<SkillResponse, ApiError> {
+        match command {
+            Command::Help => Ok(answers::help()),
+            Command::Search(None) => Ok(answers::ask_search()),
+            Command::Search(Some(text)) => self.search_answer(&text).await,
+            Command::OpenRaffles => self.open_raffles_answer().await,
+            Command::Raffle(None) => self.open_raffles_answer().await,
+            Command::Raffle(Some(id)) => self.raffle_answer(id).await,
+            Command::MyEntries => match &req.user_key {
+                Some(key) => self.my_entries_answer(key).await,
+                None => Ok(answers::fallback()),
+            },
+            Command::Link(None) => Ok(answers::ask_code()),
+            Command::Link(Some(code)) => match &req.user_key {
+                Some(key) => self.link(key, &code).await,
+                None => Ok(answers::fallback()),
+            },
+            Command::Unlink => match &req.user_key {
+                Some(key) => Ok(answers::unlinked(
+                    store::unlink_kakao_user(&self.db, key).await?,
+                )),
+                None => Ok(answers::fallback()),
+            },
+        }
+    }
+
+    async fn search_answer(&self, text: &str) -> Result<SkillResponse, ApiError> {
+        use unicode_normalization::UnicodeNormalization;
+        let text: String = text.nfc().take(MAX_QUERY_CHARS).collect();
+        let text = text.trim().to_owned();
+        let results = self
+            .search
+            .search(SearchRequest {
+                text: Some(text.clone()),
+                limit: SEARCH_CARDS,
+                ..SearchRequest::default()
+            })
+            .await?;
+        let hits = self.search.hits(&results, true).await?;
+        let hits: Vec<_> = hits.into_iter().map(|h| (h.product, h.raffle)).collect();
+        Ok(answers::search_results(
+            &self.links,
+            &text,
+            results.total,
+            &hits,
+        ))
+    }
+
+    async fn open_raffles_answer(&self) -> Result<SkillResponse, ApiError> {
+        let raffles = self.raffles.open_closing_soonest(OPEN_RAFFLES).await?;
+        let ids: Vec<Uuid> = raffles.iter().map(|r| r.product_id).collect();
+        let products = self.catalogue.products(&ids).await?;
+        Ok(answers::open_raffles(&self.links, &raffles, &products))
+    }
+
+    async fn raffle_answer(&self, id: Uuid) -> Result<SkillResponse, ApiError> {
+        let raffle = match self.raffles.raffle(id).await {
+            Ok(r) => r,
+            Err(e) if e.code == ErrorCode::NotFound => return Ok(answers::raffle_not_found()),
+            Err(e) => return Err(e),
+        };
+        let product = self.catalogue.products(&[raffle.product_id]).await?;
+        Ok(answers::raffle(&self.links, &raffle, product.first()))
+    }
+
+    async fn my_entries_answer(&self, bot_user_key: &str) -> Result<SkillResponse, ApiError> {
+        let Some(user) = store::linked_user(&self.db, bot_user_key).await? else {
+            return Ok(answers::link_first());
+        };
+        let (entries, _) = self.raffles.my_entries(user, None, MY_ENTRIES).await?;
+        let raffles =
+            futures::future::try_join_all(entries.iter().map(|e| self.raffles.raffle(e.raffle_id)))
+                .await?;
+        let ids: Vec<Uuid> = raffles.iter().map(|r| r.product_id).collect();
+        let products = self.catalogue.products(&ids).await?;
+        let rows: Vec<_> = entries
+            .into_iter()
+            .zip(raffles.into_iter().map(Some))
+            .collect();
+        Ok(answers::my_entries(&self.links, &rows, &products))
+    }
+
+    /// Links the Kakao user with a code from `POST /v1/me/kakao-link`: the code is used up.
+    async fn link(&self, bot_user_key: &str, code: &str) -> Result<SkillResponse, ApiError> {
+        let limit_key = format!(
+            "kakao-link:{}",
+            hex::encode(&hmac_sha256(&self.key, bot_user_key.as_bytes())[..16])
+        );
+        if crate::ratelimit::hit(&self.db, &limit_key, LINK_ATTEMPTS)
+            .await?
+            .is_err()
+        {
+            return Ok(answers::too_many_attempts());
+        }
+        let hash = self.code_hash(code);
+        let mut tx = self.db.begin().await?;
+        let Some(user) = store::take_code(&mut *tx, &hash).await? else {
+            return Ok(answers::code_refused());
+        };
+        store::link(&mut tx, bot_user_key, user).await?;
+        tx.commit().await?;
+        tracing::info!(%user, "kakao user linked");
+        Ok(answers::linked())
+    }
+
+    fn code_hash(&self, code: &str) -> Vec<u8> {
+        hmac_sha256(&self.key, code.as_bytes())
+    }
+
+    /// A new one-time link code for the user, replacing any older one.
+    pub async fn issue_code(&self, user: Uuid) -> Result<LinkCode, ApiError> {
+        store::delete_expired_codes(&self.db).await?;
+        let ttl_ms = i64::try_from(self.code_ttl.as_millis()).unwrap_or(i64::MAX);
+        // Another user's live code may be the same six digits: draw again.
+        for _ in 0..8 {
+            let n: u32 = rand::rng().random_range(0..10u32.pow(request::LINK_CODE_DIGITS as u32));
+            let code = format!("{n:0width$}", width = request::LINK_CODE_DIGITS);
+            match store::put_code(&self.db, user, &self.code_hash(&code), ttl_ms).await {
+                Ok(expires_at) => return Ok(LinkCode { code, expires_at }),
+                Err(e) if unique_violation(&e).is_some() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::with_message(
+            ErrorCode::Unavailable,
+            "No link code is free right now; try again.",
+        ))
+    }
+
+    pub async fn status(&self, user: Uuid) -> Result<LinkStatus, ApiError> {
+        let linked_at = store::link_of_user(&self.db, user).await?;
+        Ok(LinkStatus {
+            linked: linked_at.is_some(),
+            linked_at,
+        })
+    }
+
+    /// Unlinks the user's Kakao account and drops their code; whether one was linked.
+    pub async fn unlink(&self, user: Uuid) -> Result<bool, ApiError> {
+        let mut conn = self.db.acquire().await?;
+        Ok(store::forget(&mut conn, user).await?)
+    }
+}
+
+/// Deletes the account's Kakao link and link code, inside the account deletion's transaction:
+/// the Kakao user then reads the "link first" answer.
+pub async fn forget(tx: &mut sqlx::PgConnection, user: Uuid) -> Result<(), ApiError> {
+    store::forget(tx, user).await?;
+    Ok(())
+}
