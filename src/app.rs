@@ -15,6 +15,7 @@ use crate::ads::Ads;
 use crate::catalogue::Catalogue;
 use crate::chain::ChainClient;
 use crate::chain::worker::AnchorWorker;
+use crate::chat::Chat;
 use crate::config::{Config, IdentityProviderConfig, PaymentProviderConfig};
 use crate::metrics::Metrics;
 use crate::orders::Orders;
@@ -76,6 +77,7 @@ pub struct App {
     pub search: Search,
     pub recommend: Recommendations,
     pub ads: Ads,
+    pub chat: Chat,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -136,6 +138,12 @@ impl FromRef<AppState> for Ads {
     }
 }
 
+impl FromRef<AppState> for Chat {
+    fn from_ref(state: &AppState) -> Chat {
+        state.chat.clone()
+    }
+}
+
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
@@ -168,6 +176,7 @@ impl AppState {
             search,
             recommend,
             ads,
+            chat,
             ..
         } = config;
         let ads = {
@@ -194,6 +203,7 @@ impl AppState {
             raffles_master,
         );
         let orders = Orders::new(db.clone(), providers.payments);
+        let chat = Chat::new(db.clone(), catalogue.clone(), chat);
         let search = Search::open(db.clone(), catalogue.clone(), raffles.clone(), &search)?;
         let recommend =
             Recommendations::new(db.clone(), catalogue.clone(), raffles.clone(), &recommend);
@@ -236,6 +246,7 @@ impl AppState {
             search,
             recommend,
             ads,
+            chat,
             anchor_worker,
             draw_worker,
             http: HttpSettings {
@@ -300,12 +311,18 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let hub = state.chat.hub.clone();
     let router = crate::router::router(state);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Upgraded sockets are not requests in flight: ask them to close (1001) so that their
+        // clients move to another replica and resume.
+        hub.close_all();
+    })
     .await
 }
 

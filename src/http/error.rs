@@ -89,6 +89,10 @@ pub enum ErrorCode {
     OrderNotPayable,
     OrderNotShippable,
     OrderNotRefundable,
+    // chat: 400, 403 and 429
+    MessageTooLong,
+    OwnProduct,
+    TooManyConnections,
     // 500
     Internal,
     // 502
@@ -163,6 +167,9 @@ impl ErrorCode {
         Self::OrderNotPayable,
         Self::OrderNotShippable,
         Self::OrderNotRefundable,
+        Self::MessageTooLong,
+        Self::OwnProduct,
+        Self::TooManyConnections,
         Self::Internal,
         Self::UpstreamError,
         Self::Unavailable,
@@ -233,6 +240,9 @@ impl ErrorCode {
             Self::OrderNotPayable => "order_not_payable",
             Self::OrderNotShippable => "order_not_shippable",
             Self::OrderNotRefundable => "order_not_refundable",
+            Self::MessageTooLong => "message_too_long",
+            Self::OwnProduct => "own_product",
+            Self::TooManyConnections => "too_many_connections",
             Self::Internal => "internal",
             Self::UpstreamError => "upstream_error",
             Self::Unavailable => "unavailable",
@@ -303,6 +313,9 @@ impl ErrorCode {
             Self::OrderNotPayable => StatusCode::CONFLICT,
             Self::OrderNotShippable => StatusCode::CONFLICT,
             Self::OrderNotRefundable => StatusCode::CONFLICT,
+            Self::MessageTooLong => StatusCode::BAD_REQUEST,
+            Self::OwnProduct => StatusCode::FORBIDDEN,
+            Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError => StatusCode::BAD_GATEWAY,
             Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -385,6 +398,11 @@ impl ErrorCode {
             Self::OrderNotPayable => "This order cannot be paid.",
             Self::OrderNotShippable => "This order is not at that step.",
             Self::OrderNotRefundable => "Only a paid order that has not shipped can be refunded.",
+            Self::MessageTooLong => "The message is too long.",
+            Self::OwnProduct => "Sellers cannot open a conversation about their own product.",
+            Self::TooManyConnections => {
+                "Too many chat connections are open for this account; close one first."
+            }
             Self::Internal => "Something went wrong on our side.",
             Self::UpstreamError => "An outside service failed; try again later.",
             Self::Unavailable => "The service is not available right now.",

@@ -9,6 +9,7 @@ mod accounts_sellers;
 mod ads;
 mod anchoring;
 mod catalogue;
+mod chat;
 mod operations;
 mod orders;
 mod portone;
