@@ -61,7 +61,9 @@ impl Settings {
             bail!("BENCH_CHAT_CONNECTIONS must be an even number, at least 2");
         }
         if s.rate <= 0.0 || s.closed_senders == 0 || s.duration.is_zero() {
-            bail!("BENCH_CHAT_RATE, BENCH_CHAT_CLOSED_SENDERS and BENCH_SECONDS must be above zero");
+            bail!(
+                "BENCH_CHAT_RATE, BENCH_CHAT_CLOSED_SENDERS and BENCH_SECONDS must be above zero"
+            );
         }
         if s.closed_senders > s.connections / 2 {
             bail!("BENCH_CHAT_CLOSED_SENDERS cannot exceed the number of pairs");
@@ -105,7 +107,10 @@ async fn main() -> anyhow::Result<()> {
     print_table(&report);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/results/chat_load.json");
     std::fs::create_dir_all(Path::new(path).parent().expect("has a parent"))?;
-    std::fs::write(path, serde_json::to_string_pretty(&report.to_json())? + "\n")?;
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(&report.to_json())? + "\n",
+    )?;
     println!("\nwritten to {path}");
     Ok(())
 }
@@ -162,10 +167,8 @@ async fn run(settings: &Settings, db_url: &str, run_dir: &Path) -> anyhow::Resul
         one.wait_ready(&client).await?;
         two.wait_ready(&client).await?;
         let mut topologies = Vec::new();
-        for (name, buyers_on, sellers_on) in [
-            ("1 replica", &one, &one),
-            ("2 replicas", &one, &two),
-        ] {
+        for (name, buyers_on, sellers_on) in [("1 replica", &one, &one), ("2 replicas", &one, &two)]
+        {
             topologies.push(topology(settings, &pairs, name, buyers_on, sellers_on).await?);
         }
         anyhow::Ok(topologies)
@@ -321,7 +324,10 @@ impl Server {
             if let Some(status) = self.child.try_wait()? {
                 bail!("`truffle serve` exited ({status}):\n{}", self.log_tail());
             }
-            if let Ok(res) = client.get(format!("http://{}/ready", self.base)).send().await
+            if let Ok(res) = client
+                .get(format!("http://{}/ready", self.base))
+                .send()
+                .await
                 && res.status().is_success()
             {
                 return Ok(());
@@ -520,9 +526,19 @@ async fn topology(
     let conversations: Arc<Vec<Uuid>> = Arc::new(pairs.iter().map(|p| p.conversation).collect());
     let mut phases = Vec::new();
     phases.push(
-        measure(settings, &tally, &format!("open loop {:.0}/s", settings.rate), || {
-            open_loop(settings.rate, sockets.clone(), conversations.clone(), tally.clone())
-        })
+        measure(
+            settings,
+            &tally,
+            &format!("open loop {:.0}/s", settings.rate),
+            || {
+                open_loop(
+                    settings.rate,
+                    sockets.clone(),
+                    conversations.clone(),
+                    tally.clone(),
+                )
+            },
+        )
         .await,
     );
     phases.push(
@@ -573,7 +589,10 @@ fn open_loop(
     sockets: Arc<Vec<(Socket, Socket)>>,
     conversations: Arc<Vec<Uuid>>,
     tally: Arc<Tally>,
-) -> (tokio::task::JoinHandle<u64>, tokio::sync::watch::Sender<bool>) {
+) -> (
+    tokio::task::JoinHandle<u64>,
+    tokio::sync::watch::Sender<bool>,
+) {
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let handle = tokio::spawn(async move {
         let start = tokio::time::Instant::now();
@@ -592,7 +611,9 @@ fn open_loop(
             } else {
                 seller
             };
-            let _ = from.out.send(send_frame(conversations[i], stamp(&tally, sent)));
+            let _ = from
+                .out
+                .send(send_frame(conversations[i], stamp(&tally, sent)));
             sent += 1;
         }
     });
@@ -605,7 +626,10 @@ fn closed_loop(
     sockets: Arc<Vec<(Socket, Socket)>>,
     conversations: Arc<Vec<Uuid>>,
     tally: Arc<Tally>,
-) -> (tokio::task::JoinHandle<u64>, tokio::sync::watch::Sender<bool>) {
+) -> (
+    tokio::task::JoinHandle<u64>,
+    tokio::sync::watch::Sender<bool>,
+) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let handle = tokio::spawn(async move {
         let sent = Arc::new(AtomicU64::new(0));
@@ -622,7 +646,9 @@ fn closed_loop(
                     while acks.try_recv().is_ok() {}
                     loop {
                         let n = sent.fetch_add(1, Ordering::Relaxed);
-                        let _ = buyer.out.send(send_frame(conversations[i], stamp(&tally, n)));
+                        let _ = buyer
+                            .out
+                            .send(send_frame(conversations[i], stamp(&tally, n)));
                         tokio::select! {
                             got = acks.recv() => if got.is_none() { return },
                             _ = stopped.changed() => return,
@@ -645,7 +671,10 @@ fn closed_loop(
 /// Runs a load through a warm-up and the measured window, then waits for stragglers.
 async fn measure<F>(settings: &Settings, tally: &Arc<Tally>, name: &str, load: F) -> PhaseResult
 where
-    F: FnOnce() -> (tokio::task::JoinHandle<u64>, tokio::sync::watch::Sender<bool>),
+    F: FnOnce() -> (
+        tokio::task::JoinHandle<u64>,
+        tokio::sync::watch::Sender<bool>,
+    ),
 {
     let (handle, stop) = load();
     tokio::time::sleep(settings.warmup).await;

@@ -176,6 +176,11 @@ impl Hub {
         }
     }
 
+    fn has_sockets(&self, users: &[Uuid]) -> bool {
+        let sockets = self.lock();
+        users.iter().any(|u| sockets.contains_key(u))
+    }
+
     /// How many sockets `user` holds on this replica.
     pub fn connections_of(&self, user: Uuid) -> usize {
         self.lock().get(&user).map_or(0, Vec::len)
@@ -326,7 +331,7 @@ impl Hub {
         }
         let p: Payload = serde_json::from_str(payload)?;
         // Fan-out needs no database unless the row did not fit.
-        if self.lock().get(&p.b).is_none() && self.lock().get(&p.l).is_none() {
+        if !self.has_sockets(&[p.b, p.l]) {
             return Ok(None);
         }
         if let (Some(c), Some(s), Some(t), Some(body)) = (p.c, p.s, p.t, p.body) {
@@ -350,7 +355,7 @@ impl Hub {
             id: Uuid,
         }
         let p: Payload = serde_json::from_str(payload)?;
-        if self.lock().get(&p.u).is_none() {
+        if !self.has_sockets(&[p.u]) {
             return Ok(None);
         }
         Ok(notify::find(&self.db, p.u, p.id).await?.map(|n| (p.u, n)))
