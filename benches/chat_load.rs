@@ -57,7 +57,7 @@ impl Settings {
             warmup: Duration::from_secs_f64(num("BENCH_WARMUP_SECONDS", 2.0f64)?),
             db_max_connections: num("BENCH_DB_MAX_CONNECTIONS", 20u32)?,
         };
-        if s.connections < 2 || s.connections % 2 != 0 {
+        if s.connections < 2 || !s.connections.is_multiple_of(2) {
             bail!("BENCH_CHAT_CONNECTIONS must be an even number, at least 2");
         }
         if s.rate <= 0.0 || s.closed_senders == 0 || s.duration.is_zero() {
@@ -230,16 +230,16 @@ async fn seed(
         }
     };
     let mut pairs = Vec::with_capacity(settings.pairs());
-    let all: Vec<anyhow::Result<((Uuid, String), (Uuid, String))>> =
-        futures::stream::iter(0..settings.pairs())
-            .map(|i| {
-                let buyer = seed_one(2 * i, Role::Buyer);
-                let seller = seed_one(2 * i + 1, Role::Seller);
-                async move { Ok((buyer.await?, seller.await?)) }
-            })
-            .buffered(16)
-            .collect()
-            .await;
+    type Seeded = anyhow::Result<((Uuid, String), (Uuid, String))>;
+    let all: Vec<Seeded> = futures::stream::iter(0..settings.pairs())
+        .map(|i| {
+            let buyer = seed_one(2 * i, Role::Buyer);
+            let seller = seed_one(2 * i + 1, Role::Seller);
+            async move { Ok((buyer.await?, seller.await?)) }
+        })
+        .buffered(16)
+        .collect()
+        .await;
     for r in all {
         let ((buyer, buyer_token), (seller, seller_token)) = r?;
         // A product row of the seller's and the conversation about it: the bench does not go
@@ -606,7 +606,7 @@ fn open_loop(
             }
             let i = (sent as usize) % sockets.len();
             let (buyer, seller) = &sockets[i];
-            let from = if (sent / sockets.len() as u64) % 2 == 0 {
+            let from = if (sent / sockets.len() as u64).is_multiple_of(2) {
                 buyer
             } else {
                 seller
