@@ -494,8 +494,8 @@ mod tests {
         for bad in [
             r#"{"type":"resume","after":"-1"}"#,
             r#"{"type":"resume","after":"x"}"#,
+            r#"{"type":"resume","after":"1","extra":1}"#,
             r#"{"type":"nope"}"#,
-            r#"{"type":"ping","extra":1}"#,
             r#"{"body":"no type"}"#,
         ] {
             let e = serde_json::from_str::<ClientFrame>(bad).unwrap_err();
