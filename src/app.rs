@@ -15,6 +15,7 @@ use crate::ads::Ads;
 use crate::catalogue::Catalogue;
 use crate::chain::ChainClient;
 use crate::chain::worker::AnchorWorker;
+use crate::chat::Chat;
 use crate::config::{Config, IdentityProviderConfig, PaymentProviderConfig};
 use crate::kakao::Kakao;
 use crate::metrics::Metrics;
@@ -78,6 +79,7 @@ pub struct App {
     pub recommend: Recommendations,
     pub ads: Ads,
     pub kakao: Kakao,
+    pub chat: Chat,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -144,6 +146,12 @@ impl FromRef<AppState> for Kakao {
     }
 }
 
+impl FromRef<AppState> for Chat {
+    fn from_ref(state: &AppState) -> Chat {
+        state.chat.clone()
+    }
+}
+
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
@@ -177,6 +185,7 @@ impl AppState {
             recommend,
             ads,
             kakao,
+            chat,
             ..
         } = config;
         let ads = {
@@ -208,6 +217,7 @@ impl AppState {
             raffles_master,
         );
         let orders = Orders::new(db.clone(), providers.payments);
+        let chat = Chat::new(db.clone(), catalogue.clone(), chat);
         let search = Search::open(db.clone(), catalogue.clone(), raffles.clone(), &search)?;
         let recommend =
             Recommendations::new(db.clone(), catalogue.clone(), raffles.clone(), &recommend);
@@ -264,6 +274,7 @@ impl AppState {
             recommend,
             ads,
             kakao,
+            chat,
             anchor_worker,
             draw_worker,
             http: HttpSettings {
@@ -328,12 +339,18 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let hub = state.chat.hub.clone();
     let router = crate::router::router(state);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Upgraded sockets are not requests in flight: ask them to close (1001) so that their
+        // clients move to another replica and resume.
+        hub.close_all();
+    })
     .await
 }
 

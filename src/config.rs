@@ -228,6 +228,24 @@ pub struct KakaoConfig {
     pub card_image_url: String,
 }
 
+/// Chat over WebSocket: the limits that keep one person or one slow client from hurting others.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    /// Longest message body, in characters (after NFC normalisation).
+    pub max_message_chars: usize,
+    /// Token bucket per connection: messages per second refilled, and the burst it holds.
+    pub messages_per_second: f64,
+    pub message_burst: u32,
+    /// Open sockets one person may hold on one replica.
+    pub max_connections_per_user: usize,
+    /// Frames waiting for one connection; a client that lets it fill is disconnected (4008).
+    pub send_queue: usize,
+    /// How often the server pings each socket (and re-checks its session).
+    pub ping_interval: Duration,
+    /// A socket that sends nothing, not even a pong, for this long is closed.
+    pub idle_timeout: Duration,
+}
+
 #[derive(Debug)]
 pub struct Config {
     pub database_url: SecretString,
@@ -247,6 +265,7 @@ pub struct Config {
     pub recommend: RecoConfig,
     pub ads: AdsConfig,
     pub kakao: KakaoConfig,
+    pub chat: ChatConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -690,6 +709,39 @@ impl Config {
         let reco_view_window = r.duration("RECO_VIEW_WINDOW", "90d");
         let click_dedup_window = r.duration("ADS_CLICK_DEDUP_WINDOW", "30m");
         let kakao = kakao_config(&mut r);
+        let chat_max_chars: Option<usize> =
+            r.parse("CHAT_MAX_MESSAGE_CHARS", "2000", "a number of characters");
+        let chat_rate: Option<f64> =
+            r.parse("CHAT_MESSAGES_PER_SECOND", "5", "a number of messages");
+        let chat_burst: Option<u32> = r.parse("CHAT_MESSAGE_BURST", "20", "a number of messages");
+        let chat_conns: Option<usize> = r.parse(
+            "CHAT_MAX_CONNECTIONS_PER_USER",
+            "10",
+            "a number of connections",
+        );
+        let chat_queue: Option<usize> = r.parse("CHAT_SEND_QUEUE", "256", "a number of frames");
+        let chat_ping = r.duration("CHAT_PING_INTERVAL", "30s");
+        let chat_idle = r.duration("CHAT_IDLE_TIMEOUT", "75s");
+        if chat_max_chars.is_some_and(|n| !(1..=10_000).contains(&n)) {
+            r.errors
+                .push("CHAT_MAX_MESSAGE_CHARS must be between 1 and 10000".into());
+        }
+        if chat_rate.is_some_and(|n| !(n > 0.0 && n.is_finite())) {
+            r.errors
+                .push("CHAT_MESSAGES_PER_SECOND must be above zero".into());
+        }
+        if chat_burst == Some(0) || chat_conns == Some(0) || chat_queue == Some(0) {
+            r.errors.push(
+                "CHAT_MESSAGE_BURST, CHAT_MAX_CONNECTIONS_PER_USER and CHAT_SEND_QUEUE must be above zero"
+                    .into(),
+            );
+        }
+        if let (Some(ping), Some(idle)) = (chat_ping, chat_idle)
+            && idle <= ping
+        {
+            r.errors
+                .push("CHAT_IDLE_TIMEOUT must be longer than CHAT_PING_INTERVAL".into());
+        }
 
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
@@ -744,6 +796,15 @@ impl Config {
                 click_dedup_window: click_dedup_window.ok_or_else(missing)?,
             },
             kakao: kakao.ok_or_else(missing)?,
+            chat: ChatConfig {
+                max_message_chars: chat_max_chars.ok_or_else(missing)?,
+                messages_per_second: chat_rate.ok_or_else(missing)?,
+                message_burst: chat_burst.ok_or_else(missing)?,
+                max_connections_per_user: chat_conns.ok_or_else(missing)?,
+                send_queue: chat_queue.ok_or_else(missing)?,
+                ping_interval: chat_ping.ok_or_else(missing)?,
+                idle_timeout: chat_idle.ok_or_else(missing)?,
+            },
             catalogue: CatalogueConfig {
                 custody_master_key: SecretBox::new(Box::new(
                     custody_master_key.ok_or_else(missing)?,

@@ -10,6 +10,7 @@ pub mod ads;
 pub mod app;
 pub mod catalogue;
 pub mod chain;
+pub mod chat;
 pub mod config;
 pub mod cpu;
 pub mod db;

@@ -19,6 +19,7 @@ use crate::accounts::routes as accounts;
 use crate::ads::routes as ads;
 use crate::app::AppState;
 use crate::catalogue::routes as catalogue;
+use crate::chat::routes as chat;
 use crate::http::ErrorBody;
 use crate::http::extract::TrustedProxies;
 use crate::http::middleware;
@@ -55,6 +56,7 @@ use crate::search::routes as search;
         (name = "recommendations", description = "Products ranked for the caller by age, gender and history, each with a reason"),
         (name = "ads", description = "Banner ads: serving, click redirects, and campaigns with their statistics for admins"),
         (name = "kakao", description = "The KakaoTalk chatbot: the Open Builder skill and linking a Kakao user to an account"),
+        (name = "chat", description = "Buyer–seller chat: conversations, history, and the live WebSocket (messages and notifications)"),
     )
 )]
 struct ApiDoc;
@@ -135,6 +137,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ads::click))
         .routes(routes!(kakao::skill))
         .routes(routes!(kakao::create_code, kakao::status, kakao::unlink))
+        .routes(routes!(chat::open, chat::list))
+        .routes(routes!(chat::get))
+        .routes(routes!(chat::history, chat::send))
+        .routes(routes!(chat::mark_read))
+        .routes(routes!(chat::socket))
 }
 
 /// The OpenAPI document alone (for `truffle openapi` and tests).

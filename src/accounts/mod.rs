@@ -142,11 +142,19 @@ where
             })
             .map(str::trim)
             .ok_or(ErrorCode::InvalidToken)?;
-        let claims = accounts.keys.check_access(token).map_err(|e| match e {
+        accounts.authenticate(token).await
+    }
+}
+
+impl Accounts {
+    /// The caller behind an access token whose session is still live (what [`CurrentUser`]
+    /// checks; the chat socket also takes the token from elsewhere than the header).
+    pub async fn authenticate(&self, token: &str) -> Result<CurrentUser, ApiError> {
+        let claims = self.keys.check_access(token).map_err(|e| match e {
             tokens::TokenError::Expired => ErrorCode::TokenExpired,
             tokens::TokenError::Invalid => ErrorCode::InvalidToken,
         })?;
-        let principal = store::session_principal(&accounts.db, claims.sid, claims.sub)
+        let principal = store::session_principal(&self.db, claims.sid, claims.sub)
             .await?
             .ok_or(ErrorCode::SessionRevoked)?;
         Ok(CurrentUser {
@@ -155,6 +163,13 @@ where
             role: principal.role,
             identity_verified: principal.identity_verified,
         })
+    }
+
+    /// Whether the user's session is still live (long-lived sockets check it now and then).
+    pub async fn session_is_live(&self, user: &CurrentUser) -> Result<bool, ApiError> {
+        Ok(store::session_principal(&self.db, user.session_id, user.id)
+            .await?
+            .is_some())
     }
 }
 
@@ -285,4 +300,30 @@ pub async fn delivery_address(
     Ok(store::find_user(db, user_id)
         .await?
         .and_then(|u| u.delivery_address.map(|j| j.0)))
+}
+
+/// The names other people see (the other side of a chat): the nickname, else the verified name
+/// with all but its first letter masked (`김**`); deleted accounts are `탈퇴한 회원`.
+pub async fn public_names(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, ApiError> {
+    let rows = store::public_names(db, ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let name = if r.status == "deleted" {
+                "탈퇴한 회원".to_owned()
+            } else if let Some(nick) = r.nickname.filter(|n| !n.trim().is_empty()) {
+                nick
+            } else if let Some(real) = r.verified_name {
+                let mut chars = real.chars();
+                let first: String = chars.next().into_iter().collect();
+                first + &"*".repeat(chars.count().max(1))
+            } else {
+                "회원".to_owned()
+            };
+            (r.id, name)
+        })
+        .collect())
 }

@@ -669,3 +669,24 @@ pub async fn demographics(
         None => sqlx::query_as(SELECT).fetch_all(db).await,
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What other people see of a person (chat)
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct PublicNameRow {
+    pub id: Uuid,
+    pub nickname: Option<String>,
+    pub verified_name: Option<String>,
+    pub status: String,
+}
+
+pub async fn public_names(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<PublicNameRow>> {
+    sqlx::query_as("SELECT id, nickname, verified_name, status FROM users WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}

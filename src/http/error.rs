@@ -91,6 +91,10 @@ pub enum ErrorCode {
     OrderNotRefundable,
     // kakao: 401
     SkillUnauthorized,
+    // chat: 400, 403 and 429
+    MessageTooLong,
+    OwnProduct,
+    TooManyConnections,
     // 500
     Internal,
     // 502
@@ -166,6 +170,9 @@ impl ErrorCode {
         Self::OrderNotShippable,
         Self::OrderNotRefundable,
         Self::SkillUnauthorized,
+        Self::MessageTooLong,
+        Self::OwnProduct,
+        Self::TooManyConnections,
         Self::Internal,
         Self::UpstreamError,
         Self::Unavailable,
@@ -237,6 +244,9 @@ impl ErrorCode {
             Self::OrderNotShippable => "order_not_shippable",
             Self::OrderNotRefundable => "order_not_refundable",
             Self::SkillUnauthorized => "skill_unauthorized",
+            Self::MessageTooLong => "message_too_long",
+            Self::OwnProduct => "own_product",
+            Self::TooManyConnections => "too_many_connections",
             Self::Internal => "internal",
             Self::UpstreamError => "upstream_error",
             Self::Unavailable => "unavailable",
@@ -308,6 +318,9 @@ impl ErrorCode {
             Self::OrderNotShippable => StatusCode::CONFLICT,
             Self::OrderNotRefundable => StatusCode::CONFLICT,
             Self::SkillUnauthorized => StatusCode::UNAUTHORIZED,
+            Self::MessageTooLong => StatusCode::BAD_REQUEST,
+            Self::OwnProduct => StatusCode::FORBIDDEN,
+            Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError => StatusCode::BAD_GATEWAY,
             Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -391,6 +404,11 @@ impl ErrorCode {
             Self::OrderNotShippable => "This order is not at that step.",
             Self::OrderNotRefundable => "Only a paid order that has not shipped can be refunded.",
             Self::SkillUnauthorized => "This skill request is not from our KakaoTalk bot.",
+            Self::MessageTooLong => "The message is too long.",
+            Self::OwnProduct => "Sellers cannot open a conversation about their own product.",
+            Self::TooManyConnections => {
+                "Too many chat connections are open for this account; close one first."
+            }
             Self::Internal => "Something went wrong on our side.",
             Self::UpstreamError => "An outside service failed; try again later.",
             Self::Unavailable => "The service is not available right now.",

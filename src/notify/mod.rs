@@ -24,6 +24,12 @@ pub struct Notification {
     pub read_at: Option<DateTime<Utc>>,
 }
 
+/// The channel a new notification is announced on (`{"u": user id, "id": notification id}`), so
+/// that every replica can push it to the person's open chat sockets.
+pub const NOTIFY_CHANNEL: &str = "truffle_notifications";
+
+/// Adds a notification to the person's inbox; once the caller's transaction commits, it is also
+/// pushed live to their open sockets on every replica.
 pub async fn push(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
@@ -32,16 +38,39 @@ pub async fn push(
     body: &str,
     data: serde_json::Value,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO notifications (id, user_id, kind, title, body, data) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(Uuid::now_v7())
-        .bind(user_id)
-        .bind(kind)
-        .bind(title)
-        .bind(body)
-        .bind(sqlx::types::Json(data))
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "WITH n AS (
+            INSERT INTO notifications (id, user_id, kind, title, body, data)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, user_id
+         )
+         SELECT pg_notify('truffle_notifications', json_build_object('u', user_id, 'id', id)::text)
+         FROM n",
+    )
+    .bind(Uuid::now_v7())
+    .bind(user_id)
+    .bind(kind)
+    .bind(title)
+    .bind(body)
+    .bind(sqlx::types::Json(data))
+    .execute(db)
+    .await?;
     Ok(())
+}
+
+/// One of the person's notifications.
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<Notification>> {
+    sqlx::query_as(
+        "SELECT id, kind, title, body, data, created_at, read_at FROM notifications
+         WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn list(

@@ -10,6 +10,7 @@ mod ads;
 mod anchoring;
 mod catalogue;
 mod kakao;
+mod chat;
 mod operations;
 mod orders;
 mod portone;
