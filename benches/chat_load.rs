@@ -6,12 +6,12 @@
 //! bench/README.md for the settings and how to read the numbers.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -26,7 +26,7 @@ use uuid::Uuid;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_sql, admin_url, num, url_for};
+use common::{Server, admin_sql, admin_url, num, url_for};
 
 /// How many sockets are opened at once while connecting.
 const CONNECT_PARALLELISM: usize = 64;
@@ -161,8 +161,9 @@ async fn run(settings: &Settings, db_url: &str, run_dir: &Path) -> anyhow::Resul
     );
 
     let client = reqwest::Client::new();
-    let mut one = Server::start(&env, &run_dir.join("one")).await?;
-    let mut two = Server::start(&env, &run_dir.join("two")).await?;
+    let (dir_one, dir_two) = (run_dir.join("one"), run_dir.join("two"));
+    let mut one = Server::start(&replica_env(&env, &dir_one), &dir_one).await?;
+    let mut two = Server::start(&replica_env(&env, &dir_two), &dir_two).await?;
     let outcome = async {
         one.wait_ready(&client).await?;
         two.wait_ready(&client).await?;
@@ -275,99 +276,25 @@ async fn seed(
     Ok(pairs)
 }
 
-/// A `truffle serve` child process with its own index directory and log.
-struct Server {
-    child: tokio::process::Child,
-    base: String,
-    log: PathBuf,
+/// A replica's environment: its own search index (one directory per process) and quiet logs.
+fn replica_env(env: &HashMap<String, String>, dir: &Path) -> HashMap<String, String> {
+    let mut env = env.clone();
+    env.insert(
+        "SEARCH_INDEX_DIR".into(),
+        dir.join("index").display().to_string(),
+    );
+    env.insert("RUST_LOG".into(), "warn".into());
+    env
 }
 
-impl Server {
-    async fn start(env: &HashMap<String, String>, dir: &Path) -> anyhow::Result<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        std::fs::create_dir_all(dir)?;
-        let log = dir.join("server.log");
-        let out = std::fs::File::create(&log)?;
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
-            .arg("serve")
-            .env_clear()
-            .envs(env)
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("SEARCH_INDEX_DIR", dir.join("index"))
-            .env("LOG_FORMAT", "text")
-            .env("RUST_LOG", "warn")
-            .current_dir(dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .kill_on_drop(true)
-            .spawn()
-            .context("start `truffle serve`")?;
-        Ok(Server {
-            child,
-            base: format!("127.0.0.1:{port}"),
-            log,
-        })
-    }
+/// The server's `host:port`, for WebSocket URLs.
+fn host(server: &Server) -> &str {
+    server.base.trim_start_matches("http://")
+}
 
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-
-    async fn wait_ready(&mut self, client: &reqwest::Client) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("`truffle serve` exited ({status}):\n{}", self.log_tail());
-            }
-            if let Ok(res) = client
-                .get(format!("http://{}/ready", self.base))
-                .send()
-                .await
-                && res.status().is_success()
-            {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!("`truffle serve` not ready after 60 s:\n{}", self.log_tail());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Resident memory in MiB.
-    fn rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
-        status.lines().find_map(|line| {
-            let kib: f64 = line
-                .strip_prefix("VmRSS:")?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()?;
-            Some(kib / 1024.0)
-        })
-    }
-
-    async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
-            if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            eprintln!("warning: `truffle serve` did not stop within 10 s of SIGTERM; killing it");
-        }
-        let _ = self.child.kill().await;
-    }
+/// Resident memory in MiB.
+fn rss_mib(server: &Server) -> Option<f64> {
+    server.status_kib("VmRSS").map(|kib| kib as f64 / 1024.0)
 }
 
 /// What every socket's reader shares: the clock messages are stamped with, and the tallies.
@@ -502,8 +429,8 @@ async fn topology(
         .map(|p| {
             let tally = tally.clone();
             async move {
-                let buyer = open_socket(&buyers_on.base, &p.buyer_token, tally.clone()).await?;
-                let seller = open_socket(&sellers_on.base, &p.seller_token, tally).await?;
+                let buyer = open_socket(host(buyers_on), &p.buyer_token, tally.clone()).await?;
+                let seller = open_socket(host(sellers_on), &p.seller_token, tally).await?;
                 Ok((buyer, seller))
             }
         })
@@ -517,9 +444,9 @@ async fn topology(
         sockets.len() * 2
     );
     let rss_mib = if std::ptr::eq(buyers_on, sellers_on) {
-        vec![buyers_on.rss_mib()]
+        vec![rss_mib(buyers_on)]
     } else {
-        vec![buyers_on.rss_mib(), sellers_on.rss_mib()]
+        vec![rss_mib(buyers_on), rss_mib(sellers_on)]
     };
 
     let sockets = Arc::new(sockets);
@@ -732,7 +659,7 @@ impl Report {
         let s = &self.settings;
         json!({
             "generated_at": chrono::Utc::now().to_rfc3339(),
-            "machine": { "cores": self.cores, "loadavg": loadavg() },
+            "machine": { "cores": self.cores, "loadavg": common::loadavg() },
             "settings": {
                 "connections": s.connections,
                 "open_loop_rate_per_s": s.rate,
@@ -763,12 +690,6 @@ impl Report {
     }
 }
 
-fn loadavg() -> Option<String> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-}
-
 fn print_table(r: &Report) {
     let s = &r.settings;
     println!();
@@ -780,7 +701,7 @@ fn print_table(r: &Report) {
         s.duration.as_secs_f64(),
         s.warmup.as_secs_f64(),
         s.db_max_connections,
-        loadavg().unwrap_or_default()
+        common::loadavg().unwrap_or_default()
     );
     println!();
     println!(
