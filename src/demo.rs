@@ -261,13 +261,7 @@ pub async fn raffles(state: crate::app::AppState) -> anyhow::Result<()> {
             .product(open_product)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let anchored = |s| {
-            matches!(
-                s,
-                crate::catalogue::ChainStatus::Anchored | crate::catalogue::ChainStatus::Confirmed
-            )
-        };
-        if anchored(p.chain.status) && anchored(q.chain.status) {
+        if p.chain.status.is_anchored() && q.chain.status.is_anchored() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -353,12 +347,7 @@ pub async fn raffles(state: crate::app::AppState) -> anyhow::Result<()> {
             .products(&more[3.min(more.len())..])
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if views.iter().all(|p| {
-            matches!(
-                p.chain.status,
-                crate::catalogue::ChainStatus::Anchored | crate::catalogue::ChainStatus::Confirmed
-            )
-        }) {
+        if views.iter().all(|p| p.chain.status.is_anchored()) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -91,6 +91,13 @@ pub enum ChainStatus {
     Revoked,
 }
 
+impl ChainStatus {
+    /// Its root is in a block (confirmed or not): it can be verified and raffled.
+    pub fn is_anchored(self) -> bool {
+        matches!(self, ChainStatus::Anchored | ChainStatus::Confirmed)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChainInfo {
     pub status: ChainStatus,

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts::CurrentUser;
-use crate::catalogue::{Catalogue, ChainStatus};
+use crate::catalogue::Catalogue;
 use crate::http::error::unique_violation;
 use crate::http::{ApiError, ErrorCode};
 use crate::protocol::draw;
@@ -249,10 +249,7 @@ impl Raffles {
         if !product.listed || product.revoked_at.is_some() {
             return Err(ErrorCode::ProductRevoked.into());
         }
-        if !matches!(
-            product.chain.status,
-            ChainStatus::Anchored | ChainStatus::Confirmed
-        ) {
+        if !product.chain.status.is_anchored() {
             return Err(ErrorCode::ProductNotAnchored.into());
         }
         let now = self.db_now().await?;

@@ -408,7 +408,7 @@ fn rank<'a>(
     let mut fresh = Vec::new();
     for a in actionable {
         match catalog.item(&a.product.id) {
-            Some(i) if (i as usize) < allowed.len() => allowed[i as usize] = true,
+            Some(i) => allowed[i as usize] = true,
             _ => {
                 fresh_ids.push(a.product.id);
                 fresh.push(catalog.known_features(&a.product));

@@ -24,7 +24,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::catalogue::{Catalogue, ChainStatus, Product};
+use crate::catalogue::{Catalogue, Product};
 use crate::config::SearchConfig;
 use crate::http::ApiError;
 use crate::raffles::{Raffle, Raffles};
@@ -150,10 +150,7 @@ impl Search {
             });
             docs.push(IndexDoc {
                 id: p.id,
-                verified: matches!(
-                    p.chain.status,
-                    ChainStatus::Anchored | ChainStatus::Confirmed
-                ),
+                verified: p.chain.status.is_anchored(),
                 name: p.record.name,
                 brand: p.record.brand,
                 category: p.record.category,
