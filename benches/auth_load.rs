@@ -122,7 +122,9 @@ fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
         ("SEARCH_INDEX_DIR", common::index_dir("auth_load")),
+        ("TRUFFLE_ENV", "development".into()),
         ("IDENTITY_PROVIDER", "dev".into()),
+        ("PAYMENT_PROVIDER", "dev".into()),
         // Every request comes from 127.0.0.1 and reuses 200 accounts: the production limits
         // (100/15m per IP) would turn the run into a benchmark of 429s.
         ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),

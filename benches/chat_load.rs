@@ -128,7 +128,9 @@ fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
         ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
+        ("TRUFFLE_ENV", "development".into()),
         ("IDENTITY_PROVIDER", "dev".into()),
+        ("PAYMENT_PROVIDER", "dev".into()),
         ("ACCESS_TOKEN_TTL", "1h".into()),
         // Closed-loop senders go as fast as the server lets them: the per-socket limit would
         // measure refusals instead.

@@ -235,7 +235,9 @@ fn app_env(
         ("LISTEN_ADDR", "127.0.0.1:0".into()),
         ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
+        ("TRUFFLE_ENV", "development".into()),
         ("IDENTITY_PROVIDER", "dev".into()),
+        ("PAYMENT_PROVIDER", "dev".into()),
         // Every login comes from 127.0.0.1: the production limits (100/15m per IP) would stop
         // the buyers' logins after the first hundred.
         ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),

@@ -147,7 +147,9 @@ fn app_env(
         ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
+        ("TRUFFLE_ENV", "development".into()),
         ("IDENTITY_PROVIDER", "dev".into()),
+        ("PAYMENT_PROVIDER", "dev".into()),
         (
             "SEARCH_INDEX_DIR",
             run_dir.join("index").display().to_string(),

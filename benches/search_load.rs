@@ -308,7 +308,9 @@ fn app_env(settings: &Settings, db_url: &str, index_dir: &Path) -> HashMap<Strin
         ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
+        ("TRUFFLE_ENV", "development".into()),
         ("IDENTITY_PROVIDER", "dev".into()),
+        ("PAYMENT_PROVIDER", "dev".into()),
         ("SEARCH_INDEX_DIR", index_dir.display().to_string()),
     ]
     .into_iter()

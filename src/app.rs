@@ -16,7 +16,7 @@ use crate::catalogue::Catalogue;
 use crate::chain::ChainClient;
 use crate::chain::worker::AnchorWorker;
 use crate::chat::Chat;
-use crate::config::{Config, IdentityProviderConfig, PaymentProviderConfig};
+use crate::config::{Config, Environment, IdentityProviderConfig, PaymentProviderConfig};
 use crate::kakao::Kakao;
 use crate::metrics::Metrics;
 use crate::orders::Orders;
@@ -167,6 +167,23 @@ impl FromRef<AppState> for Arc<Metrics> {
 impl AppState {
     /// Connects to Postgres, applies the migrations, and wires the domains together.
     pub async fn start(config: Config, providers: Providers) -> anyhow::Result<AppState> {
+        // Configuration already refuses `dev` providers in production; providers handed in by
+        // other code (tests, tools) are held to the same rule.
+        if config.environment == Environment::Production {
+            let dev: Vec<&str> = [
+                ("identity", providers.identity.name()),
+                ("payments", providers.payments.name()),
+            ]
+            .into_iter()
+            .filter(|(_, name)| *name == "dev")
+            .map(|(what, _)| what)
+            .collect();
+            anyhow::ensure!(
+                dev.is_empty(),
+                "production refuses the dev {} provider",
+                dev.join(" and dev ")
+            );
+        }
         let db = crate::db::connect(config.database_url(), config.db_max_connections)
             .await
             .map_err(|e| anyhow::anyhow!("cannot reach PostgreSQL: {e}"))?;

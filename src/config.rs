@@ -45,6 +45,26 @@ pub enum LogFormat {
     Json,
 }
 
+/// `TRUFFLE_ENV`: how strict start-up is. There is no default: an operator says which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local runs and tests: `dev` providers and the example secrets are allowed, each named in a
+    /// warning at start-up.
+    Development,
+    /// Real people: the service refuses to start on a `dev` provider, a published or short
+    /// secret, a devnet chain or no chain at all (see [`production_problems`]).
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Production => "production",
+        }
+    }
+}
+
 /// Which identity-verification provider the service talks to.
 pub enum IdentityProviderConfig {
     /// Completes locally; the one-time code is written to the log.
@@ -248,6 +268,9 @@ pub struct ChatConfig {
 
 #[derive(Debug)]
 pub struct Config {
+    pub environment: Environment,
+    /// What would stop a production start, found in a development one: logged as warnings.
+    pub development_warnings: Vec<String>,
     pub database_url: SecretString,
     pub db_max_connections: u32,
     pub listen_addr: SocketAddr,
@@ -367,6 +390,126 @@ fn decode_base64(value: &str) -> Option<Vec<u8>> {
         .or_else(|| URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')).ok())
 }
 
+/// Shortest API secret accepted from a payment or identity provider's console.
+const MIN_PROVIDER_SECRET: usize = 16;
+
+/// The example configuration, whose secrets anyone who reads the repository knows.
+const EXAMPLE_ENV: &str = include_str!("../.env.example");
+
+/// anvil's (and Hardhat's) default accounts: their private keys are printed by every devnet.
+const DEVNET_KEYS: [&str; 10] = [
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+];
+
+/// The secrets production checks against the published values.
+const SECRETS: [&str; 6] = [
+    "PERSON_KEY_SECRET",
+    "CUSTODY_MASTER_KEY",
+    "ANCHOR_PRIVATE_KEY",
+    "KAKAO_SKILL_SECRET",
+    "PORTONE_API_SECRET",
+    "TOSS_SECRET_KEY",
+];
+
+/// The ways one secret may be written (as is, base64, hex), as bytes, so that a published key
+/// re-encoded is still recognised. Short forms are left out: they are refused as too short anyway.
+fn secret_forms(value: &str) -> Vec<Vec<u8>> {
+    let value = value.trim();
+    let mut forms = vec![value.as_bytes().to_vec()];
+    forms.extend(decode_base64(value));
+    forms.extend(hex::decode(value.trim_start_matches("0x").to_ascii_lowercase()).ok());
+    forms.retain(|f| f.len() >= MIN_PROVIDER_SECRET);
+    forms
+}
+
+/// Every value printed in `.env.example` (commented-out ones too, and each secret of a
+/// `KID=SECRET` list), and the devnet's well-known keys, in all their forms.
+fn published_secrets() -> std::collections::HashSet<Vec<u8>> {
+    let mut values: Vec<&str> = DEVNET_KEYS.to_vec();
+    for line in EXAMPLE_ENV.lines() {
+        let line = line.trim_start_matches('#').trim();
+        let Some((name, value)) = line.split_once('=') else {
+            continue;
+        };
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            continue;
+        }
+        values.push(value);
+        for item in value.split(',') {
+            if let Some((_, secret)) = item.split_once('=') {
+                values.push(secret);
+            }
+        }
+    }
+    values.into_iter().flat_map(secret_forms).collect()
+}
+
+/// What would make a start unsafe for real people: each a sentence naming its variable. In
+/// production every one is an error; in development each is logged as a warning.
+pub fn production_problems(env: &HashMap<String, String>) -> Vec<String> {
+    let raw = |name: &str| env.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let mut problems = Vec::new();
+    if raw("IDENTITY_PROVIDER") == Some("dev") {
+        problems.push(
+            "IDENTITY_PROVIDER=dev verifies nobody (codes go to the log): use `portone`".to_owned(),
+        );
+    }
+    match raw("PAYMENT_PROVIDER") {
+        Some("dev") => problems.push(
+            "PAYMENT_PROVIDER=dev confirms payments that move no money: use `toss`".to_owned(),
+        ),
+        Some("toss") if raw("TOSS_SECRET_KEY").is_some_and(|k| k.starts_with("test_")) => problems
+            .push(
+            "TOSS_SECRET_KEY is a test key (test_…): test payments move no money; use a live key"
+                .to_owned(),
+        ),
+        _ => {}
+    }
+    if raw("CHAIN_RPC_URL").is_none() {
+        problems.push(
+            "CHAIN_RPC_URL is not set: nothing would be anchored and no raffle drawn".to_owned(),
+        );
+    }
+    if raw("CHAIN_ID").unwrap_or("31337") == "31337" {
+        problems.push("CHAIN_ID is 31337, the local anvil devnet".to_owned());
+    }
+    let published = published_secrets();
+    let is_published = |value: &str| secret_forms(value).iter().any(|f| published.contains(f));
+    for name in SECRETS {
+        if raw(name).is_some_and(is_published) {
+            problems.push(format!(
+                "{name} is a published value (from .env.example or a devnet): make your own"
+            ));
+        }
+    }
+    if let Some(list) = raw("JWT_KEYS") {
+        for item in list.split(',') {
+            if let Some((kid, secret)) = item.split_once('=')
+                && is_published(secret)
+            {
+                problems.push(format!(
+                    "JWT_KEYS[{}] is a published value (from .env.example): make your own",
+                    kid.trim()
+                ));
+            }
+        }
+    }
+    problems
+}
+
 /// The KakaoTalk skill's settings; a secret without a bot id (or the reverse) is a mistake.
 fn kakao_config(r: &mut Reader<'_>) -> Option<KakaoConfig> {
     let skill_secret = r.raw("KAKAO_SKILL_SECRET").map(str::to_owned);
@@ -434,6 +577,23 @@ impl Config {
             errors: Vec::new(),
         };
 
+        let environment = match r.raw("TRUFFLE_ENV") {
+            Some("development") => Some(Environment::Development),
+            Some("production") => Some(Environment::Production),
+            Some(other) => {
+                r.errors.push(format!(
+                    "TRUFFLE_ENV={other:?} must be `development` or `production`"
+                ));
+                None
+            }
+            None => {
+                r.errors.push(
+                    "TRUFFLE_ENV is not set (`production` for real people, `development` for local runs and tests)"
+                        .into(),
+                );
+                None
+            }
+        };
         let database_url = r.required(
             "DATABASE_URL",
             "the PostgreSQL URL, e.g. postgres:///truffle?user=root",
@@ -532,15 +692,27 @@ impl Config {
             r.parse::<RateLimit>("LOGIN_LIMIT_PER_ACCOUNT", "10/15m", "a limit");
         let login_limit_per_ip = r.parse::<RateLimit>("LOGIN_LIMIT_PER_IP", "100/15m", "a limit");
 
-        let provider = match r.raw("IDENTITY_PROVIDER").unwrap_or("dev") {
-            "dev" => Some(IdentityProviderConfig::Dev),
-            "portone" => {
+        let provider = match r
+            .required("IDENTITY_PROVIDER", "`portone`, or `dev` for local runs")
+            .as_deref()
+        {
+            None => None,
+            Some("dev") => Some(IdentityProviderConfig::Dev),
+            Some("portone") => {
                 let api_base = r
                     .raw("PORTONE_API_BASE")
                     .unwrap_or("https://api.portone.io")
                     .trim_end_matches('/')
                     .to_owned();
                 let api_secret = r.required("PORTONE_API_SECRET", "the PortOne V2 API secret");
+                if api_secret
+                    .as_ref()
+                    .is_some_and(|s| s.len() < MIN_PROVIDER_SECRET)
+                {
+                    r.errors.push(format!(
+                        "PORTONE_API_SECRET is shorter than {MIN_PROVIDER_SECRET} characters"
+                    ));
+                }
                 let channel_key = r.required(
                     "PORTONE_CHANNEL_KEY",
                     "the PortOne channel key of the identity-verification channel",
@@ -558,9 +730,9 @@ impl Config {
                     _ => None,
                 }
             }
-            other => {
+            Some(other) => {
                 r.errors.push(format!(
-                    "IDENTITY_PROVIDER={other:?} must be `dev` or `portone`"
+                    "IDENTITY_PROVIDER={other:?} must be `portone` or `dev`"
                 ));
                 None
             }
@@ -668,9 +840,13 @@ impl Config {
                 }
             });
 
-        let payments = match r.raw("PAYMENT_PROVIDER").unwrap_or("dev") {
-            "dev" => Some(PaymentProviderConfig::Dev),
-            "toss" => {
+        let payments = match r
+            .required("PAYMENT_PROVIDER", "`toss`, or `dev` for local runs")
+            .as_deref()
+        {
+            None => None,
+            Some("dev") => Some(PaymentProviderConfig::Dev),
+            Some("toss") => {
                 let api_base = r
                     .raw("TOSS_API_BASE")
                     .unwrap_or("https://api.tosspayments.com")
@@ -680,14 +856,23 @@ impl Config {
                     "TOSS_SECRET_KEY",
                     "the Toss Payments secret key (test_sk_… or live_sk_…)",
                 )
+                .filter(|k| {
+                    let ok = k.len() >= MIN_PROVIDER_SECRET;
+                    if !ok {
+                        r.errors.push(format!(
+                            "TOSS_SECRET_KEY is shorter than {MIN_PROVIDER_SECRET} characters"
+                        ));
+                    }
+                    ok
+                })
                 .map(|k| PaymentProviderConfig::Toss {
                     api_base,
                     secret_key: SecretString::from(k),
                 })
             }
-            other => {
+            Some(other) => {
                 r.errors.push(format!(
-                    "PAYMENT_PROVIDER={other:?} must be `dev` or `toss`"
+                    "PAYMENT_PROVIDER={other:?} must be `toss` or `dev`"
                 ));
                 None
             }
@@ -743,12 +928,24 @@ impl Config {
                 .push("CHAT_IDLE_TIMEOUT must be longer than CHAT_PING_INTERVAL".into());
         }
 
+        // What production refuses, found in the settings as read: errors in production (all at
+        // once, with the rest), warnings in development.
+        let problems = production_problems(env);
+        let mut development_warnings = Vec::new();
+        match environment {
+            Some(Environment::Production) => r.errors.extend(problems),
+            Some(Environment::Development) => development_warnings = problems,
+            None => {}
+        }
+
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
         }
         // Every Option below is Some: a None always pushed an error above.
         let missing = || ConfigErrors(vec!["internal: a value was lost while reading".into()]);
         Ok(Config {
+            environment: environment.ok_or_else(missing)?,
+            development_warnings,
             database_url: SecretString::from(database_url.ok_or_else(missing)?),
             db_max_connections: db_max_connections.ok_or_else(missing)?,
             listen_addr: listen_addr.ok_or_else(missing)?,
@@ -824,6 +1021,9 @@ mod tests {
 
     fn base() -> HashMap<String, String> {
         [
+            ("TRUFFLE_ENV", "development"),
+            ("IDENTITY_PROVIDER", "dev"),
+            ("PAYMENT_PROVIDER", "dev"),
             ("DATABASE_URL", "postgres:///truffle"),
             (
                 "JWT_KEYS",
@@ -922,6 +1122,148 @@ mod tests {
         assert!(!dbg.contains("very-secret-value"));
         assert!(!dbg.contains("postgres:///truffle"));
         assert!(!dbg.contains("AAAAAAAA"));
+    }
+
+    /// `.env.example` as the run command copies it to `.env`.
+    fn example() -> HashMap<String, String> {
+        EXAMPLE_ENV
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect()
+    }
+
+    /// Settings an operator could run production on: their own secrets, real providers, a chain.
+    fn production() -> HashMap<String, String> {
+        let mut env = base();
+        for (k, v) in [
+            ("TRUFFLE_ENV", "production"),
+            ("IDENTITY_PROVIDER", "portone"),
+            ("PORTONE_API_SECRET", "portone-secret-of-our-own-0123456789"),
+            ("PORTONE_CHANNEL_KEY", "channel-key-1"),
+            ("PAYMENT_PROVIDER", "toss"),
+            ("TOSS_SECRET_KEY", "live_sk_OurOwnLiveKey0123456789"),
+            ("CHAIN_ID", "8453"),
+            ("CHAIN_RPC_URL", "https://rpc.example.net"),
+            (
+                "CHAIN_REGISTRY_ADDRESS",
+                "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            ),
+            (
+                "ANCHOR_PRIVATE_KEY",
+                "0x1111111111111111111111111111111111111111111111111111111111111111",
+            ),
+        ] {
+            env.insert(k.into(), v.into());
+        }
+        env
+    }
+
+    #[test]
+    fn the_environment_and_both_providers_must_be_named() {
+        let mut env = base();
+        for name in ["TRUFFLE_ENV", "IDENTITY_PROVIDER", "PAYMENT_PROVIDER"] {
+            env.remove(name);
+        }
+        let text = Config::from_env_map(&env).unwrap_err().to_string();
+        for name in ["TRUFFLE_ENV", "IDENTITY_PROVIDER", "PAYMENT_PROVIDER"] {
+            assert!(text.contains(&format!("{name} is not set")), "{text}");
+        }
+        env.insert("TRUFFLE_ENV".into(), "prod".into());
+        let text = Config::from_env_map(&env).unwrap_err().to_string();
+        assert!(text.contains("TRUFFLE_ENV=\"prod\""), "{text}");
+    }
+
+    #[test]
+    fn production_refuses_the_example_configuration_listing_every_reason() {
+        let mut env = example();
+        env.insert("CHAIN_RPC_URL".into(), String::new());
+        env.insert("TRUFFLE_ENV".into(), "production".into());
+        let text = Config::from_env_map(&env).unwrap_err().to_string();
+        for needle in [
+            "IDENTITY_PROVIDER=dev",
+            "PAYMENT_PROVIDER=dev",
+            "CHAIN_RPC_URL is not set",
+            "CHAIN_ID is 31337",
+            "JWT_KEYS[dev1] is a published value",
+            "PERSON_KEY_SECRET is a published value",
+            "CUSTODY_MASTER_KEY is a published value",
+            "ANCHOR_PRIVATE_KEY is a published value",
+            "KAKAO_SKILL_SECRET is a published value",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+        for (name, value) in &env {
+            if SECRETS.contains(&name.as_str()) || name == "JWT_KEYS" {
+                assert!(
+                    value.is_empty() || !text.contains(value.as_str()),
+                    "{name} printed"
+                );
+            }
+        }
+        // The same file is what development runs on: it starts, naming each problem.
+        env.insert("TRUFFLE_ENV".into(), "development".into());
+        let c = Config::from_env_map(&env).unwrap();
+        assert_eq!(c.environment, Environment::Development);
+        assert_eq!(
+            c.development_warnings.len(),
+            9,
+            "{:?}",
+            c.development_warnings
+        );
+    }
+
+    #[test]
+    fn production_starts_on_settings_of_its_own() {
+        let c = Config::from_env_map(&production()).unwrap();
+        assert_eq!(c.environment, Environment::Production);
+        assert!(c.development_warnings.is_empty());
+        assert!(matches!(
+            c.identity.provider,
+            IdentityProviderConfig::PortOne { .. }
+        ));
+        assert!(matches!(c.payments, PaymentProviderConfig::Toss { .. }));
+    }
+
+    #[test]
+    fn production_sees_through_re_encoded_secrets_devnet_keys_and_test_keys() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let example = example();
+        let published_jwt = example["JWT_KEYS"].split_once('=').unwrap().1;
+        let bytes = decode_base64(published_jwt).unwrap();
+        let mut env = production();
+        env.insert(
+            "JWT_KEYS".into(),
+            format!("mine={}", URL_SAFE_NO_PAD.encode(&bytes)),
+        );
+        // anvil's first default account.
+        env.insert(
+            "ANCHOR_PRIVATE_KEY".into(),
+            "0xAC0974BEC39A17E36BA4A6B4D238FF944BACB478CBED5EFCAE784D7BF4F2FF80".into(),
+        );
+        env.insert(
+            "TOSS_SECRET_KEY".into(),
+            "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R".into(),
+        );
+        let text = Config::from_env_map(&env).unwrap_err().to_string();
+        for needle in [
+            "JWT_KEYS[mine] is a published value",
+            "ANCHOR_PRIVATE_KEY is a published value",
+            "TOSS_SECRET_KEY is a test key",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn provider_secrets_have_a_minimum_length() {
+        let mut env = production();
+        env.insert("PORTONE_API_SECRET".into(), "short".into());
+        env.insert("TOSS_SECRET_KEY".into(), "live_sk_x".into());
+        let text = Config::from_env_map(&env).unwrap_err().to_string();
+        assert!(text.contains("PORTONE_API_SECRET is shorter"), "{text}");
+        assert!(text.contains("TOSS_SECRET_KEY is shorter"), "{text}");
     }
 
     #[test]

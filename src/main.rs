@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use truffle::accounts::{self, Role};
 use truffle::app::{self, AppState, Providers};
-use truffle::config::{Config, LogFormat};
+use truffle::config::{Config, Environment, LogFormat};
 
 /// Truffle (Trust + Raffle): the marketplace backend for limited editions that buyers can verify.
 ///
@@ -172,6 +172,20 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let demo_only = match &command {
+        Command::Serve { demo: true } => Some("serve --demo"),
+        Command::SeedDemo => Some("seed-demo"),
+        Command::DevnetSetup { .. } => Some("devnet-setup"),
+        _ => None,
+    };
+    if let Some(name) = demo_only
+        && config.environment == Environment::Production
+    {
+        anyhow::bail!("`truffle {name}` is for development only: TRUFFLE_ENV is production");
+    }
+    for warning in &config.development_warnings {
+        tracing::warn!("development mode: {warning}");
+    }
     match command {
         Command::Serve { demo } => {
             let listen = config.listen_addr;

@@ -156,7 +156,9 @@ pub fn base_env(db_url: &str) -> HashMap<String, String> {
         ("JWT_KEYS", format!("{JWT_KID}={}", b64(&JWT_SECRET))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
+        ("TRUFFLE_ENV", "development".into()),
         ("IDENTITY_PROVIDER", "dev".into()),
+        ("PAYMENT_PROVIDER", "dev".into()),
         ("SEARCH_REFRESH_INTERVAL", "100ms".into()),
     ]
     .into_iter()

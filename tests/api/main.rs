@@ -14,6 +14,7 @@ mod kakao;
 mod operations;
 mod orders;
 mod portone;
+mod production;
 mod raffles;
 mod recommend;
 mod search;
