@@ -17,6 +17,7 @@ use crate::chain::ChainClient;
 use crate::chain::worker::AnchorWorker;
 use crate::chat::Chat;
 use crate::config::{Config, IdentityProviderConfig, PaymentProviderConfig};
+use crate::cpu::CpuPool;
 use crate::kakao::Kakao;
 use crate::metrics::Metrics;
 use crate::orders::Orders;
@@ -71,6 +72,8 @@ pub struct HttpSettings {
 pub struct App {
     pub db: PgPool,
     pub metrics: Arc<Metrics>,
+    /// The CPU pool every domain runs its heavy work on (`CPU_THREADS`, `CPU_QUEUE_DEPTH`).
+    pub cpu: CpuPool,
     pub accounts: Accounts,
     pub catalogue: Catalogue,
     pub raffles: Raffles,
@@ -186,8 +189,10 @@ impl AppState {
             ads,
             kakao,
             chat,
+            cpu,
             ..
         } = config;
+        let cpu = CpuPool::new("truffle-cpu", cpu.threads, cpu.queue_depth);
         let ads = {
             use secrecy::ExposeSecret;
             // The viewer hash needs a server secret; derive one from the person key under its
@@ -200,7 +205,7 @@ impl AppState {
             use secrecy::ExposeSecret;
             crate::kakao::derive_code_key(identity.person_key_secret.expose_secret())
         };
-        let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
+        let accounts = Accounts::new(db.clone(), auth, identity, providers.identity, cpu.clone());
         let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
         // Custodial keys and raffle seeds are sealed under the same master key.
         let master = catalogue.custody_master_key;
@@ -215,12 +220,24 @@ impl AppState {
             registry,
             catalogue.clone(),
             raffles_master,
+            cpu.clone(),
         );
         let orders = Orders::new(db.clone(), providers.payments);
         let chat = Chat::new(db.clone(), catalogue.clone(), chat);
-        let search = Search::open(db.clone(), catalogue.clone(), raffles.clone(), &search)?;
-        let recommend =
-            Recommendations::new(db.clone(), catalogue.clone(), raffles.clone(), &recommend);
+        let search = Search::open(
+            db.clone(),
+            catalogue.clone(),
+            raffles.clone(),
+            &search,
+            cpu.clone(),
+        )?;
+        let recommend = Recommendations::new(
+            db.clone(),
+            catalogue.clone(),
+            raffles.clone(),
+            &recommend,
+            cpu.clone(),
+        );
         if kakao.skill_secret.is_none() {
             tracing::info!(
                 "KAKAO_SKILL_SECRET is not set: POST /v1/kakao/skill refuses every request"
@@ -253,6 +270,7 @@ impl AppState {
                     confirmations: rpc.confirmations,
                     batch_interval: rpc.batch_interval,
                     batch_max: rpc.batch_max,
+                    cpu: cpu.clone(),
                 };
                 (Some(anchor), Some(draw))
             }
@@ -266,6 +284,7 @@ impl AppState {
         Ok(AppState(Arc::new(App {
             db,
             metrics: Arc::new(Metrics::new()),
+            cpu,
             accounts,
             catalogue,
             raffles,
@@ -312,6 +331,25 @@ impl AppState {
                 .clone()
                 .run_housekeeping(std::time::Duration::from_secs(60), stop.clone()),
         ));
+        // Rate-limit counters whose window is long over are deleted (idempotent, every replica).
+        let db = self.db.clone();
+        let mut stop_purge = stop.clone();
+        handles.push(tokio::spawn(async move {
+            loop {
+                match crate::ratelimit::purge(&db, crate::config::MAX_LIMIT_WINDOW).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "purged old rate-limit counters"),
+                    Err(e) => tracing::warn!(error = %e, "rate-limit purge failed"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+                    _ = stop_purge.changed() => {}
+                }
+                if *stop_purge.borrow() {
+                    break;
+                }
+            }
+        }));
         // The order clock runs on every replica: it locks the rows it takes (SKIP LOCKED).
         let orders = self.orders.clone();
         let mut stop = stop;

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::catalogue::{Catalogue, Product};
 use crate::config::SearchConfig;
+use crate::cpu::CpuPool;
 use crate::http::ApiError;
 use crate::raffles::{Raffle, Raffles};
 pub use index::{
@@ -50,6 +51,8 @@ pub struct SearchInner {
     retention: Duration,
     /// How opening the index went; the worker acts on it when it starts.
     opened: Opened,
+    /// The app's CPU pool: searches are request work, indexing is the worker's.
+    cpu: CpuPool,
 }
 
 impl std::ops::Deref for Search {
@@ -98,13 +101,14 @@ impl Search {
         catalogue: Catalogue,
         raffles: Raffles,
         config: &SearchConfig,
+        cpu: CpuPool,
     ) -> anyhow::Result<Search> {
         let (index, opened) = SearchIndex::open(&config.index_dir)?;
         if let Opened::Created(reason) = &opened {
             tracing::info!(dir = %config.index_dir.display(), %reason, "new search index");
         }
         Ok(Self::with_index(
-            db, catalogue, raffles, index, opened, config,
+            db, catalogue, raffles, index, opened, config, cpu,
         ))
     }
 
@@ -115,6 +119,7 @@ impl Search {
         index: SearchIndex,
         opened: Opened,
         config: &SearchConfig,
+        cpu: CpuPool,
     ) -> Search {
         Search(Arc::new(SearchInner {
             db,
@@ -124,6 +129,7 @@ impl Search {
             refresh: config.refresh_interval,
             retention: config.feed_retention,
             opened,
+            cpu,
         }))
     }
 
@@ -173,11 +179,12 @@ impl Search {
         for chunk in ids.chunks(CHUNK) {
             let (docs, gone) = self.documents(chunk).await?;
             let index = self.index.clone();
-            crate::cpu::run(move || {
-                index.delete(&gone);
-                index.upsert(&docs)
-            })
-            .await?;
+            self.cpu
+                .run_worker(move || {
+                    index.delete(&gone);
+                    index.upsert(&docs)
+                })
+                .await?;
         }
         Ok(())
     }
@@ -189,7 +196,7 @@ impl Search {
             at: Utc::now(),
         };
         let index = self.index.clone();
-        crate::cpu::run(move || index.commit(payload)).await?;
+        self.cpu.run_worker(move || index.commit(payload)).await?;
         Ok(payload)
     }
 
@@ -199,7 +206,7 @@ impl Search {
         let horizon = store::horizon(&self.db).await?;
         let ids = self.catalogue.listed_ids().await?;
         let index = self.index.clone();
-        crate::cpu::run(move || index.clear()).await?;
+        self.cpu.run_worker(move || index.clear()).await?;
         let total = ids.len() as u64;
         progress(0, total);
         let mut done = 0;
@@ -288,8 +295,9 @@ impl Search {
     /// Runs a search and reads each hit's product, raffle and chain status from Postgres.
     pub async fn search(&self, req: SearchRequest) -> Result<IndexResults, ApiError> {
         let index = self.index.clone();
-        crate::cpu::run(move || index.search(&req, Utc::now()))
-            .await
+        self.cpu
+            .run(move || index.search(&req, Utc::now()))
+            .await?
             .map_err(ApiError::internal)
     }
 
