@@ -260,6 +260,9 @@ pub struct KakaoConfig {
     pub skill_timeout: Duration,
     /// How long a link code from `POST /v1/me/kakao-link` stays valid.
     pub link_code_ttl: Duration,
+    /// Wrong link codes allowed from all Kakao users together per window; past it, linking
+    /// pauses for everyone until the window ends.
+    pub link_failure_budget: RateLimit,
     /// The web front end cards link to (`{base}/products/{id}`, `{base}/raffles/{id}`).
     pub web_base_url: String,
     /// The thumbnail of every card (Kakao requires one on a basicCard).
@@ -439,6 +442,8 @@ fn kakao_config(r: &mut Reader<'_>) -> Option<KakaoConfig> {
             .push("KAKAO_SKILL_TIMEOUT must be at most 4.5s: Kakao gives up after 5s".into());
     }
     let link_code_ttl = r.duration("KAKAO_LINK_CODE_TTL", "10m");
+    let link_failure_budget =
+        r.parse::<RateLimit>("KAKAO_LINK_FAILURE_BUDGET", "100/1h", "a limit");
     let web_base_url = r
         .raw("KAKAO_WEB_BASE_URL")
         .unwrap_or("https://truffle.kr")
@@ -463,6 +468,7 @@ fn kakao_config(r: &mut Reader<'_>) -> Option<KakaoConfig> {
         bot_id,
         skill_timeout: skill_timeout?,
         link_code_ttl: link_code_ttl?,
+        link_failure_budget: link_failure_budget?,
         web_base_url,
         card_image_url,
     })
