@@ -89,6 +89,8 @@ pub struct App {
     pub draw_worker: Option<DrawWorker>,
     pub http: HttpSettings,
     pub listen_addr: SocketAddr,
+    /// When this app started (the age gauges count from it before their first reading).
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Clone)]
@@ -303,7 +305,33 @@ impl AppState {
                 trusted_proxies,
             },
             listen_addr,
+            started_at: chrono::Utc::now(),
         })))
+    }
+
+    /// The metrics in the text exposition format, with the worker gauges read from memory
+    /// first (the anchoring backlog is what [`AppState::sample_anchor_backlog`] last counted).
+    pub fn render_metrics(&self) -> String {
+        let now = chrono::Utc::now();
+        let since = |at: Option<chrono::DateTime<chrono::Utc>>| {
+            (now - at.unwrap_or(self.started_at))
+                .to_std()
+                .unwrap_or_default()
+        };
+        self.metrics.record(crate::metrics::WorkerReading {
+            search_lag: since(self.search.in_step_at()),
+            model_age: since(self.recommend.trained().map(|t| t.trained_at)),
+            cpu: self.cpu.stats(),
+        });
+        self.metrics.render()
+    }
+
+    /// Counts the hashes waiting to be anchored into the gauge (every replica does it every
+    /// 15 s, whichever runs the anchoring worker).
+    pub async fn sample_anchor_backlog(&self) -> anyhow::Result<()> {
+        let n = crate::chain::outbox::backlog(&self.db).await?;
+        self.metrics.set_anchor_backlog(n);
+        Ok(())
     }
 }
 
@@ -331,6 +359,23 @@ impl AppState {
                 .clone()
                 .run_housekeeping(std::time::Duration::from_secs(60), stop.clone()),
         ));
+        // The anchoring backlog gauge, sampled on every replica so that a scrape runs no query.
+        let app = self.clone();
+        let mut stop_sampler = stop.clone();
+        handles.push(tokio::spawn(async move {
+            loop {
+                if let Err(e) = app.sample_anchor_backlog().await {
+                    tracing::debug!(error = format!("{e:#}"), "anchoring backlog not sampled");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
+                    _ = stop_sampler.changed() => {}
+                }
+                if *stop_sampler.borrow() {
+                    break;
+                }
+            }
+        }));
         // Rate-limit counters whose window is long over are deleted (idempotent, every replica).
         let db = self.db.clone();
         let mut stop_purge = stop.clone();

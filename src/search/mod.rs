@@ -16,6 +16,7 @@ pub mod store;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -53,6 +54,9 @@ pub struct SearchInner {
     opened: Opened,
     /// The app's CPU pool: searches are request work, indexing is the worker's.
     cpu: CpuPool,
+    /// When the index was last known to hold every change in the feed (the start of the
+    /// worker's last successful pass), in Unix milliseconds; 0 before the first.
+    in_step_at: AtomicI64,
 }
 
 impl std::ops::Deref for Search {
@@ -130,11 +134,21 @@ impl Search {
             retention: config.feed_retention,
             opened,
             cpu,
+            in_step_at: AtomicI64::new(0),
         }))
     }
 
     pub fn index(&self) -> &SearchIndex {
         &self.index
+    }
+
+    /// When the index was last in step with the change feed (for the lag gauge); `None` before
+    /// the worker's first successful pass.
+    pub fn in_step_at(&self) -> Option<chrono::DateTime<Utc>> {
+        match self.in_step_at.load(Ordering::Acquire) {
+            0 => None,
+            ms => chrono::DateTime::from_timestamp_millis(ms),
+        }
     }
 
     /// How the index was found when this process opened it.
@@ -250,6 +264,7 @@ impl Search {
         };
         let mut last_prune: Option<Instant> = None;
         loop {
+            let pass_started = Utc::now();
             let step = match at {
                 None => {
                     let started = Instant::now();
@@ -264,7 +279,11 @@ impl Search {
                 Some(p) => self.catch_up(p).await,
             };
             match step {
-                Ok(p) => at = Some(p),
+                Ok(p) => {
+                    at = Some(p);
+                    self.in_step_at
+                        .store(pass_started.timestamp_millis(), Ordering::Release);
+                }
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "search indexing failed"),
             }
             if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(600)) {
