@@ -274,7 +274,8 @@ pub struct KakaoConfig {
 pub struct ChatConfig {
     /// Longest message body, in characters (after NFC normalisation).
     pub max_message_chars: usize,
-    /// Token bucket per connection: messages per second refilled, and the burst it holds.
+    /// Token bucket per person (REST and sockets, every replica) for sends, and per socket for
+    /// resumes: messages per second refilled, and the burst it holds.
     pub messages_per_second: f64,
     pub message_burst: u32,
     /// Open sockets one person may hold on one replica.
