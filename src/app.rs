@@ -200,7 +200,12 @@ impl AppState {
             // The viewer hash needs a server secret; derive one from the person key under its
             // own label rather than ask operators for another.
             let key = crate::ads::derive_viewer_key(identity.person_key_secret.expose_secret());
-            Ads::new(db.clone(), ads.click_dedup_window, key)
+            Ads::new(
+                db.clone(),
+                ads.click_dedup_window,
+                ads.impression_dedup_window,
+                key,
+            )
         };
         // Link codes are hashed with a key derived from the person key, under its own label.
         let kakao_key = {

@@ -245,6 +245,8 @@ pub struct RecoConfig {
 pub struct AdsConfig {
     /// Repeated clicks of one viewer on one banner within this window count once.
     pub click_dedup_window: Duration,
+    /// A banner shown again to one viewer within this window counts one impression.
+    pub impression_dedup_window: Duration,
 }
 
 /// The KakaoTalk chatbot skill (docs/KAKAO.md).
@@ -802,6 +804,7 @@ impl Config {
         }
         let reco_view_window = r.duration("RECO_VIEW_WINDOW", "90d");
         let click_dedup_window = r.duration("ADS_CLICK_DEDUP_WINDOW", "30m");
+        let impression_dedup_window = r.duration("ADS_IMPRESSION_DEDUP_WINDOW", "30m");
         let kakao = kakao_config(&mut r);
         let cpu = cpu_config(&mut r);
         let guards = auth_guards(&mut r);
@@ -891,6 +894,7 @@ impl Config {
             },
             ads: AdsConfig {
                 click_dedup_window: click_dedup_window.ok_or_else(missing)?,
+                impression_dedup_window: impression_dedup_window.ok_or_else(missing)?,
             },
             kakao: kakao.ok_or_else(missing)?,
             chat: ChatConfig {
