@@ -385,6 +385,8 @@ fn app_env(
             settings.db_max_connections.to_string(),
         ),
         ("LISTEN_ADDR", "127.0.0.1:0".into()),
+        // Closed-loop clients measure the queue, so the CPU pool never refuses them.
+        ("CPU_QUEUE_DEPTH", "100000".into()),
         ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("TRUFFLE_ENV", "development".into()),
@@ -392,6 +394,7 @@ fn app_env(
         ("PAYMENT_PROVIDER", "dev".into()),
         ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
         ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
+        ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
         ("ACCESS_TOKEN_TTL", "1h".into()),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
         ("SEARCH_INDEX_DIR", common::index_dir("anchor_gas")),

@@ -125,6 +125,8 @@ fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
             settings.db_max_connections.to_string(),
         ),
         ("LISTEN_ADDR", "127.0.0.1:0".into()),
+        // Closed-loop clients measure the queue, so the CPU pool never refuses them.
+        ("CPU_QUEUE_DEPTH", "100000".into()),
         ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
         ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
         ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),

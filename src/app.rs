@@ -17,6 +17,7 @@ use crate::chain::ChainClient;
 use crate::chain::worker::AnchorWorker;
 use crate::chat::Chat;
 use crate::config::{Config, Environment, IdentityProviderConfig, PaymentProviderConfig};
+use crate::cpu::CpuPool;
 use crate::kakao::Kakao;
 use crate::metrics::Metrics;
 use crate::orders::Orders;
@@ -71,6 +72,8 @@ pub struct HttpSettings {
 pub struct App {
     pub db: PgPool,
     pub metrics: Arc<Metrics>,
+    /// The CPU pool every domain runs its heavy work on (`CPU_THREADS`, `CPU_QUEUE_DEPTH`).
+    pub cpu: CpuPool,
     pub accounts: Accounts,
     pub catalogue: Catalogue,
     pub raffles: Raffles,
@@ -86,6 +89,8 @@ pub struct App {
     pub draw_worker: Option<DrawWorker>,
     pub http: HttpSettings,
     pub listen_addr: SocketAddr,
+    /// When this app started (the age gauges count from it before their first reading).
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Clone)]
@@ -203,21 +208,28 @@ impl AppState {
             ads,
             kakao,
             chat,
+            cpu,
             ..
         } = config;
+        let cpu = CpuPool::new("truffle-cpu", cpu.threads, cpu.queue_depth);
         let ads = {
             use secrecy::ExposeSecret;
             // The viewer hash needs a server secret; derive one from the person key under its
             // own label rather than ask operators for another.
             let key = crate::ads::derive_viewer_key(identity.person_key_secret.expose_secret());
-            Ads::new(db.clone(), ads.click_dedup_window, key)
+            Ads::new(
+                db.clone(),
+                ads.click_dedup_window,
+                ads.impression_dedup_window,
+                key,
+            )
         };
         // Link codes are hashed with a key derived from the person key, under its own label.
         let kakao_key = {
             use secrecy::ExposeSecret;
             crate::kakao::derive_code_key(identity.person_key_secret.expose_secret())
         };
-        let accounts = Accounts::new(db.clone(), auth, identity, providers.identity);
+        let accounts = Accounts::new(db.clone(), auth, identity, providers.identity, cpu.clone());
         let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
         // Custodial keys and raffle seeds are sealed under the same master key.
         let master = catalogue.custody_master_key;
@@ -232,12 +244,24 @@ impl AppState {
             registry,
             catalogue.clone(),
             raffles_master,
+            cpu.clone(),
         );
         let orders = Orders::new(db.clone(), providers.payments);
         let chat = Chat::new(db.clone(), catalogue.clone(), chat);
-        let search = Search::open(db.clone(), catalogue.clone(), raffles.clone(), &search)?;
-        let recommend =
-            Recommendations::new(db.clone(), catalogue.clone(), raffles.clone(), &recommend);
+        let search = Search::open(
+            db.clone(),
+            catalogue.clone(),
+            raffles.clone(),
+            &search,
+            cpu.clone(),
+        )?;
+        let recommend = Recommendations::new(
+            db.clone(),
+            catalogue.clone(),
+            raffles.clone(),
+            &recommend,
+            cpu.clone(),
+        );
         if kakao.skill_secret.is_none() {
             tracing::info!(
                 "KAKAO_SKILL_SECRET is not set: POST /v1/kakao/skill refuses every request"
@@ -270,6 +294,7 @@ impl AppState {
                     confirmations: rpc.confirmations,
                     batch_interval: rpc.batch_interval,
                     batch_max: rpc.batch_max,
+                    cpu: cpu.clone(),
                 };
                 (Some(anchor), Some(draw))
             }
@@ -283,6 +308,7 @@ impl AppState {
         Ok(AppState(Arc::new(App {
             db,
             metrics: Arc::new(Metrics::new()),
+            cpu,
             accounts,
             catalogue,
             raffles,
@@ -301,7 +327,33 @@ impl AppState {
                 trusted_proxies,
             },
             listen_addr,
+            started_at: chrono::Utc::now(),
         })))
+    }
+
+    /// The metrics in the text exposition format, with the worker gauges read from memory
+    /// first (the anchoring backlog is what [`AppState::sample_anchor_backlog`] last counted).
+    pub fn render_metrics(&self) -> String {
+        let now = chrono::Utc::now();
+        let since = |at: Option<chrono::DateTime<chrono::Utc>>| {
+            (now - at.unwrap_or(self.started_at))
+                .to_std()
+                .unwrap_or_default()
+        };
+        self.metrics.record(crate::metrics::WorkerReading {
+            search_lag: since(self.search.in_step_at()),
+            model_age: since(self.recommend.trained().map(|t| t.trained_at)),
+            cpu: self.cpu.stats(),
+        });
+        self.metrics.render()
+    }
+
+    /// Counts the hashes waiting to be anchored into the gauge (every replica does it every
+    /// 15 s, whichever runs the anchoring worker).
+    pub async fn sample_anchor_backlog(&self) -> anyhow::Result<()> {
+        let n = crate::chain::outbox::backlog(&self.db).await?;
+        self.metrics.set_anchor_backlog(n);
+        Ok(())
     }
 }
 
@@ -329,6 +381,42 @@ impl AppState {
                 .clone()
                 .run_housekeeping(std::time::Duration::from_secs(60), stop.clone()),
         ));
+        // The anchoring backlog gauge, sampled on every replica so that a scrape runs no query.
+        let app = self.clone();
+        let mut stop_sampler = stop.clone();
+        handles.push(tokio::spawn(async move {
+            loop {
+                if let Err(e) = app.sample_anchor_backlog().await {
+                    tracing::debug!(error = format!("{e:#}"), "anchoring backlog not sampled");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
+                    _ = stop_sampler.changed() => {}
+                }
+                if *stop_sampler.borrow() {
+                    break;
+                }
+            }
+        }));
+        // Rate-limit counters whose window is long over are deleted (idempotent, every replica).
+        let db = self.db.clone();
+        let mut stop_purge = stop.clone();
+        handles.push(tokio::spawn(async move {
+            loop {
+                match crate::ratelimit::purge(&db, crate::config::MAX_LIMIT_WINDOW).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "purged old rate-limit counters"),
+                    Err(e) => tracing::warn!(error = %e, "rate-limit purge failed"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+                    _ = stop_purge.changed() => {}
+                }
+                if *stop_purge.borrow() {
+                    break;
+                }
+            }
+        }));
         // The order clock runs on every replica: it locks the rows it takes (SKIP LOCKED).
         let orders = self.orders.clone();
         let mut stop = stop;

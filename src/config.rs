@@ -13,6 +13,9 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
+/// The longest window a limit may have: counters older than this are purged.
+pub const MAX_LIMIT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+
 /// A limit of `max` events per `window`, written `10/15m` in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
@@ -34,6 +37,10 @@ impl FromStr for RateLimit {
             .map_err(|e| format!("bad window {window:?}: {e}"))?;
         if max == 0 || window.is_zero() {
             return Err("count and window must both be above zero".into());
+        }
+        if window > MAX_LIMIT_WINDOW {
+            // Counters are purged a week after their window began.
+            return Err("the window must be at most 7 days".into());
         }
         Ok(RateLimit { max, window })
     }
@@ -120,6 +127,37 @@ pub struct AuthConfig {
     pub refresh_ttl: Duration,
     pub login_limit_per_account: RateLimit,
     pub login_limit_per_ip: RateLimit,
+    pub guards: AuthGuards,
+}
+
+/// Limits that keep anonymous clients from buying CPU or locking others out, and the sessions'
+/// absolute lifetime (docs/ACCOUNTS.md, "Abuse").
+#[derive(Debug, Clone, Copy)]
+pub struct AuthGuards {
+    /// Login attempts per account from one address prefix (the lockout a stranger elsewhere
+    /// cannot trigger); `LOGIN_LIMIT_PER_ACCOUNT` caps the account from all addresses together.
+    pub login_limit_per_account_address: RateLimit,
+    /// Sign-ups and password resets per client address prefix.
+    pub signup_limit_per_ip: RateLimit,
+    pub password_reset_limit_per_ip: RateLimit,
+    /// Sign-up or reset attempts with one identity verification.
+    pub verification_use_limit: RateLimit,
+    /// A session ends this long after it was opened, however often it is refreshed.
+    pub session_max_lifetime: Duration,
+}
+
+impl AuthGuards {
+    /// The defaults, as `.env.example` has them.
+    pub fn defaults() -> AuthGuards {
+        let limit = |s: &str| s.parse::<RateLimit>().expect("a valid default limit");
+        AuthGuards {
+            login_limit_per_account_address: limit("10/15m"),
+            signup_limit_per_ip: limit("30/1h"),
+            password_reset_limit_per_ip: limit("30/1h"),
+            verification_use_limit: limit("5/30m"),
+            session_max_lifetime: Duration::from_secs(90 * 86_400),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -227,6 +265,8 @@ pub struct RecoConfig {
 pub struct AdsConfig {
     /// Repeated clicks of one viewer on one banner within this window count once.
     pub click_dedup_window: Duration,
+    /// A banner shown again to one viewer within this window counts one impression.
+    pub impression_dedup_window: Duration,
 }
 
 /// The KakaoTalk chatbot skill (docs/KAKAO.md).
@@ -242,6 +282,9 @@ pub struct KakaoConfig {
     pub skill_timeout: Duration,
     /// How long a link code from `POST /v1/me/kakao-link` stays valid.
     pub link_code_ttl: Duration,
+    /// Wrong link codes allowed from all Kakao users together per window; past it, linking
+    /// pauses for everyone until the window ends.
+    pub link_failure_budget: RateLimit,
     /// The web front end cards link to (`{base}/products/{id}`, `{base}/raffles/{id}`).
     pub web_base_url: String,
     /// The thumbnail of every card (Kakao requires one on a basicCard).
@@ -253,7 +296,8 @@ pub struct KakaoConfig {
 pub struct ChatConfig {
     /// Longest message body, in characters (after NFC normalisation).
     pub max_message_chars: usize,
-    /// Token bucket per connection: messages per second refilled, and the burst it holds.
+    /// Token bucket per person (REST and sockets, every replica) for sends, and per socket for
+    /// resumes: messages per second refilled, and the burst it holds.
     pub messages_per_second: f64,
     pub message_burst: u32,
     /// Open sockets one person may hold on one replica.
@@ -264,6 +308,14 @@ pub struct ChatConfig {
     pub ping_interval: Duration,
     /// A socket that sends nothing, not even a pong, for this long is closed.
     pub idle_timeout: Duration,
+}
+
+/// The app's CPU pool (`crate::cpu`): threads, and how many request jobs may wait for them.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuConfig {
+    pub threads: usize,
+    /// Request jobs waiting beyond those running; past it, `503 overloaded`.
+    pub queue_depth: usize,
 }
 
 #[derive(Debug)]
@@ -289,6 +341,7 @@ pub struct Config {
     pub ads: AdsConfig,
     pub kakao: KakaoConfig,
     pub chat: ChatConfig,
+    pub cpu: CpuConfig,
 }
 
 /// Every problem found in the environment, one per line.
@@ -535,6 +588,8 @@ fn kakao_config(r: &mut Reader<'_>) -> Option<KakaoConfig> {
             .push("KAKAO_SKILL_TIMEOUT must be at most 4.5s: Kakao gives up after 5s".into());
     }
     let link_code_ttl = r.duration("KAKAO_LINK_CODE_TTL", "10m");
+    let link_failure_budget =
+        r.parse::<RateLimit>("KAKAO_LINK_FAILURE_BUDGET", "100/1h", "a limit");
     let web_base_url = r
         .raw("KAKAO_WEB_BASE_URL")
         .unwrap_or("https://truffle.kr")
@@ -559,8 +614,49 @@ fn kakao_config(r: &mut Reader<'_>) -> Option<KakaoConfig> {
         bot_id,
         skill_timeout: skill_timeout?,
         link_code_ttl: link_code_ttl?,
+        link_failure_budget: link_failure_budget?,
         web_base_url,
         card_image_url,
+    })
+}
+
+/// The account guards: `LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS`, `SIGNUP_LIMIT_PER_IP`,
+/// `PASSWORD_RESET_LIMIT_PER_IP`, `VERIFICATION_USE_LIMIT` and `SESSION_MAX_LIFETIME`.
+fn auth_guards(r: &mut Reader<'_>) -> Option<AuthGuards> {
+    let pair = r.parse::<RateLimit>("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "10/15m", "a limit");
+    let signup = r.parse::<RateLimit>("SIGNUP_LIMIT_PER_IP", "30/1h", "a limit");
+    let reset = r.parse::<RateLimit>("PASSWORD_RESET_LIMIT_PER_IP", "30/1h", "a limit");
+    let uses = r.parse::<RateLimit>("VERIFICATION_USE_LIMIT", "5/30m", "a limit");
+    let lifetime = r.duration("SESSION_MAX_LIFETIME", "90d");
+    Some(AuthGuards {
+        login_limit_per_account_address: pair?,
+        signup_limit_per_ip: signup?,
+        password_reset_limit_per_ip: reset?,
+        verification_use_limit: uses?,
+        session_max_lifetime: lifetime?,
+    })
+}
+
+/// The CPU pool: `CPU_THREADS` (default one per core) and `CPU_QUEUE_DEPTH` (default four per
+/// thread).
+fn cpu_config(r: &mut Reader<'_>) -> Option<CpuConfig> {
+    let cores = crate::cpu::default_threads().to_string();
+    let threads: usize = r.parse("CPU_THREADS", &cores, "a number of threads")?;
+    if !(1..=1024).contains(&threads) {
+        r.errors
+            .push("CPU_THREADS must be between 1 and 1024".into());
+        return None;
+    }
+    let depth = crate::cpu::default_queue_depth(threads).to_string();
+    let queue_depth: usize = r.parse("CPU_QUEUE_DEPTH", &depth, "a number of jobs")?;
+    if queue_depth > 100_000 {
+        r.errors
+            .push("CPU_QUEUE_DEPTH must be at most 100000".into());
+        return None;
+    }
+    Some(CpuConfig {
+        threads,
+        queue_depth,
     })
 }
 
@@ -689,7 +785,7 @@ impl Config {
         let access_ttl = r.duration("ACCESS_TOKEN_TTL", "15m");
         let refresh_ttl = r.duration("REFRESH_TOKEN_TTL", "30d");
         let login_limit_per_account =
-            r.parse::<RateLimit>("LOGIN_LIMIT_PER_ACCOUNT", "10/15m", "a limit");
+            r.parse::<RateLimit>("LOGIN_LIMIT_PER_ACCOUNT", "30/1h", "a limit");
         let login_limit_per_ip = r.parse::<RateLimit>("LOGIN_LIMIT_PER_IP", "100/15m", "a limit");
 
         let provider = match r
@@ -893,7 +989,10 @@ impl Config {
         }
         let reco_view_window = r.duration("RECO_VIEW_WINDOW", "90d");
         let click_dedup_window = r.duration("ADS_CLICK_DEDUP_WINDOW", "30m");
+        let impression_dedup_window = r.duration("ADS_IMPRESSION_DEDUP_WINDOW", "30m");
         let kakao = kakao_config(&mut r);
+        let cpu = cpu_config(&mut r);
+        let guards = auth_guards(&mut r);
         let chat_max_chars: Option<usize> =
             r.parse("CHAT_MAX_MESSAGE_CHARS", "2000", "a number of characters");
         let chat_rate: Option<f64> =
@@ -962,6 +1061,7 @@ impl Config {
                 refresh_ttl: refresh_ttl.ok_or_else(missing)?,
                 login_limit_per_account: login_limit_per_account.ok_or_else(missing)?,
                 login_limit_per_ip: login_limit_per_ip.ok_or_else(missing)?,
+                guards: guards.ok_or_else(missing)?,
             },
             identity: IdentityConfig {
                 provider: provider.ok_or_else(missing)?,
@@ -991,6 +1091,7 @@ impl Config {
             },
             ads: AdsConfig {
                 click_dedup_window: click_dedup_window.ok_or_else(missing)?,
+                impression_dedup_window: impression_dedup_window.ok_or_else(missing)?,
             },
             kakao: kakao.ok_or_else(missing)?,
             chat: ChatConfig {
@@ -1007,6 +1108,7 @@ impl Config {
                     custody_master_key.ok_or_else(missing)?,
                 )),
             },
+            cpu: cpu.ok_or_else(missing)?,
         })
     }
 
@@ -1048,7 +1150,13 @@ mod tests {
         let c = Config::from_env_map(&base()).unwrap();
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.auth.active_kid, "k1");
-        assert_eq!(c.auth.login_limit_per_account.max, 10);
+        assert_eq!(c.auth.login_limit_per_account.max, 30);
+        assert_eq!(c.auth.guards.login_limit_per_account_address.max, 10);
+        assert_eq!(
+            c.auth.guards.session_max_lifetime,
+            Duration::from_secs(90 * 86_400)
+        );
+        assert_eq!(c.cpu.queue_depth, 4 * c.cpu.threads);
         assert_eq!(c.identity.code_ttl, Duration::from_secs(180));
         assert!(matches!(c.identity.provider, IdentityProviderConfig::Dev));
         assert_eq!(c.ads.click_dedup_window, Duration::from_secs(30 * 60));

@@ -1,7 +1,5 @@
 //! Operations endpoints: liveness, readiness and metrics. Anyone may call them.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -9,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::app::AppState;
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json};
-use crate::metrics::Metrics;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
@@ -50,17 +48,19 @@ pub async fn ready(State(db): State<PgPool>) -> ApiResult<Json<Health>> {
 }
 
 /// Prometheus metrics in the text exposition format. Anyone who can reach the port may call
-/// this; keep it off the public load balancer in production.
+/// this; keep it off the public load balancer in production. The series are bounded (methods
+/// from a fixed set, else `other`; matched route templates, else `unmatched`), and a scrape
+/// reads the worker gauges from memory: it never runs a query.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Metrics", content_type = "text/plain")))]
-pub async fn metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        metrics.render(),
+        app.render_metrics(),
     )
 }
 

@@ -86,7 +86,10 @@ pub async fn start(
             format!("idv:phone:{phone_key}"),
             accounts.identity.send_limit_per_phone,
         ),
-        (format!("idv:ip:{ip}"), accounts.identity.send_limit_per_ip),
+        (
+            format!("idv:ip:{}", ratelimit::address_key(ip)),
+            accounts.identity.send_limit_per_ip,
+        ),
     ] {
         if let Err(retry_after) = ratelimit::hit(&accounts.db, &key, limit).await? {
             return Err(ApiError::rate_limited(retry_after));
@@ -263,6 +266,39 @@ async fn closed_verification_error(accounts: &Accounts, id: &str) -> Result<ApiE
     })
 }
 
+/// Why a verification that exists cannot be used for `purpose` now, if it cannot.
+fn unusable(status: &str, row_purpose: &str, fresh: bool, purpose: Purpose) -> Option<ApiError> {
+    Some(match status {
+        "sent" => ErrorCode::VerificationNotConfirmed.into(),
+        "consumed" => ErrorCode::VerificationAlreadyUsed.into(),
+        "failed" => ErrorCode::VerificationFailed.into(),
+        _ if row_purpose != purpose.as_str() => ErrorCode::VerificationPurposeMismatch.into(),
+        // Verified, right purpose, yet not usable: it was verified too long ago.
+        _ if !fresh => ErrorCode::VerificationExpired.into(),
+        _ => return None,
+    })
+}
+
+/// Checks, without using it up, that a verification exists, is confirmed, unexpired, unused
+/// and of `purpose`; returns the person key hash it proved. Sign-up and password reset call it
+/// before any argon2, so a bad verification never buys CPU; [`consume`] checks again inside
+/// the transaction that writes.
+pub async fn check_usable(
+    accounts: &Accounts,
+    id: &str,
+    purpose: Purpose,
+) -> Result<Vec<u8>, ApiError> {
+    let row = store::peek_verification(&accounts.db, id, accounts.identity.use_window)
+        .await?
+        .ok_or(ErrorCode::VerificationNotFound)?;
+    if let Some(e) = unusable(&row.status, &row.purpose, row.fresh, purpose) {
+        return Err(e);
+    }
+    row.person_key_hash.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("a verified verification without a person"))
+    })
+}
+
 /// Uses a completed verification once, inside the caller's transaction.
 pub async fn consume(
     accounts: &Accounts,
@@ -283,12 +319,7 @@ pub async fn consume(
     let row = store::get_verification(&mut *conn, id)
         .await?
         .ok_or(ErrorCode::VerificationNotFound)?;
-    Err(match row.status.as_str() {
-        "sent" => ErrorCode::VerificationNotConfirmed.into(),
-        "consumed" => ErrorCode::VerificationAlreadyUsed.into(),
-        "failed" => ErrorCode::VerificationFailed.into(),
-        _ if row.purpose != purpose.as_str() => ErrorCode::VerificationPurposeMismatch.into(),
-        // Verified, right purpose, yet not consumable: it was verified too long ago.
-        _ => ErrorCode::VerificationExpired.into(),
-    })
+    // Verified and of the right purpose yet not consumable: it was verified too long ago.
+    Err(unusable(&row.status, &row.purpose, false, purpose)
+        .unwrap_or_else(|| ErrorCode::VerificationExpired.into()))
 }

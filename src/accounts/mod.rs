@@ -19,6 +19,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::config::{AuthConfig, IdentityConfig};
+use crate::cpu::CpuPool;
 use crate::http::{ApiError, ErrorCode};
 use crate::providers::identity::IdentityVerifier;
 pub use store::{Demographic, demographics};
@@ -34,6 +35,8 @@ pub struct AccountsInner {
     pub auth: AuthConfig,
     pub identity: IdentityConfig,
     pub verifier: Arc<dyn IdentityVerifier>,
+    /// The app's CPU pool: every argon2 hash and verification runs on it.
+    pub cpu: CpuPool,
 }
 
 impl std::ops::Deref for Accounts {
@@ -49,6 +52,7 @@ impl Accounts {
         auth: AuthConfig,
         identity: IdentityConfig,
         verifier: Arc<dyn IdentityVerifier>,
+        cpu: CpuPool,
     ) -> Self {
         let keys = tokens::TokenKeys::new(&auth);
         Accounts(Arc::new(AccountsInner {
@@ -57,6 +61,7 @@ impl Accounts {
             auth,
             identity,
             verifier,
+            cpu,
         }))
     }
 
@@ -72,16 +77,25 @@ impl Accounts {
         user_id: Uuid,
     ) -> Result<TokenPair, ApiError> {
         let session_id = Uuid::now_v7();
-        store::insert_session(&mut *conn, session_id, user_id, self.keys.refresh_ttl).await?;
-        self.token_pair(conn, user_id, session_id).await
+        let ends = store::insert_session(
+            &mut *conn,
+            session_id,
+            user_id,
+            self.keys.refresh_ttl,
+            self.auth.guards.session_max_lifetime,
+        )
+        .await?;
+        self.token_pair(conn, user_id, session_id, ends).await
     }
 
-    /// Issues an access token and a fresh refresh token for an existing session.
+    /// Issues an access token and a fresh refresh token for an existing session that ends at
+    /// `session_ends` unless refreshed.
     pub(crate) async fn token_pair(
         &self,
         db: impl PgExecutor<'_>,
         user_id: Uuid,
         session_id: Uuid,
+        session_ends: chrono::DateTime<chrono::Utc>,
     ) -> Result<TokenPair, ApiError> {
         let refresh = tokens::new_refresh_token();
         store::insert_refresh_token(db, &tokens::refresh_token_hash(&refresh), session_id).await?;
@@ -90,7 +104,7 @@ impl Accounts {
             token_type: "Bearer".into(),
             expires_in: self.keys.access_ttl.as_secs(),
             refresh_token: refresh,
-            refresh_expires_in: self.keys.refresh_ttl.as_secs(),
+            refresh_expires_in: (session_ends - chrono::Utc::now()).num_seconds().max(0) as u64,
         })
     }
 }
@@ -154,9 +168,13 @@ impl Accounts {
             tokens::TokenError::Expired => ErrorCode::TokenExpired,
             tokens::TokenError::Invalid => ErrorCode::InvalidToken,
         })?;
-        let principal = store::session_principal(&self.db, claims.sid, claims.sub)
+        let max = self.auth.guards.session_max_lifetime;
+        let principal = store::session_principal(&self.db, claims.sid, claims.sub, max)
             .await?
             .ok_or(ErrorCode::SessionRevoked)?;
+        if principal.past_lifetime {
+            return Err(ErrorCode::SessionExpired.into());
+        }
         Ok(CurrentUser {
             id: claims.sub,
             session_id: claims.sid,
@@ -167,9 +185,12 @@ impl Accounts {
 
     /// Whether the user's session is still live (long-lived sockets check it now and then).
     pub async fn session_is_live(&self, user: &CurrentUser) -> Result<bool, ApiError> {
-        Ok(store::session_principal(&self.db, user.session_id, user.id)
-            .await?
-            .is_some())
+        let max = self.auth.guards.session_max_lifetime;
+        Ok(
+            store::session_principal(&self.db, user.session_id, user.id, max)
+                .await?
+                .is_some_and(|p| !p.past_lifetime),
+        )
     }
 }
 

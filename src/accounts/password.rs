@@ -6,7 +6,8 @@ use std::sync::LazyLock;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 
-use crate::cpu;
+use crate::cpu::{self, CpuPool, Overloaded};
+use crate::http::ApiError;
 
 /// OWASP Password Storage Cheat Sheet, argon2id: m = 19 MiB, t = 2, p = 1.
 pub const MEMORY_KIB: u32 = 19 * 1024;
@@ -36,15 +37,28 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
     }
 }
 
+/// Hashes on the process-wide pool, waiting its turn: the CLI, the demo data and benchmarks.
 pub async fn hash(password: String) -> anyhow::Result<String> {
     cpu::run(move || hash_blocking(&password))
         .await
         .map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))
 }
 
-/// Verifies `password` against `phc`, or against a dummy hash when there is no account.
-pub async fn verify(password: String, phc: Option<String>) -> bool {
-    cpu::run(move || match phc {
+/// Hashes for a request on the app's pool: `503 overloaded` when its queue is full.
+pub async fn hash_on(pool: &CpuPool, password: String) -> Result<String, ApiError> {
+    pool.run(move || hash_blocking(&password))
+        .await?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2 hash: {e}")))
+}
+
+/// Verifies `password` against `phc`, or against a dummy hash when there is no account, for a
+/// request on the app's pool: both cost the same, and both are refused alike when it is full.
+pub async fn verify_on(
+    pool: &CpuPool,
+    password: String,
+    phc: Option<String>,
+) -> Result<bool, Overloaded> {
+    pool.run(move || match phc {
         Some(phc) => verify_blocking(&password, &phc),
         None => {
             verify_blocking(&password, &DUMMY_HASH);
@@ -89,7 +103,7 @@ pub fn check_policy(password: &str, email: Option<&str>) -> Result<(), &'static 
     {
         return Err("must not be your email");
     }
-    if password.chars().all(|c| Some(c) == password.chars().next()) {
+    if password.chars().all(|c| password.starts_with(c)) {
         return Err("must not repeat one character");
     }
     Ok(())

@@ -164,6 +164,34 @@ pub struct VerifiedPerson {
     pub gender: Option<String>,
 }
 
+/// A verification as sign-up and reset look at it before any hashing: where it stands, whether
+/// it was confirmed within `window`, and the person it proved (while it is verified).
+#[derive(Debug, sqlx::FromRow)]
+pub struct UsableRow {
+    pub purpose: String,
+    pub status: String,
+    pub fresh: bool,
+    pub person_key_hash: Option<Vec<u8>>,
+}
+
+/// Reads a verification without using it up.
+pub async fn peek_verification(
+    db: impl PgExecutor<'_>,
+    id: &str,
+    window: Duration,
+) -> sqlx::Result<Option<UsableRow>> {
+    sqlx::query_as(
+        "SELECT purpose, status,
+                coalesce(verified_at + make_interval(secs => $2) > now(), false) AS fresh,
+                person_key_hash
+         FROM identity_verifications WHERE id = $1",
+    )
+    .bind(id)
+    .bind(interval_secs(window))
+    .fetch_optional(db)
+    .await
+}
+
 /// Uses up a verified verification of `purpose` completed within `window`, erasing what it
 /// held; `None` when there is no such usable verification.
 pub async fn consume_verification(
@@ -411,21 +439,26 @@ pub async fn email_exists(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<
 // ---------------------------------------------------------------------------------------------
 // Sessions and refresh tokens
 
+/// Opens a session that lasts `ttl` without a refresh and never past `max_lifetime`; returns
+/// when it ends unless refreshed.
 pub async fn insert_session(
     db: impl PgExecutor<'_>,
     id: Uuid,
     user_id: Uuid,
     ttl: Duration,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))",
+    max_lifetime: Duration,
+) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar(
+        "INSERT INTO sessions (id, user_id, expires_at)
+         VALUES ($1, $2, now() + make_interval(secs => least($3, $4)))
+         RETURNING expires_at",
     )
     .bind(id)
     .bind(user_id)
     .bind(interval_secs(ttl))
-    .execute(db)
-    .await?;
-    Ok(())
+    .bind(interval_secs(max_lifetime))
+    .fetch_one(db)
+    .await
 }
 
 pub async fn insert_refresh_token(
@@ -447,16 +480,20 @@ pub struct RefreshRow {
     pub user_id: Uuid,
     pub already_used: bool,
     pub session_live: bool,
+    /// The session is older than its absolute lifetime.
+    pub past_lifetime: bool,
 }
 
 /// Locks a refresh token and tells whether it and its session may still be used.
 pub async fn lock_refresh_token(
     db: impl PgExecutor<'_>,
     hash: &[u8],
+    max_lifetime: Duration,
 ) -> sqlx::Result<Option<RefreshRow>> {
     sqlx::query_as(
         "SELECT rt.session_id, s.user_id, rt.used_at IS NOT NULL AS already_used,
-                (s.revoked_at IS NULL AND s.expires_at > now() AND u.status = 'active') AS session_live
+                (s.revoked_at IS NULL AND s.expires_at > now() AND u.status = 'active') AS session_live,
+                s.created_at + make_interval(secs => $2) <= now() AS past_lifetime
          FROM refresh_tokens rt
          JOIN sessions s ON s.id = rt.session_id
          JOIN users u ON u.id = s.user_id
@@ -464,6 +501,7 @@ pub async fn lock_refresh_token(
          FOR UPDATE OF rt",
     )
     .bind(hash)
+    .bind(interval_secs(max_lifetime))
     .fetch_optional(db)
     .await
 }
@@ -476,16 +514,26 @@ pub async fn mark_refresh_token_used(db: impl PgExecutor<'_>, hash: &[u8]) -> sq
     Ok(())
 }
 
-pub async fn extend_session(db: impl PgExecutor<'_>, id: Uuid, ttl: Duration) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE sessions SET last_refreshed_at = now(), expires_at = now() + make_interval(secs => $2)
-         WHERE id = $1",
+/// Extends a session by `ttl`, never past `max_lifetime` after it was opened; returns when it
+/// ends now.
+pub async fn extend_session(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    ttl: Duration,
+    max_lifetime: Duration,
+) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar(
+        "UPDATE sessions SET last_refreshed_at = now(),
+             expires_at = least(now() + make_interval(secs => $2),
+                                created_at + make_interval(secs => $3))
+         WHERE id = $1
+         RETURNING expires_at",
     )
     .bind(id)
     .bind(interval_secs(ttl))
-    .execute(db)
-    .await?;
-    Ok(())
+    .bind(interval_secs(max_lifetime))
+    .fetch_one(db)
+    .await
 }
 
 pub async fn revoke_session(db: impl PgExecutor<'_>, id: Uuid, reason: &str) -> sqlx::Result<()> {
@@ -522,22 +570,30 @@ pub async fn revoke_sessions(
 pub struct Principal {
     pub role: Role,
     pub identity_verified: bool,
+    /// Opened longer ago than the sessions' absolute lifetime.
+    pub past_lifetime: bool,
 }
 
 /// The caller behind a live session, or `None` when the session was revoked or ran out.
+/// A session past its absolute lifetime comes back with `past_lifetime` (refused all the same,
+/// with its own code).
 pub async fn session_principal(
     db: impl PgExecutor<'_>,
     session_id: Uuid,
     user_id: Uuid,
+    max_lifetime: Duration,
 ) -> sqlx::Result<Option<Principal>> {
     sqlx::query_as(
-        "SELECT u.role, u.person_key_hash IS NOT NULL AS identity_verified
+        "SELECT u.role, u.person_key_hash IS NOT NULL AS identity_verified,
+                s.created_at + make_interval(secs => $3) <= now() AS past_lifetime
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+           AND (s.expires_at > now() OR s.created_at + make_interval(secs => $3) <= now())
            AND u.status = 'active'",
     )
     .bind(session_id)
     .bind(user_id)
+    .bind(interval_secs(max_lifetime))
     .fetch_optional(db)
     .await
 }

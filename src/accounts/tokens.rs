@@ -147,6 +147,7 @@ mod tests {
             refresh_ttl: Duration::from_secs(3600),
             login_limit_per_account: limit,
             login_limit_per_ip: limit,
+            guards: crate::config::AuthGuards::defaults(),
         }
     }
 

@@ -244,13 +244,15 @@ fn ctr(impressions: i64, clicks: i64) -> Option<f64> {
     (impressions > 0).then(|| clicks as f64 / impressions as f64)
 }
 
-/// Who clicked, as far as de-duplication goes.
+/// Who saw or clicked a banner, as far as de-duplication goes.
 #[derive(Debug, Clone, Copy)]
-pub enum Viewer<'a> {
+pub enum Viewer {
     /// A logged-in user (a valid access token was sent).
     User(Uuid),
-    /// Anyone else: the client address (see `ClientIp`) and the User-Agent header.
-    Anonymous { ip: IpAddr, user_agent: &'a str },
+    /// Anyone else: the client address (see `ClientIp`), by its prefix
+    /// (`ratelimit::address_prefix`: IPv4 whole, IPv6 by /64). Not the User-Agent: a client
+    /// rotating it would count again.
+    Anonymous { ip: IpAddr },
 }
 
 /// What a click leads to.
@@ -269,6 +271,8 @@ pub struct AdsInner {
     pub db: PgPool,
     /// Repeated clicks of one viewer on one campaign within this window count once.
     pub click_dedup_window: Duration,
+    /// Repeated impressions of one campaign to one viewer within this window count once.
+    pub impression_dedup_window: Duration,
     /// Keys the viewer hash, so that the de-duplication table cannot be turned back into IPs.
     viewer_key: SecretBox<Vec<u8>>,
 }
@@ -372,20 +376,15 @@ fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// The keyed hash that stands for a viewer. IPv6 clients are taken by their /64, which one
-/// household or phone keeps while its privacy addresses rotate.
-pub fn viewer_hash(key: &[u8], viewer: Viewer<'_>) -> Vec<u8> {
+/// The keyed hash that stands for a viewer: of the user id, else of the client's address
+/// prefix alone (IPv6 by its /64, which one household or phone keeps while its privacy
+/// addresses rotate).
+pub fn viewer_hash(key: &[u8], viewer: Viewer) -> Vec<u8> {
     match viewer {
         Viewer::User(id) => hmac_sha256(key, &[b"user", id.as_bytes()]),
-        Viewer::Anonymous { ip, user_agent } => {
-            let ip = match ip {
-                IpAddr::V4(v4) => v4.octets().to_vec(),
-                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                    Some(v4) => v4.octets().to_vec(),
-                    None => v6.octets()[..8].to_vec(),
-                },
-            };
-            hmac_sha256(key, &[b"client", &ip, user_agent.as_bytes()])
+        Viewer::Anonymous { ip } => {
+            let prefix = crate::ratelimit::address_key(ip);
+            hmac_sha256(key, &[b"address", prefix.as_bytes()])
         }
     }
 }
@@ -397,10 +396,16 @@ pub fn korean_date(at: DateTime<Utc>) -> NaiveDate {
 }
 
 impl Ads {
-    pub fn new(db: PgPool, click_dedup_window: Duration, viewer_key: Vec<u8>) -> Self {
+    pub fn new(
+        db: PgPool,
+        click_dedup_window: Duration,
+        impression_dedup_window: Duration,
+        viewer_key: Vec<u8>,
+    ) -> Self {
         Ads(Arc::new(AdsInner {
             db,
             click_dedup_window,
+            impression_dedup_window,
             viewer_key: SecretBox::new(Box::new(viewer_key)),
         }))
     }
@@ -409,7 +414,7 @@ impl Ads {
         self.click_dedup_window.as_secs_f64()
     }
 
-    pub fn viewer_hash(&self, viewer: Viewer<'_>) -> Vec<u8> {
+    pub fn viewer_hash(&self, viewer: Viewer) -> Vec<u8> {
         viewer_hash(self.viewer_key.expose_secret(), viewer)
     }
 
@@ -513,8 +518,13 @@ impl Ads {
     }
 
     /// Up to `limit` live banners of `placement`, chosen by weight without repeats, each counted
-    /// as one impression.
-    pub async fn serve(&self, placement: Placement, limit: u32) -> Result<Vec<ServedAd>, ApiError> {
+    /// as one impression unless this viewer had one counted within the window.
+    pub async fn serve(
+        &self,
+        placement: Placement,
+        limit: u32,
+        viewer: Viewer,
+    ) -> Result<Vec<ServedAd>, ApiError> {
         let live = store::live(&self.db, placement.as_str()).await?;
         let weights: Vec<u32> = live.iter().map(|c| c.weight.max(0) as u32).collect();
         let (chosen, slot) = {
@@ -538,19 +548,16 @@ impl Ads {
             })
             .collect();
         let ids: Vec<Uuid> = served.iter().map(|a| a.id).collect();
-        store::count_impressions(&self.db, &ids, slot).await?;
+        let viewer = self.viewer_hash(viewer);
+        let window = self.impression_dedup_window.as_secs_f64();
+        store::count_impressions(&self.db, &ids, &viewer, window, slot).await?;
         Ok(served)
     }
 
     /// A click on a banner: the campaign's registered target, and whether the click counted.
     /// Unknown campaigns are `not_found`; ones not live now (not started, over, paused, ended)
     /// are `ad_not_active`. `count` false (a HEAD request) looks the target up and counts nothing.
-    pub async fn click(
-        &self,
-        id: Uuid,
-        viewer: Viewer<'_>,
-        count: bool,
-    ) -> Result<Click, ApiError> {
+    pub async fn click(&self, id: Uuid, viewer: Viewer, count: bool) -> Result<Click, ApiError> {
         let target = store::click_target(&self.db, id)
             .await?
             .ok_or(ErrorCode::NotFound)?;
@@ -626,10 +633,15 @@ impl Ads {
         })
     }
 
-    /// Forgets click de-duplication rows older than the window (they no longer stop a count);
-    /// the ads housekeeping loop calls it every minute. Returns how many rows went.
+    /// Forgets click and impression de-duplication rows older than their windows (they no
+    /// longer stop a count); the ads housekeeping loop calls it every minute. Returns how many
+    /// rows went.
     pub async fn purge_click_dedup(&self) -> Result<u64, sqlx::Error> {
-        store::purge_click_dedup(&self.db, self.window_secs()).await
+        let clicks = store::purge_click_dedup(&self.db, self.window_secs()).await?;
+        let impressions =
+            store::purge_impression_dedup(&self.db, self.impression_dedup_window.as_secs_f64())
+                .await?;
+        Ok(clicks + impressions)
     }
 
     /// Runs [`Ads::purge_click_dedup`] every `every` until `stop` turns true. Safe on every
@@ -697,10 +709,7 @@ mod tests {
         let key = derive_viewer_key(b"one");
         let other_key = derive_viewer_key(b"two");
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
-        let v = Viewer::Anonymous {
-            ip,
-            user_agent: "Mozilla/5.0",
-        };
+        let v = Viewer::Anonymous { ip };
         let h = viewer_hash(&key, v);
         assert_eq!(h.len(), 32);
         assert_ne!(
@@ -709,15 +718,19 @@ mod tests {
             "another key gives another hash"
         );
         assert!(!h.windows(4).any(|w| w == [203, 0, 113, 7]));
-        let other_ua = Viewer::Anonymous {
-            ip,
-            user_agent: "curl/8",
+        assert!(!h.windows(12).any(|w| w == b"203.0.113.7/"));
+        let other = Viewer::Anonymous {
+            ip: "203.0.113.8".parse().unwrap(),
         };
-        assert_ne!(h, viewer_hash(&key, other_ua));
+        assert_ne!(h, viewer_hash(&key, other));
+        // IPv4-mapped IPv6 is the IPv4 address.
+        let mapped = Viewer::Anonymous {
+            ip: "::ffff:203.0.113.7".parse().unwrap(),
+        };
+        assert_eq!(h, viewer_hash(&key, mapped));
         // One IPv6 /64 is one viewer; another /64 is not.
         let v6 = |ip: &str| Viewer::Anonymous {
             ip: ip.parse().unwrap(),
-            user_agent: "x",
         };
         assert_eq!(
             viewer_hash(&key, v6("2001:db8:1:2::1")),

@@ -1,7 +1,7 @@
 //! HTTP handlers of the ads domain. Each handler's doc says who may call it.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -15,9 +15,6 @@ use super::{
 use crate::accounts::CurrentUser;
 use crate::http::extract::ClientIp;
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
-
-/// Longest User-Agent that goes into a viewer hash; the rest adds nothing but cost.
-const MAX_USER_AGENT: usize = 512;
 
 fn placement_param(s: &str) -> Result<Placement, ApiError> {
     Placement::parse(s).map_err(|why| {
@@ -212,30 +209,45 @@ pub struct ServedAds {
 
 /// Banners for a placement: live campaigns (within their schedule, not paused or ended), chosen
 /// at random in proportion to their weights, without repeats. Each banner returned counts one
-/// impression, so the answer is never cached (`Cache-Control: no-store`). Link each banner to
-/// its `click_url`.
+/// impression, unless the same viewer (the logged-in user, else a keyed hash of the client's
+/// address prefix) had one counted for it within `ADS_IMPRESSION_DEDUP_WINDOW`; the answer is
+/// never cached (`Cache-Control: no-store`). Link each banner to its `click_url`.
 ///
-/// Anyone.
+/// Anyone (an access token, if sent and valid, names the viewer).
 #[utoipa::path(get, path = "/v1/ads", tag = "ads",
     params(ServeQuery),
     responses(
         (status = 200, description = "Banners to show", body = ServedAds),
         (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody)))]
-pub async fn serve(State(ads): State<Ads>, Query(q): Query<ServeQuery>) -> ApiResult<Response> {
+pub async fn serve(
+    State(ads): State<Ads>,
+    Query(q): Query<ServeQuery>,
+    ClientIp(ip): ClientIp,
+    user: Result<CurrentUser, ApiError>,
+) -> ApiResult<Response> {
     let placement = placement_param(&q.placement)?;
     let limit = q.limit.unwrap_or(1);
     if !(1..=MAX_SERVED).contains(&limit) {
         return Err(ApiError::validation("limit", "must be 1 to 5."));
     }
-    let items = ads.serve(placement, limit).await?;
+    let items = ads.serve(placement, limit, viewer(&user, ip)).await?;
     Ok((no_store(), Json(ServedAds { items })).into_response())
+}
+
+/// Who a request is for de-duplication: a stale or broken token does not refuse a banner, the
+/// viewer is then anonymous.
+fn viewer(user: &Result<CurrentUser, ApiError>, ip: std::net::IpAddr) -> Viewer {
+    match user {
+        Ok(user) => Viewer::User(user.id),
+        Err(_) => Viewer::Anonymous { ip },
+    }
 }
 
 /// Follow a banner: counts the click and redirects (302) to the campaign's registered target
 /// URL. Nothing in the request changes where it goes; query parameters are ignored. Repeated
-/// clicks of one viewer (the logged-in user, else a keyed hash of client address and
-/// User-Agent) within `ADS_CLICK_DEDUP_WINDOW` count once but are still redirected. HEAD
-/// answers the same and counts nothing.
+/// clicks of one viewer (the logged-in user, else a keyed hash of the client's address prefix,
+/// whatever its User-Agent) within `ADS_CLICK_DEDUP_WINDOW` count once but are still
+/// redirected. HEAD answers the same and counts nothing.
 ///
 /// Anyone (an access token, if sent and valid, names the viewer).
 #[utoipa::path(get, path = "/v1/ads/{id}/click", tag = "ads",
@@ -251,23 +263,11 @@ pub async fn click(
     method: Method,
     Path(id): Path<Uuid>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     user: Result<CurrentUser, ApiError>,
 ) -> ApiResult<Response> {
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .map(|v| &v.as_bytes()[..v.len().min(MAX_USER_AGENT)])
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default();
-    // A stale or broken token does not refuse a banner click: the viewer is then anonymous.
-    let viewer = match &user {
-        Ok(user) => Viewer::User(user.id),
-        Err(_) => Viewer::Anonymous {
-            ip,
-            user_agent: &user_agent,
-        },
-    };
-    let click = ads.click(id, viewer, method != Method::HEAD).await?;
+    let click = ads
+        .click(id, viewer(&user, ip), method != Method::HEAD)
+        .await?;
     let location = HeaderValue::from_str(&click.target_url).map_err(|e| {
         ApiError::internal(anyhow::anyhow!(
             "stored target of ad {id} is no header: {e}"

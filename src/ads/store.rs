@@ -168,26 +168,39 @@ pub async fn live(db: impl PgExecutor<'_>, placement: &str) -> sqlx::Result<Vec<
     .await
 }
 
-/// Counts one impression for each campaign, today (Korean day), in counter slot `slot`.
+/// Counts one impression today (Korean day, counter slot `slot`) for each campaign this viewer
+/// has not had one counted for within `window`. One statement, like [`count_click`]: the
+/// de-duplication rows and the counters change together. Returns how many were counted.
 pub async fn count_impressions(
     db: impl PgExecutor<'_>,
     campaigns: &[Uuid],
+    viewer: &[u8],
+    window_secs: f64,
     slot: i16,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<u64> {
     // Sorted ids: two requests upserting the same rows take their locks in the same order.
     let mut ids = campaigns.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO ad_daily_stats AS s (campaign_id, day, slot, impressions)
-        SELECT c, {KOREAN_TODAY}, $2, 1 FROM unnest($1::uuid[]) AS c
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH fresh AS (
+            INSERT INTO ad_impression_dedup AS d (campaign_id, viewer, seen_at)
+            SELECT c, $2, now() FROM unnest($1::uuid[]) AS c
+            ON CONFLICT (campaign_id, viewer) DO UPDATE SET seen_at = now()
+                WHERE d.seen_at <= now() - make_interval(secs => $3)
+            RETURNING campaign_id
+        )
+        INSERT INTO ad_daily_stats AS s (campaign_id, day, slot, impressions)
+        SELECT campaign_id, {KOREAN_TODAY}, $4, 1 FROM fresh
         ON CONFLICT (campaign_id, day, slot) DO UPDATE SET impressions = s.impressions + 1"
     )))
     .bind(ids)
+    .bind(viewer)
+    .bind(window_secs)
     .bind(slot)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -238,6 +251,20 @@ pub async fn count_click(
     .fetch_optional(db)
     .await?;
     Ok(counted.is_some())
+}
+
+/// Forgets impression de-duplication rows older than `window`; returns how many went.
+pub async fn purge_impression_dedup(
+    db: impl PgExecutor<'_>,
+    window_secs: f64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM ad_impression_dedup WHERE seen_at <= now() - make_interval(secs => $1)",
+    )
+    .bind(window_secs)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Forgets click de-duplication rows older than `window`; returns how many went.

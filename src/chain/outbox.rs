@@ -149,6 +149,17 @@ pub async fn status_of(
         .collect())
 }
 
+/// Hashes not yet anchored for good: waiting for a batch, or in a batch not yet confirmed.
+/// Both parts read partial indexes of what is open, so the count stays cheap.
+pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM anchor_items WHERE batch_id IS NULL)
+              + (SELECT coalesce(sum(leaf_count), 0) FROM anchor_batches WHERE status <> 'confirmed')",
+    )
+    .fetch_one(db)
+    .await
+}
+
 // ---------------------------------------------------------------------------------------------
 // The worker's side.
 

@@ -29,6 +29,8 @@ pub struct AnchorWorker {
     pub confirmations: u64,
     pub batch_interval: Duration,
     pub batch_max: usize,
+    /// The app's CPU pool: Merkle trees are built on it, never refused.
+    pub cpu: crate::cpu::CpuPool,
 }
 
 /// What one pass did, for tests and logs.
@@ -166,7 +168,7 @@ impl AnchorWorker {
         if hashes.is_empty() {
             return Ok(false);
         }
-        let members = crate::cpu::run(move || build_members(&hashes)).await;
+        let members = self.cpu.run_worker(move || build_members(&hashes)).await;
         let Some((root, members)) = members else {
             return Ok(false);
         };
@@ -176,8 +178,11 @@ impl AnchorWorker {
     }
 }
 
+/// One member of a batch: its content hash, its leaf and its proof.
+pub type Member = (B256, B256, Vec<B256>);
+
 /// The tree over these content hashes: its root and each hash's (hash, leaf, proof).
-pub fn build_members(hashes: &[B256]) -> Option<(B256, Vec<(B256, B256, Vec<B256>)>)> {
+pub fn build_members(hashes: &[B256]) -> Option<(B256, Vec<Member>)> {
     let raw: Vec<[u8; 32]> = hashes.iter().map(|h| h.0).collect();
     let tree = MerkleTree::from_content_hashes(&raw)?;
     let members = hashes

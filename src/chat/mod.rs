@@ -383,7 +383,9 @@ impl Chat {
     }
 
     /// Stores a message from `sender` and has it delivered to both participants' sockets on every
-    /// replica. `delivered` is the last message id the caller's socket has delivered: the reply
+    /// replica. Each valid send takes a token from the sender's one bucket
+    /// (`CHAT_MESSAGES_PER_SECOND`, `CHAT_MESSAGE_BURST`), whether it comes over REST or a
+    /// socket: `rate_limited` with the wait once it is empty. `delivered` is the last message id the caller's socket has delivered: the reply
     /// carries what was stored for the sender between that and this message, so that the caller
     /// can deliver those before acknowledging (REST callers pass `None`).
     pub async fn send(
@@ -395,6 +397,12 @@ impl Chat {
         delivered: Option<i64>,
     ) -> Result<Sent, ApiError> {
         let body = self.validated_body(body, client_id)?;
+        // One bucket per person across REST, every socket and every replica.
+        let rate = self.config.messages_per_second;
+        let burst = f64::from(self.config.message_burst);
+        if let Err(wait) = store::take_send_token(&self.db, sender, rate, burst).await? {
+            return Err(ApiError::rate_limited(wait));
+        }
         let mut tx = self.db.begin().await?;
         let conv = store::conversation_of(&mut *tx, conversation, sender)
             .await?

@@ -207,7 +207,8 @@ pub struct SendMessage {
 }
 
 /// Send a message without a socket (the socket's `send` frame does the same). It is delivered
-/// live to both participants' sockets on every replica.
+/// live to both participants' sockets on every replica. REST and socket sends take from the
+/// sender's one bucket (`CHAT_MESSAGES_PER_SECOND`, burst `CHAT_MESSAGE_BURST`, across replicas).
 ///
 /// Its two participants only; `404 not_found` for anyone else.
 #[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "chat",
@@ -220,7 +221,8 @@ pub struct SendMessage {
         (status = 400, description = "`message_too_long`, `validation_failed`", body = ErrorBody),
         (status = 401, description = "`authentication_required`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`invalid_body`", body = ErrorBody)))]
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the sender's bucket is empty; `Retry-After` says when a token is back", body = ErrorBody)))]
 pub async fn send(
     State(chat): State<Chat>,
     user: CurrentUser,

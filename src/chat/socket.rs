@@ -1,11 +1,13 @@
 //! One chat socket: JSON frames in and out, delivery in id order without gaps or repeats, the
-//! per-connection rate limit, pings, and closing clients that are too slow or gone.
+//! rate limits (sends share the person's one bucket with REST; resumes have one per socket;
+//! read markers are coalesced), pings, and closing clients that are too slow or gone.
 //!
 //! The socket remembers the last message id it delivered. Every message reaches the client
 //! through [`Conn::deliver`], which skips what is not newer; since each person's message ids
 //! grow in commit order (see `store::lock_participants`), "newer than the last delivered" is
 //! exactly "not yet seen", whichever path (live event, resume, catch-up) brings it.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
@@ -27,6 +29,11 @@ pub const TOKEN_PROTOCOL_PREFIX: &str = "access_token.";
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// How long a socket waits for the listener before reading its starting point anyway.
 const LISTEN_WAIT: Duration = Duration::from_secs(5);
+/// A socket writes a conversation's read marker at most once per this interval: the `read`
+/// frames of a burst are merged, and the last one is written when the interval ends.
+pub const READ_COALESCE: Duration = Duration::from_secs(1);
+/// Conversations whose read markers may wait to be written at once; past it, `rate_limited`.
+const MAX_PENDING_READS: usize = 32;
 
 /// Close codes (4000–4999 are the application's).
 pub mod close {
@@ -161,8 +168,44 @@ struct Conn {
     reg: Registration,
     /// The last message id delivered to this client.
     delivered: i64,
+    /// `resume` frames (sends take the person's shared bucket, see `Chat::send`).
     bucket: Bucket,
     heard: Instant,
+    reads: Reads,
+}
+
+/// Read markers waiting to be written: per conversation, how far (`None`: the newest).
+#[derive(Default)]
+struct Reads {
+    pending: HashMap<Uuid, Option<i64>>,
+    /// When the markers were last written, and so when the pending ones may be.
+    written_at: Option<tokio::time::Instant>,
+}
+
+impl Reads {
+    /// When the pending markers are due, if any wait.
+    fn due(&self) -> Option<tokio::time::Instant> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        Some(
+            self.written_at
+                .map_or_else(tokio::time::Instant::now, |at| at + READ_COALESCE),
+        )
+    }
+
+    /// Merges a `read` frame into what waits: the furthest marker wins, "the newest" above all.
+    fn merge(&mut self, conversation: Uuid, up_to: Option<i64>) -> bool {
+        if !self.pending.contains_key(&conversation) && self.pending.len() >= MAX_PENDING_READS {
+            return false;
+        }
+        let slot = self.pending.entry(conversation).or_insert(up_to);
+        *slot = match (*slot, up_to) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        true
+    }
 }
 
 /// Serves one upgraded socket until it ends.
@@ -184,6 +227,7 @@ pub async fn serve(
         delivered: 0,
         bucket,
         heard: Instant::now(),
+        reads: Reads::default(),
     };
     let end = match conn.run(after).await {
         Ok(end) => end,
@@ -235,7 +279,14 @@ impl Conn {
             tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         let kick = self.reg.kick.clone();
         loop {
+            let reads_due = self.reads.due();
             let step = tokio::select! {
+                _ = async {
+                    match reads_due {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => self.write_reads().await?,
                 why = kick.kicked() => return Ok(kicked(why)),
                 event = self.reg.events.recv() => match event {
                     Some(event) => self.on_event(event).await?,
@@ -336,12 +387,6 @@ impl Conn {
                 body,
                 client_id,
             } => {
-                if let Err(wait) = self.bucket.take() {
-                    let err = ApiError::rate_limited(wait);
-                    return Ok(self
-                        .error_with_retry(&err, client_id.as_deref(), Some(wait))
-                        .await);
-                }
                 let sent = self
                     .chat
                     .send(
@@ -376,7 +421,9 @@ impl Conn {
                             .await)
                     }
                     Err(e) if e.code.status().is_server_error() => Err(e),
-                    Err(e) => Ok(self.error(&e, client_id.as_deref()).await),
+                    Err(e) => Ok(self
+                        .error_with_retry(&e, client_id.as_deref(), e.retry_after())
+                        .await),
                 }
             }
             ClientFrame::Resume { after } => {
@@ -390,22 +437,51 @@ impl Conn {
             ClientFrame::Read {
                 conversation_id,
                 up_to,
-            } => match self
+            } => {
+                if !self.reads.merge(conversation_id, up_to) {
+                    let err = ApiError::rate_limited(READ_COALESCE);
+                    return Ok(self.error_with_retry(&err, None, Some(READ_COALESCE)).await);
+                }
+                // A burst writes at once for its first frame, then once per interval.
+                if self
+                    .reads
+                    .due()
+                    .is_some_and(|at| at <= tokio::time::Instant::now())
+                {
+                    return self.write_reads().await;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes the read markers that wait (one update per conversation) and answers each with a
+    /// `read` frame, or an `error` frame for a conversation that is not the caller's.
+    async fn write_reads(&mut self) -> Result<Option<End>, ApiError> {
+        self.reads.written_at = Some(tokio::time::Instant::now());
+        let pending = std::mem::take(&mut self.reads.pending);
+        for (conversation_id, up_to) in pending {
+            let step = match self
                 .chat
                 .mark_read(self.user.id, conversation_id, up_to)
                 .await
             {
-                Ok(c) => Ok(self
-                    .write(&ServerFrame::Read {
+                Ok(c) => {
+                    self.write(&ServerFrame::Read {
                         conversation_id,
                         last_read_id: c.last_read_id,
                         unread_count: c.unread_count,
                     })
-                    .await),
-                Err(e) if e.code.status().is_server_error() => Err(e),
-                Err(e) => Ok(self.error(&e, None).await),
-            },
+                    .await
+                }
+                Err(e) if e.code.status().is_server_error() => return Err(e),
+                Err(e) => self.error(&e, None).await,
+            };
+            if step.is_some() {
+                return Ok(step);
+            }
         }
+        Ok(None)
     }
 
     async fn error(&mut self, e: &ApiError, client_id: Option<&str>) -> Option<End> {

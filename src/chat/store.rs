@@ -321,3 +321,41 @@ pub async fn mark_read(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Takes one token from the person's send bucket (refilled at `rate` a second up to `burst`),
+/// one statement whoever sends, wherever; `Err(wait)` until a token is there.
+pub async fn take_send_token(
+    db: &sqlx::PgPool,
+    user: Uuid,
+    rate: f64,
+    burst: f64,
+) -> sqlx::Result<Result<(), std::time::Duration>> {
+    let taken: Option<f64> = sqlx::query_scalar(
+        "INSERT INTO chat_send_buckets AS b (user_id, tokens, refilled_at)
+         VALUES ($1, $3 - 1, clock_timestamp())
+         ON CONFLICT (user_id) DO UPDATE SET
+             tokens = least($3, b.tokens + greatest(extract(epoch FROM EXCLUDED.refilled_at - b.refilled_at), 0) * $2) - 1,
+             refilled_at = greatest(EXCLUDED.refilled_at, b.refilled_at)
+         WHERE least($3, b.tokens + greatest(extract(epoch FROM EXCLUDED.refilled_at - b.refilled_at), 0) * $2) >= 1
+         RETURNING tokens",
+    )
+    .bind(user)
+    .bind(rate)
+    .bind(burst)
+    .fetch_optional(db)
+    .await?;
+    if taken.is_some() {
+        return Ok(Ok(()));
+    }
+    let wait: Option<f64> = sqlx::query_scalar(
+        "SELECT (1 - least($3, tokens + greatest(extract(epoch FROM clock_timestamp() - refilled_at), 0) * $2)) / $2
+         FROM chat_send_buckets WHERE user_id = $1",
+    )
+    .bind(user)
+    .bind(rate)
+    .bind(burst)
+    .fetch_optional(db)
+    .await?;
+    let wait = wait.unwrap_or(0.0).max(0.001);
+    Ok(Err(std::time::Duration::from_secs_f64(wait)))
+}

@@ -26,6 +26,7 @@ pub enum ErrorCode {
     InvalidToken,
     TokenExpired,
     SessionRevoked,
+    SessionExpired,
     InvalidCredentials,
     InvalidRefreshToken,
     RefreshTokenReused,
@@ -102,6 +103,7 @@ pub enum ErrorCode {
     // 503
     Unavailable,
     Timeout,
+    Overloaded,
 }
 
 impl ErrorCode {
@@ -116,6 +118,7 @@ impl ErrorCode {
         Self::InvalidToken,
         Self::TokenExpired,
         Self::SessionRevoked,
+        Self::SessionExpired,
         Self::InvalidCredentials,
         Self::InvalidRefreshToken,
         Self::RefreshTokenReused,
@@ -177,6 +180,7 @@ impl ErrorCode {
         Self::UpstreamError,
         Self::Unavailable,
         Self::Timeout,
+        Self::Overloaded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -190,6 +194,7 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::TokenExpired => "token_expired",
             Self::SessionRevoked => "session_revoked",
+            Self::SessionExpired => "session_expired",
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidRefreshToken => "invalid_refresh_token",
             Self::RefreshTokenReused => "refresh_token_reused",
@@ -251,6 +256,7 @@ impl ErrorCode {
             Self::UpstreamError => "upstream_error",
             Self::Unavailable => "unavailable",
             Self::Timeout => "timeout",
+            Self::Overloaded => "overloaded",
         }
     }
 
@@ -265,6 +271,7 @@ impl ErrorCode {
             | Self::InvalidToken
             | Self::TokenExpired
             | Self::SessionRevoked
+            | Self::SessionExpired
             | Self::InvalidCredentials
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
@@ -323,7 +330,7 @@ impl ErrorCode {
             Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError => StatusCode::BAD_GATEWAY,
-            Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Timeout | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -338,6 +345,7 @@ impl ErrorCode {
             Self::InvalidToken => "The access token is not valid.",
             Self::TokenExpired => "The access token has expired; refresh it.",
             Self::SessionRevoked => "This session has ended; log in again.",
+            Self::SessionExpired => "This session reached its maximum lifetime; log in again.",
             Self::InvalidCredentials => "The email or password is wrong.",
             Self::InvalidRefreshToken => "The refresh token is not valid.",
             Self::RefreshTokenReused => {
@@ -413,6 +421,7 @@ impl ErrorCode {
             Self::UpstreamError => "An outside service failed; try again later.",
             Self::Unavailable => "The service is not available right now.",
             Self::Timeout => "The request took too long.",
+            Self::Overloaded => "The service is busy right now; try again in a moment.",
         }
     }
 }
@@ -467,6 +476,19 @@ impl ApiError {
         }
     }
 
+    /// The same error, telling the client to wait `after` before trying again.
+    pub fn with_retry_after(self, after: Duration) -> Self {
+        ApiError {
+            retry_after: Some(after),
+            ..self
+        }
+    }
+
+    /// How long the client should wait before trying again, if the error says.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
     /// An unexpected failure: the cause is logged when the response is built, never sent.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         ApiError {
@@ -516,6 +538,16 @@ impl From<sqlx::Error> for ApiError {
             }
             sqlx::Error::PoolTimedOut => ApiError::with_source(ErrorCode::Unavailable, e),
             _ => ApiError::internal(e),
+        }
+    }
+}
+
+/// The CPU pool's queue is full: `503 overloaded` with `Retry-After`.
+impl From<crate::cpu::Overloaded> for ApiError {
+    fn from(_: crate::cpu::Overloaded) -> Self {
+        ApiError {
+            retry_after: Some(crate::cpu::Overloaded::RETRY_AFTER),
+            ..Self::new(ErrorCode::Overloaded)
         }
     }
 }
@@ -578,6 +610,13 @@ mod tests {
             assert!(code.status().is_client_error() || code.status().is_server_error());
             assert!(code.default_message().ends_with('.'));
         }
+    }
+
+    #[test]
+    fn an_overloaded_pool_answers_503_with_retry_after() {
+        let response = ApiError::from(crate::cpu::Overloaded).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
+    let method_label = crate::metrics::method_label(&method);
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -28,8 +29,7 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    let span = tracing::info_span!("request", request_id = %request_id, method = method_label, route = %route);
     let response = next.run(req).instrument(span.clone()).await;
     let elapsed = start.elapsed();
     let status = response.status().as_u16();
@@ -38,10 +38,10 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Ne
             target: "access",
             status,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "{method} {route} {status}"
+            "{method_label} {route} {status}"
         );
     });
-    metrics.observe_request(method.as_str(), &route, status, elapsed);
+    metrics.observe_request(&method, &route, status, elapsed);
     response
 }
 

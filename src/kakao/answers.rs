@@ -101,7 +101,7 @@ pub fn help() -> SkillResponse {
          • 검색 덩크 — 상품 검색\n\
          • 래플 — 진행 중인 래플 (마감 임박 순)\n\
          • 내 응모 — 내 응모와 당첨 결과 (계정 연결 필요)\n\
-         • 연결 123456 — 앱 마이페이지의 6자리 코드로 계정 연결\n\
+         • 연결 12345678 — 앱 마이페이지의 8자리 코드로 계정 연결\n\
          • 연결 해제 — 카카오톡과 계정 연결 끊기",
         menu(),
     )
@@ -269,8 +269,8 @@ pub fn raffle_not_found() -> SkillResponse {
 
 pub fn link_first() -> SkillResponse {
     SkillResponse::text(
-        "먼저 트러플 계정을 연결해 주세요. 트러플 앱의 마이페이지 > 카카오톡 연결에서 6자리 코드를 받은 뒤 \
-         '연결 123456'처럼 보내 주세요.",
+        "먼저 트러플 계정을 연결해 주세요. 트러플 앱의 마이페이지 > 카카오톡 연결에서 8자리 코드를 받은 뒤 \
+         '연결 12345678'처럼 보내 주세요.",
         menu(),
     )
 }
@@ -343,7 +343,7 @@ pub fn my_entries(
 
 pub fn ask_code() -> SkillResponse {
     SkillResponse::text(
-        "트러플 앱의 마이페이지 > 카카오톡 연결에서 받은 6자리 코드를 '연결 123456'처럼 보내 주세요.",
+        "트러플 앱의 마이페이지 > 카카오톡 연결에서 받은 8자리 코드를 '연결 12345678'처럼 보내 주세요.",
         menu(),
     )
 }
@@ -365,6 +365,40 @@ pub fn code_refused() -> SkillResponse {
 pub fn too_many_attempts() -> SkillResponse {
     SkillResponse::text(
         "코드를 너무 여러 번 보내셨어요. 10분 뒤에 다시 시도해 주세요.",
+        menu(),
+    )
+}
+
+/// Too many wrong codes from everyone together: linking pauses for all (the global budget).
+pub fn linking_paused() -> SkillResponse {
+    SkillResponse::text(
+        "지금은 계정 연결이 잠시 중단되었어요. 잠시 후 다시 시도해 주세요.",
+        menu(),
+    )
+}
+
+/// The code was right and this Kakao user is already linked to that account.
+pub fn already_linked() -> SkillResponse {
+    SkillResponse::text(
+        "이미 이 트러플 계정과 연결되어 있어요. '내 응모'로 응모와 당첨 결과를 확인할 수 있어요.",
+        menu(),
+    )
+}
+
+/// This Kakao user is linked to another account: it must unlink first.
+pub fn kakao_linked_elsewhere() -> SkillResponse {
+    SkillResponse::text(
+        "이 카카오톡은 이미 다른 트러플 계정과 연결되어 있어서 연결하지 않았어요. '연결 해제'를 보낸 뒤 \
+         앱에서 새 코드를 받아 다시 연결해 주세요.",
+        menu(),
+    )
+}
+
+/// The account is linked to another Kakao user and its owner did not ask to replace that link.
+pub fn account_linked_elsewhere() -> SkillResponse {
+    SkillResponse::text(
+        "이 트러플 계정은 이미 다른 카카오톡과 연결되어 있어서 연결하지 않았어요. 바꾸려면 앱의 마이페이지 > \
+         카카오톡 연결에서 '연결 바꾸기'로 새 코드를 받아 주세요.",
         menu(),
     )
 }

@@ -43,11 +43,14 @@ const OPEN_RAFFLES: i64 = 20;
 const MY_ENTRIES: i64 = 5;
 /// Longest search text taken from a message.
 const MAX_QUERY_CHARS: usize = 100;
-/// Link attempts per Kakao user and window: six digits must not be guessed.
+/// Link attempts per Kakao user and window.
 const LINK_ATTEMPTS: RateLimit = RateLimit {
     max: 10,
     window: Duration::from_secs(600),
 };
+/// The rate-limit key of the failure budget every Kakao user shares
+/// (`KAKAO_LINK_FAILURE_BUDGET`): rotating `userRequest.user.id` gives no new budget.
+const LINK_BUDGET_KEY: &str = "kakao-link:all";
 
 #[derive(Clone)]
 pub struct Kakao(Arc<KakaoInner>);
@@ -61,6 +64,7 @@ pub struct KakaoInner {
     bot_id: Option<String>,
     timeout: Duration,
     code_ttl: Duration,
+    failure_budget: RateLimit,
     links: Links,
     /// HMAC key for link codes and rate-limit keys.
     key: Vec<u8>,
@@ -87,8 +91,8 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
 /// A new link code: what the user types into KakaoTalk, and until when it works.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct LinkCode {
-    /// Six digits; send "연결 123456" to the Truffle KakaoTalk channel. Works once.
-    #[schema(example = "042917")]
+    /// Eight digits; send "연결 12345678" to the Truffle KakaoTalk channel. Works once.
+    #[schema(example = "04291735")]
     pub code: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -140,6 +144,7 @@ impl Kakao {
             bot_id: config.bot_id,
             timeout: config.skill_timeout,
             code_ttl: config.link_code_ttl,
+            failure_budget: config.link_failure_budget,
             links: Links {
                 web_base_url: config.web_base_url,
                 card_image_url: config.card_image_url,
@@ -274,7 +279,10 @@ impl Kakao {
         Ok(answers::my_entries(&self.links, &rows, &products))
     }
 
-    /// Links the Kakao user with a code from `POST /v1/me/kakao-link`: the code is used up.
+    /// Links the Kakao user with a code from `POST /v1/me/kakao-link`. A code that matches is
+    /// used up, whatever comes of it; a link never replaces another silently: a Kakao user
+    /// linked to another account must unlink first, and an account linked to another Kakao
+    /// user is relinked only if its owner asked for the code with `replace`.
     async fn link(&self, bot_user_key: &str, code: &str) -> Result<SkillResponse, ApiError> {
         let limit_key = format!(
             "kakao-link:{}",
@@ -286,30 +294,63 @@ impl Kakao {
         {
             return Ok(answers::too_many_attempts());
         }
+        // Every attempt is counted against the shared budget before the code is looked up (so
+        // that parallel guesses cannot slip past it); a code that matches gives its back.
+        if crate::ratelimit::hit(&self.db, LINK_BUDGET_KEY, self.failure_budget)
+            .await?
+            .is_err()
+        {
+            tracing::warn!("kakao link failure budget spent: linking paused for everyone");
+            return Ok(answers::linking_paused());
+        }
         let hash = self.code_hash(code);
         let mut tx = self.db.begin().await?;
-        let Some(user) = store::take_code(&mut *tx, &hash).await? else {
+        let Some(taken) = store::take_code(&mut *tx, &hash).await? else {
             return Ok(answers::code_refused());
         };
-        store::link(&mut tx, bot_user_key, user).await?;
+        crate::ratelimit::refund(&mut *tx, LINK_BUDGET_KEY).await?;
+        let user = taken.user_id;
+        let answer = match store::linked_user(&mut *tx, bot_user_key).await? {
+            Some(linked) if linked == user => answers::already_linked(),
+            Some(_) => answers::kakao_linked_elsewhere(),
+            None => {
+                let current = store::lock_link_of_user(&mut *tx, user).await?;
+                if current.is_some() && !taken.replace_link {
+                    answers::account_linked_elsewhere()
+                } else {
+                    store::link(&mut tx, bot_user_key, user).await?;
+                    crate::notify::push(
+                        &mut *tx,
+                        user,
+                        "kakao_linked",
+                        "카카오톡이 연결되었어요",
+                        "트러플 계정에 카카오톡이 연결되었어요. 직접 연결하지 않았다면 마이페이지 > 카카오톡 연결에서 연결을 해제해 주세요.",
+                        serde_json::json!({"replaced": current.is_some()}),
+                    )
+                    .await?;
+                    tracing::info!(%user, replaced = current.is_some(), "kakao user linked");
+                    answers::linked()
+                }
+            }
+        };
         tx.commit().await?;
-        tracing::info!(%user, "kakao user linked");
-        Ok(answers::linked())
+        Ok(answer)
     }
 
     fn code_hash(&self, code: &str) -> Vec<u8> {
         hmac_sha256(&self.key, code.as_bytes())
     }
 
-    /// A new one-time link code for the user, replacing any older one.
-    pub async fn issue_code(&self, user: Uuid) -> Result<LinkCode, ApiError> {
+    /// A new one-time link code for the user, replacing any older one. `replace`: the owner
+    /// agrees that the code replaces the account's existing link, if it has one.
+    pub async fn issue_code(&self, user: Uuid, replace: bool) -> Result<LinkCode, ApiError> {
         store::delete_expired_codes(&self.db).await?;
         let ttl_ms = i64::try_from(self.code_ttl.as_millis()).unwrap_or(i64::MAX);
-        // Another user's live code may be the same six digits: draw again.
+        // Another user's live code may be the same digits: draw again.
         for _ in 0..8 {
             let n: u32 = rand::rng().random_range(0..10u32.pow(request::LINK_CODE_DIGITS as u32));
             let code = format!("{n:0width$}", width = request::LINK_CODE_DIGITS);
-            match store::put_code(&self.db, user, &self.code_hash(&code), ttl_ms).await {
+            match store::put_code(&self.db, user, &self.code_hash(&code), ttl_ms, replace).await {
                 Ok(expires_at) => return Ok(LinkCode { code, expires_at }),
                 Err(e) if unique_violation(&e).is_some() => continue,
                 Err(e) => return Err(e.into()),

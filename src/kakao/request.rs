@@ -130,7 +130,7 @@ pub enum Command {
     /// One raffle's state; `None` when no raffle id was given.
     Raffle(Option<Uuid>),
     MyEntries,
-    /// Link with a code; `None` when the code is missing or not six digits.
+    /// Link with a code; `None` when the code is missing or not eight digits.
     Link(Option<String>),
     Unlink,
 }
@@ -150,10 +150,11 @@ impl Command {
     }
 }
 
-/// Link codes are six digits.
-pub const LINK_CODE_DIGITS: usize = 6;
+/// Link codes are eight digits: 10⁸ codes, so that guessing within the global failure budget
+/// is hopeless (docs/KAKAO.md).
+pub const LINK_CODE_DIGITS: usize = 8;
 
-/// The six-digit code in `text`, if it has exactly one run of six digits.
+/// The eight-digit code in `text`, if it has exactly one run of eight digits.
 pub fn link_code_in(text: &str) -> Option<String> {
     let runs: Vec<String> = text
         .split(|c: char| !c.is_ascii_digit())
@@ -162,7 +163,7 @@ pub fn link_code_in(text: &str) -> Option<String> {
         .collect();
     match runs.as_slice() {
         [one] if one.len() == LINK_CODE_DIGITS => Some(one.clone()),
-        // A sys.number amount of a code with leading zeros ("012345" → 12345).
+        // A sys.number amount of a code with leading zeros ("01234567" → 1234567).
         [one] if one.len() < LINK_CODE_DIGITS && text.trim() == one.as_str() => {
             Some(format!("{one:0>width$}", width = LINK_CODE_DIGITS))
         }
@@ -365,12 +366,12 @@ mod tests {
         assert_eq!(req("내 응모").command(), Command::MyEntries);
         assert_eq!(req("내응모").command(), Command::MyEntries);
         assert_eq!(
-            req("연결 123456").command(),
-            Command::Link(Some("123456".into()))
+            req("연결 12345678").command(),
+            Command::Link(Some("12345678".into()))
         );
         assert_eq!(
-            req("123456").command(),
-            Command::Link(Some("123456".into()))
+            req("12345678").command(),
+            Command::Link(Some("12345678".into()))
         );
         assert_eq!(req("연결 12345").command(), Command::Link(None));
         assert_eq!(req("연결 해제").command(), Command::Unlink);
@@ -406,27 +407,27 @@ mod tests {
     fn system_entity_params_given_as_json_strings() {
         let v = json!({
             "intent": {"name": "계정 연결"},
-            "userRequest": {"utterance": "코드는 012345"},
+            "userRequest": {"utterance": "코드는 01234567"},
             "action": {
-                "params": {"code": "{\"amount\": 12345, \"unit\": null}",
+                "params": {"code": "{\"amount\": 1234567, \"unit\": null}",
                            "sys_date": "{\"value\":\"2026-11-21\",\"userValue\":null,\"dateTag\":null,\"dateHeadword\":null,\"dateTimeTag\":null}"},
                 "detailParams": {
-                    "code": {"origin": "012345", "value": "{\"amount\": 12345, \"unit\": null}", "groupName": ""},
+                    "code": {"origin": "01234567", "value": "{\"amount\": 1234567, \"unit\": null}", "groupName": ""},
                     "sys_date": {"origin": "오늘", "value": "{\"value\":\"2026-11-21\"}", "groupName": ""}
                 }
             }
         });
         let r = SkillRequest::from_json(&v);
-        assert_eq!(r.param("code").as_deref(), Some("12345"));
+        assert_eq!(r.param("code").as_deref(), Some("1234567"));
         assert_eq!(r.param("sys_date").as_deref(), Some("2026-11-21"));
         // The typed digits keep the leading zero the number lost.
-        assert_eq!(r.command(), Command::Link(Some("012345".into())));
-        // Without the origin, the amount is padded back to six digits.
+        assert_eq!(r.command(), Command::Link(Some("01234567".into())));
+        // Without the origin, the amount is padded back to eight digits.
         let v = json!({"intent": {"name": "truffle.link"},
-                       "action": {"params": {"code": "{\"amount\": 12345, \"unit\": null}"}}});
+                       "action": {"params": {"code": "{\"amount\": 1234567, \"unit\": null}"}}});
         assert_eq!(
             SkillRequest::from_json(&v).command(),
-            Command::Link(Some("012345".into()))
+            Command::Link(Some("01234567".into()))
         );
     }
 

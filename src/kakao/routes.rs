@@ -9,6 +9,7 @@ use super::request::SkillRequest;
 use super::response::SkillResponse;
 use super::{Kakao, LinkCode, LinkStatus, SECRET_HEADER, answers};
 use crate::accounts::CurrentUser;
+use crate::http::extract::OptionalJson;
 use crate::http::{ApiResult, ErrorBody, Json};
 
 /// Answers a Kakao i Open Builder skill request (every block of the Truffle bot calls this one
@@ -47,22 +48,41 @@ pub async fn skill(
     Ok(axum::Json(kakao.answer(req).await))
 }
 
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLinkCode {
+    /// Let the code replace the account's existing KakaoTalk link, if it has one. Without it,
+    /// a linked account is not relinked to another Kakao user. Default false.
+    #[serde(default)]
+    pub replace: bool,
+}
+
 /// A new one-time code that links a KakaoTalk user to the caller's account: send
-/// "연결 123456" to the Truffle KakaoTalk channel within `KAKAO_LINK_CODE_TTL` (10 minutes by
-/// default). A code works once; a new one replaces the previous. Linking replaces any earlier
-/// link, on either side.
+/// "연결 12345678" to the Truffle KakaoTalk channel within `KAKAO_LINK_CODE_TTL` (10 minutes by
+/// default). A code works once; a new one replaces the previous. A link never replaces another
+/// silently: a Kakao user already linked to another account must unlink first, and an account
+/// already linked is relinked only with a code asked for with `{"replace": true}`. The body
+/// may be left out.
 ///
 /// Any signed-in user.
 #[utoipa::path(post, path = "/v1/me/kakao-link", tags = ["me", "kakao"],
     security(("bearer" = [])),
+    request_body(content = Option<NewLinkCode>, description = "Optional; `{}` or no body is `{\"replace\": false}`"),
     responses(
         (status = 201, description = "The code", body = LinkCode),
-        (status = 401, description = "`authentication_required` and the other token codes", body = ErrorBody)))]
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 401, description = "`authentication_required` and the other token codes", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a body that is not JSON", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody)))]
 pub async fn create_code(
     State(kakao): State<Kakao>,
     user: CurrentUser,
+    OptionalJson(req): OptionalJson<NewLinkCode>,
 ) -> ApiResult<(StatusCode, Json<LinkCode>)> {
-    Ok((StatusCode::CREATED, Json(kakao.issue_code(user.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(kakao.issue_code(user.id, req.replace).await?),
+    ))
 }
 
 /// Whether the caller's account is linked to a KakaoTalk user.

@@ -12,45 +12,71 @@ pub async fn delete_expired_codes(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// The user's one code, replacing any older one; `expires_at` comes back.
+/// The user's one code, replacing any older one; `replace_link` records that the account's
+/// owner agreed to replace an existing link. `expires_at` comes back.
 pub async fn put_code(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     code_hash: &[u8],
     ttl_ms: i64,
+    replace_link: bool,
 ) -> sqlx::Result<DateTime<Utc>> {
     sqlx::query_scalar(
-        "INSERT INTO kakao_link_codes (user_id, code_hash, expires_at)
-         VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0))
+        "INSERT INTO kakao_link_codes (user_id, code_hash, expires_at, replace_link)
+         VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0), $4)
          ON CONFLICT (user_id) DO UPDATE
-           SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, created_at = now()
+           SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, created_at = now(),
+               replace_link = EXCLUDED.replace_link
          RETURNING expires_at",
     )
     .bind(user_id)
     .bind(code_hash)
     .bind(ttl_ms as f64)
+    .bind(replace_link)
     .fetch_one(db)
     .await
 }
 
+/// A code that was used.
+#[derive(Debug, sqlx::FromRow)]
+pub struct TakenCode {
+    pub user_id: Uuid,
+    pub replace_link: bool,
+}
+
 /// Uses a code: deletes it and returns its user, if it exists and has not expired.
-pub async fn take_code(db: impl PgExecutor<'_>, code_hash: &[u8]) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
-        "DELETE FROM kakao_link_codes WHERE code_hash = $1 AND expires_at > now() RETURNING user_id",
+pub async fn take_code(
+    db: impl PgExecutor<'_>,
+    code_hash: &[u8],
+) -> sqlx::Result<Option<TakenCode>> {
+    sqlx::query_as(
+        "DELETE FROM kakao_link_codes WHERE code_hash = $1 AND expires_at > now()
+         RETURNING user_id, replace_link",
     )
     .bind(code_hash)
     .fetch_optional(db)
     .await
 }
 
-/// Links a Kakao user to an account, replacing whatever either was linked to before.
+/// The Kakao user an account is linked to, locked for the caller's transaction.
+pub async fn lock_link_of_user(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT bot_user_key FROM kakao_links WHERE user_id = $1 FOR UPDATE")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Links a Kakao user that is linked to nothing to an account, replacing the account's own
+/// link if it has one (the caller checked that its owner agreed).
 pub async fn link(
     db: &mut sqlx::PgConnection,
     bot_user_key: &str,
     user_id: Uuid,
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM kakao_links WHERE bot_user_key = $1 OR user_id = $2")
-        .bind(bot_user_key)
+    sqlx::query("DELETE FROM kakao_links WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *db)
         .await?;

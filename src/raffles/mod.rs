@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::accounts::CurrentUser;
 use crate::catalogue::Catalogue;
+use crate::cpu::CpuPool;
 use crate::http::error::unique_violation;
 use crate::http::{ApiError, ErrorCode};
 use crate::protocol::draw;
@@ -36,6 +37,8 @@ pub struct RafflesInner {
     pub registry: Option<Address>,
     catalogue: Catalogue,
     master_key: SecretBox<Vec<u8>>,
+    /// The app's CPU pool: ticket trees and draws run on it.
+    pub cpu: CpuPool,
 }
 
 impl std::ops::Deref for Raffles {
@@ -212,6 +215,7 @@ impl Raffles {
         registry: Option<Address>,
         catalogue: Catalogue,
         master_key: SecretBox<Vec<u8>>,
+        cpu: CpuPool,
     ) -> Self {
         Raffles(Arc::new(RafflesInner {
             db,
@@ -219,6 +223,7 @@ impl Raffles {
             registry,
             catalogue,
             master_key,
+            cpu,
         }))
     }
 

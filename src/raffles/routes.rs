@@ -303,7 +303,8 @@ pub struct TicketProof {
         (status = 200, description = "The inclusion proof", body = TicketProof),
         (status = 400, description = "`invalid_path_parameter`", body = ErrorBody),
         (status = 404, description = "`not_found`: no such raffle or ticket", body = ErrorBody),
-        (status = 409, description = "`tickets_not_published`", body = ErrorBody)))]
+        (status = 409, description = "`tickets_not_published`", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the CPU pool is full; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn ticket_proof(
     State(raffles): State<Raffles>,
     Path((id, ticket)): Path<(Uuid, String)>,
@@ -319,17 +320,19 @@ pub async fn ticket_proof(
         })?;
     closed_row(&raffles, id).await?;
     let all = store::tickets(&raffles.db, id).await?;
-    let (tree, leaf) = crate::cpu::run(move || {
-        let list: Vec<[u8; 32]> = all
-            .iter()
-            .filter_map(|t| t.as_slice().try_into().ok())
-            .collect();
-        (
-            draw::ticket_tree(&list),
-            crate::protocol::merkle::leaf(&ticket),
-        )
-    })
-    .await;
+    let (tree, leaf) = raffles
+        .cpu
+        .run(move || {
+            let list: Vec<[u8; 32]> = all
+                .iter()
+                .filter_map(|t| t.as_slice().try_into().ok())
+                .collect();
+            (
+                draw::ticket_tree(&list),
+                crate::protocol::merkle::leaf(&ticket),
+            )
+        })
+        .await?;
     let tree = tree.ok_or(ErrorCode::NotFound)?;
     let proof = tree.proof(&leaf).ok_or(ErrorCode::NotFound)?;
     Ok(Json(TicketProof {

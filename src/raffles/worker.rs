@@ -147,7 +147,11 @@ impl DrawWorker {
             .iter()
             .filter_map(|t| t.as_slice().try_into().ok())
             .collect();
-        let root = crate::cpu::run(move || draw::ticket_tree(&hashes).map(|t| t.root())).await;
+        let root = self
+            .raffles
+            .cpu
+            .run_worker(move || draw::ticket_tree(&hashes).map(|t| t.root()))
+            .await;
         let root = root.unwrap_or([0u8; 32]);
         store::set_stage(
             &mut *tx,
@@ -242,7 +246,11 @@ impl DrawWorker {
                     .iter()
                     .filter_map(|t| t.as_slice().try_into().ok())
                     .collect();
-                let ordered = crate::cpu::run(move || draw::ordered_tickets(&hashes, &r)).await;
+                let ordered = self
+                    .raffles
+                    .cpu
+                    .run_worker(move || draw::ordered_tickets(&hashes, &r))
+                    .await;
                 let ordered: Vec<Vec<u8>> = ordered.into_iter().map(|t| t.to_vec()).collect();
                 let landed = self
                     .chain

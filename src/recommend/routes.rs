@@ -26,7 +26,8 @@ pub struct RecommendationQuery {
     responses(
         (status = 200, description = "Best first", body = RecommendationList),
         (status = 400, description = "`validation_failed` (limit) or `invalid_query_parameter`", body = ErrorBody),
-        (status = 401, description = "`authentication_required`, `invalid_token`, `token_expired` or `session_revoked`", body = ErrorBody)))]
+        (status = 401, description = "`authentication_required`, `invalid_token`, `token_expired` or `session_revoked`", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the CPU pool is full; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn mine(
     State(reco): State<Recommendations>,
     user: CurrentUser,

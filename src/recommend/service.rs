@@ -26,6 +26,7 @@ use super::signals::{self, Catalog, Signals};
 use super::store;
 use crate::catalogue::{Catalogue, Product, ProductFacts};
 use crate::config::RecoConfig;
+use crate::cpu::CpuPool;
 use crate::http::ApiError;
 use crate::raffles::{Raffle, RaffleState, Raffles, Upcoming};
 
@@ -67,6 +68,8 @@ pub struct Recommendations {
     candidates: usize,
     view_window: Duration,
     shared: Arc<Shared>,
+    /// The app's CPU pool: ranking for a request runs on it.
+    cpu: CpuPool,
 }
 
 /// Why a product is recommended, for clients to show.
@@ -137,6 +140,7 @@ impl Recommendations {
         catalogue: Catalogue,
         raffles: Raffles,
         config: &RecoConfig,
+        cpu: CpuPool,
     ) -> Recommendations {
         Recommendations {
             db,
@@ -147,6 +151,7 @@ impl Recommendations {
             candidates: config.candidates,
             view_window: config.view_window,
             shared: Arc::default(),
+            cpu,
         }
     }
 
@@ -315,11 +320,12 @@ impl Recommendations {
                     .unwrap_or_default();
                 let history = signals::history_of(&trained.catalog, &holdings, &entries, &views);
                 let (all, open) = (all.clone(), open.clone());
-                crate::cpu::run(move || {
-                    let actionable = open.iter().map(|&i| &all[i]);
-                    rank(&trained, demographics, &history, actionable, want)
-                })
-                .await
+                self.cpu
+                    .run(move || {
+                        let actionable = open.iter().map(|&i| &all[i]);
+                        rank(&trained, demographics, &history, actionable, want)
+                    })
+                    .await?
             }
             None => Vec::new(),
         };

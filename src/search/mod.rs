@@ -16,6 +16,7 @@ pub mod store;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 use crate::catalogue::{Catalogue, Product};
 use crate::config::SearchConfig;
+use crate::cpu::CpuPool;
 use crate::http::ApiError;
 use crate::raffles::{Raffle, Raffles};
 pub use index::{
@@ -50,6 +52,11 @@ pub struct SearchInner {
     retention: Duration,
     /// How opening the index went; the worker acts on it when it starts.
     opened: Opened,
+    /// The app's CPU pool: searches are request work, indexing is the worker's.
+    cpu: CpuPool,
+    /// When the index was last known to hold every change in the feed (the start of the
+    /// worker's last successful pass), in Unix milliseconds; 0 before the first.
+    in_step_at: AtomicI64,
 }
 
 impl std::ops::Deref for Search {
@@ -98,13 +105,14 @@ impl Search {
         catalogue: Catalogue,
         raffles: Raffles,
         config: &SearchConfig,
+        cpu: CpuPool,
     ) -> anyhow::Result<Search> {
         let (index, opened) = SearchIndex::open(&config.index_dir)?;
         if let Opened::Created(reason) = &opened {
             tracing::info!(dir = %config.index_dir.display(), %reason, "new search index");
         }
         Ok(Self::with_index(
-            db, catalogue, raffles, index, opened, config,
+            db, catalogue, raffles, index, opened, config, cpu,
         ))
     }
 
@@ -115,6 +123,7 @@ impl Search {
         index: SearchIndex,
         opened: Opened,
         config: &SearchConfig,
+        cpu: CpuPool,
     ) -> Search {
         Search(Arc::new(SearchInner {
             db,
@@ -124,11 +133,22 @@ impl Search {
             refresh: config.refresh_interval,
             retention: config.feed_retention,
             opened,
+            cpu,
+            in_step_at: AtomicI64::new(0),
         }))
     }
 
     pub fn index(&self) -> &SearchIndex {
         &self.index
+    }
+
+    /// When the index was last in step with the change feed (for the lag gauge); `None` before
+    /// the worker's first successful pass.
+    pub fn in_step_at(&self) -> Option<chrono::DateTime<Utc>> {
+        match self.in_step_at.load(Ordering::Acquire) {
+            0 => None,
+            ms => chrono::DateTime::from_timestamp_millis(ms),
+        }
     }
 
     /// How the index was found when this process opened it.
@@ -173,11 +193,12 @@ impl Search {
         for chunk in ids.chunks(CHUNK) {
             let (docs, gone) = self.documents(chunk).await?;
             let index = self.index.clone();
-            crate::cpu::run(move || {
-                index.delete(&gone);
-                index.upsert(&docs)
-            })
-            .await?;
+            self.cpu
+                .run_worker(move || {
+                    index.delete(&gone);
+                    index.upsert(&docs)
+                })
+                .await?;
         }
         Ok(())
     }
@@ -189,7 +210,7 @@ impl Search {
             at: Utc::now(),
         };
         let index = self.index.clone();
-        crate::cpu::run(move || index.commit(payload)).await?;
+        self.cpu.run_worker(move || index.commit(payload)).await?;
         Ok(payload)
     }
 
@@ -199,7 +220,7 @@ impl Search {
         let horizon = store::horizon(&self.db).await?;
         let ids = self.catalogue.listed_ids().await?;
         let index = self.index.clone();
-        crate::cpu::run(move || index.clear()).await?;
+        self.cpu.run_worker(move || index.clear()).await?;
         let total = ids.len() as u64;
         progress(0, total);
         let mut done = 0;
@@ -243,6 +264,7 @@ impl Search {
         };
         let mut last_prune: Option<Instant> = None;
         loop {
+            let pass_started = Utc::now();
             let step = match at {
                 None => {
                     let started = Instant::now();
@@ -257,7 +279,11 @@ impl Search {
                 Some(p) => self.catch_up(p).await,
             };
             match step {
-                Ok(p) => at = Some(p),
+                Ok(p) => {
+                    at = Some(p);
+                    self.in_step_at
+                        .store(pass_started.timestamp_millis(), Ordering::Release);
+                }
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "search indexing failed"),
             }
             if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(600)) {
@@ -288,8 +314,9 @@ impl Search {
     /// Runs a search and reads each hit's product, raffle and chain status from Postgres.
     pub async fn search(&self, req: SearchRequest) -> Result<IndexResults, ApiError> {
         let index = self.index.clone();
-        crate::cpu::run(move || index.search(&req, Utc::now()))
-            .await
+        self.cpu
+            .run(move || index.search(&req, Utc::now()))
+            .await?
             .map_err(ApiError::internal)
     }
 

@@ -152,7 +152,8 @@ fn next_cursor(req: &SearchRequest, total: u64) -> Option<String> {
     params(SearchQuery),
     responses(
         (status = 200, description = "A page of hits with facet counts", body = SearchPage),
-        (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody)))]
+        (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the CPU pool is full; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn search(
     State(search): State<Search>,
     Query(q): Query<SearchQuery>,

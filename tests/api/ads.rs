@@ -103,6 +103,14 @@ async fn serve(app: &TestApp, query: &str) -> Vec<Value> {
     res.body["items"].as_array().unwrap().clone()
 }
 
+/// Forgets who has seen which banner, so that the next `serve` counts as a new viewer's.
+async fn forget_impressions(app: &TestApp) {
+    sqlx::query("DELETE FROM ad_impression_dedup")
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
 fn korean_today() -> NaiveDate {
     truffle::ads::korean_date(Utc::now())
 }
@@ -465,7 +473,8 @@ async fn only_live_campaigns_of_the_placement_are_served_and_counted() {
             .is_empty()
     );
 
-    assert_eq!(totals(&app, &admin, &id_of(&live)).await, (3, 0));
+    // Three banners shown to one viewer within the window: one impression.
+    assert_eq!(totals(&app, &admin, &id_of(&live)).await, (1, 0));
     assert_eq!(totals(&app, &admin, &id_of(&other_placement)).await, (1, 0));
     for c in [&not_started, &paused, &ended, &over] {
         assert_eq!(totals(&app, &admin, &id_of(c)).await, (0, 0), "{c}");
@@ -539,12 +548,9 @@ async fn banners_are_chosen_by_weight_without_repeats() {
         want.sort_unstable();
         assert_eq!(ids, want);
     }
-    // Every banner served was counted, and only those.
-    assert_eq!(totals(&app, &admin, &heavy).await.0, heavy_served + 20);
-    assert_eq!(
-        totals(&app, &admin, &light).await.0,
-        rounds - heavy_served + 20
-    );
+    // One viewer saw each banner many times within the window: one impression each.
+    assert_eq!(totals(&app, &admin, &heavy).await.0, 1);
+    assert_eq!(totals(&app, &admin, &light).await.0, 1);
 }
 
 #[tokio::test]
@@ -597,9 +603,9 @@ async fn a_click_redirects_to_the_registered_target_only() {
     assert_eq!(head.status(), StatusCode::FOUND);
     assert_eq!(location(&head), Some(target));
 
-    // Three viewers (the first browser, "another browser", and the one sending no User-Agent):
-    // one click each; query strings and Host headers made no more, HEAD none at all.
-    assert_eq!(totals(&app, &admin, &id).await, (0, 3));
+    // One viewer (one address, whatever its User-Agent): one click; query strings and Host
+    // headers made no more, HEAD none at all.
+    assert_eq!(totals(&app, &admin, &id).await, (0, 1));
 
     // A changed target applies to the next click.
     app.call(
@@ -711,13 +717,19 @@ async fn repeated_clicks_of_one_viewer_count_once() {
     redirected(&app, &path, spoofed).await;
     assert_eq!(totals(&app, &admin, &id).await.1, 1);
 
-    // Another browser at the same address is another viewer.
-    let chrome = ClickAs {
-        user_agent: "Mozilla/5.0 (Windows NT 10.0) Chrome/131",
-        ..BROWSER
-    };
-    redirected(&app, &path, chrome).await;
-    assert_eq!(totals(&app, &admin, &id).await.1, 2);
+    // Another User-Agent from the same address is the same viewer: rotating it counts nothing.
+    for ua in [
+        "Mozilla/5.0 (Windows NT 10.0) Chrome/131",
+        "curl/8.5",
+        "bot-7f3a",
+    ] {
+        let other_browser = ClickAs {
+            user_agent: ua,
+            ..BROWSER
+        };
+        redirected(&app, &path, other_browser).await;
+    }
+    assert_eq!(totals(&app, &admin, &id).await.1, 1);
 
     // A logged-in user is one viewer whatever browser they use.
     let buyer = app.buyer().await;
@@ -729,23 +741,24 @@ async fn repeated_clicks_of_one_viewer_count_once() {
         };
         redirected(&app, &path, who).await;
     }
-    assert_eq!(totals(&app, &admin, &id).await.1, 3);
+    assert_eq!(totals(&app, &admin, &id).await.1, 2);
     let second = app.buyer().await;
     let who = ClickAs {
         token: Some(&second),
         ..BROWSER
     };
     redirected(&app, &path, who).await;
-    assert_eq!(totals(&app, &admin, &id).await.1, 4);
+    assert_eq!(totals(&app, &admin, &id).await.1, 3);
 
-    // A broken token does not refuse the click: that viewer is taken as anonymous.
+    // A broken token does not refuse the click: that viewer is taken as anonymous, here the
+    // address that already clicked.
     let stale = ClickAs {
         user_agent: "stale token browser",
         token: Some("expired.or.forged"),
         forwarded_for: None,
     };
     redirected(&app, &path, stale).await;
-    assert_eq!(totals(&app, &admin, &id).await.1, 5);
+    assert_eq!(totals(&app, &admin, &id).await.1, 3);
 
     // De-duplication is per campaign: the first viewer's click on another banner counts.
     let res = click_as(&app, &format!("/v1/ads/{other}/click"), &BROWSER).await;
@@ -757,12 +770,66 @@ async fn repeated_clicks_of_one_viewer_count_once() {
         .fetch_all(&app.db)
         .await
         .unwrap();
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len(), 4);
     for (viewer,) in rows {
         assert_eq!(viewer.len(), 32);
         assert!(!viewer.windows(4).any(|w| w == [127, 0, 0, 1]));
-        assert!(!String::from_utf8_lossy(&viewer).contains("Mozilla"));
+        assert!(!String::from_utf8_lossy(&viewer).contains("127.0.0.1"));
     }
+}
+
+#[tokio::test]
+async fn impressions_count_once_per_viewer_whatever_the_user_agent() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1".into());
+    })
+    .await;
+    let admin = app.admin().await;
+    let id = id_of(&create(&app, &admin, json!({"placement": "search_top"})).await);
+    let buyer = app.buyer().await;
+    async fn seen(app: &TestApp, client: &str, user_agent: &str, token: Option<&str>) {
+        let mut req = app
+            .http
+            .get(format!("{}/v1/ads?placement=search_top", app.base))
+            .header(header::USER_AGENT, user_agent)
+            .header("x-forwarded-for", client);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["items"].as_array().unwrap().len(), 1, "still served");
+    }
+    // One address, many User-Agents: one impression.
+    for ua in [
+        "Mozilla/5.0 (iPhone)",
+        "Chrome/131",
+        "curl/8.5",
+        "bot-1",
+        "bot-2",
+    ] {
+        seen(&app, "203.0.113.9", ua, None).await;
+    }
+    assert_eq!(totals(&app, &admin, &id).await.0, 1);
+    // One IPv6 /64 is one viewer too; the next /64 is another.
+    seen(&app, "2001:db8:5:6::1", "a", None).await;
+    seen(&app, "2001:db8:5:6:ffff::2", "b", None).await;
+    assert_eq!(totals(&app, &admin, &id).await.0, 2);
+    seen(&app, "2001:db8:5:7::1", "a", None).await;
+    assert_eq!(totals(&app, &admin, &id).await.0, 3);
+    // A signed-in person is one viewer wherever they are.
+    seen(&app, "198.51.100.1", "phone", Some(&buyer)).await;
+    seen(&app, "198.51.100.2", "laptop", Some(&buyer)).await;
+    assert_eq!(totals(&app, &admin, &id).await.0, 4);
+    // The window passes (rows purged as housekeeping would): the viewer counts again.
+    sqlx::query("UPDATE ad_impression_dedup SET seen_at = now() - interval '31 minutes'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.state.ads.purge_click_dedup().await.unwrap(), 4);
+    seen(&app, "203.0.113.9", "Chrome/131", None).await;
+    assert_eq!(totals(&app, &admin, &id).await.0, 5);
 }
 
 #[tokio::test]
@@ -802,9 +869,11 @@ async fn stats_are_per_korean_day_with_ctr() {
     let id = id_of(&create(&app, &admin, json!({"placement": "product_detail"})).await);
     let uuid = uuid::Uuid::parse_str(&id).unwrap();
 
-    // "Yesterday": four impressions and one counted click (the repeat is not counted).
+    // "Yesterday": four impressions (four viewers: the test forgets the last one each time)
+    // and one counted click (the repeat is not counted).
     for _ in 0..4 {
         serve(&app, "placement=product_detail").await;
+        forget_impressions(&app).await;
     }
     click(&app, &id).await;
     click(&app, &id).await;
@@ -828,6 +897,7 @@ async fn stats_are_per_korean_day_with_ctr() {
         .unwrap();
     // Today: two impressions, no click.
     serve(&app, "placement=product_detail").await;
+    forget_impressions(&app).await;
     serve(&app, "placement=product_detail").await;
 
     let yesterday = today.pred_opt().unwrap();

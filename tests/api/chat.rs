@@ -667,7 +667,8 @@ async fn limits_refuse_with_their_codes_and_bad_frames_do_no_harm() {
     ws.send(json!({"type": "ping"})).await;
     assert_eq!(ws.next().await["type"], "pong");
 
-    // Too long (counts against the rate, like any send), then two fine, then the bucket is dry.
+    // Too long (refused before it reaches the database, so it takes no token), then three
+    // fine, then the bucket is dry.
     ws.say(c, "열한 글자짜리 메시지", "long").await;
     let e = ws.next().await;
     assert_eq!(
@@ -679,10 +680,12 @@ async fn limits_refuse_with_their_codes_and_bad_frames_do_no_harm() {
     ws.say(c, "둘", "r-2").await;
     ws.ack().await;
     ws.say(c, "셋", "r-3").await;
+    ws.ack().await;
+    ws.say(c, "넷", "r-4").await;
     let e = ws.next().await;
     assert_eq!(
         (e["code"].as_str(), e["client_id"].as_str()),
-        (Some("rate_limited"), Some("r-3"))
+        (Some("rate_limited"), Some("r-4"))
     );
     assert!(e["retry_after_ms"].as_u64().unwrap() > 0);
     // The refused message was not stored.
@@ -690,7 +693,7 @@ async fn limits_refuse_with_their_codes_and_bad_frames_do_no_harm() {
         .get(&format!("/v1/conversations/{c}/messages"), Some(&p.buyer))
         .await
         .ok();
-    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
 
     // A second socket is fine, a third is refused before the upgrade.
     let _second = connect(&app, &p.buyer).await;
@@ -731,6 +734,98 @@ async fn limits_refuse_with_their_codes_and_bad_frames_do_no_harm() {
         Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None
     ));
     app.get("/health", None).await.ok();
+}
+
+#[tokio::test]
+async fn rest_sends_and_socket_sends_share_one_limit_per_person() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("CHAT_MESSAGE_BURST".into(), "3".into());
+        env.insert("CHAT_MESSAGES_PER_SECOND".into(), "0.01".into());
+    })
+    .await;
+    let p = pair(&app).await;
+    let c = &p.conversation;
+    // Two sockets and REST take from the same bucket of three.
+    let mut one = connect(&app, &p.buyer).await;
+    let mut two = connect(&app, &p.buyer).await;
+    // Both sockets also see the buyer's own messages as `message` frames: skip those.
+    async fn answer(ws: &mut Client) -> Value {
+        loop {
+            let f = ws.next().await;
+            if f["type"] != "message" {
+                return f;
+            }
+        }
+    }
+    rest_send(&app, &p.buyer, c, "REST로 하나").await;
+    one.say(c, "소켓 하나로 둘", "s-1").await;
+    assert_eq!(answer(&mut one).await["type"], "ack");
+    two.say(c, "소켓 둘로 셋", "s-2").await;
+    assert_eq!(answer(&mut two).await["type"], "ack");
+    let refused = app
+        .post(
+            &format!("/v1/conversations/{c}/messages"),
+            Some(&p.buyer),
+            json!({"body": "넷"}),
+        )
+        .await
+        .expect(429, "rate_limited");
+    assert!(refused.headers.contains_key("retry-after"));
+    two.say(c, "다섯", "s-3").await;
+    let e = answer(&mut two).await;
+    assert_eq!(
+        (e["code"].as_str(), e["client_id"].as_str()),
+        (Some("rate_limited"), Some("s-3"))
+    );
+    // The other side has its own bucket.
+    rest_send(&app, &p.seller, c, "판매자 답장").await;
+    let page = app
+        .get(&format!("/v1/conversations/{c}/messages"), Some(&p.buyer))
+        .await
+        .ok();
+    assert_eq!(page["items"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_flood_of_read_frames_is_coalesced() {
+    let app = TestApp::spawn().await;
+    let p = pair(&app).await;
+    let c = &p.conversation;
+    let mut last = Value::Null;
+    for i in 0..3 {
+        last = rest_send(&app, &p.seller, c, &format!("메시지 {i}")).await;
+    }
+    let mut ws = connect(&app, &p.buyer).await;
+    let flood = 50;
+    let started = Instant::now();
+    for _ in 0..flood {
+        ws.send(json!({"type": "read", "conversation_id": c})).await;
+    }
+    let sent_in = started.elapsed();
+    // Each `read` answer is one marker write; collect them until the socket falls quiet.
+    let mut answers = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
+            Ok(f) if f["type"] == "read" => answers.push(f),
+            Ok(f) => panic!("unexpected frame {f}"),
+            Err(_) => break,
+        }
+    }
+    // One write at once, then at most one per interval while the burst lasted, and one after.
+    let intervals = (sent_in.as_secs_f64() / 1.0).ceil() as usize;
+    assert!(
+        !answers.is_empty() && answers.len() <= 2 + intervals && answers.len() < flood,
+        "{} writes for {flood} read frames sent in {sent_in:?}",
+        answers.len()
+    );
+    let final_marker = answers.last().unwrap();
+    assert_eq!(final_marker["last_read_id"], last["id"], "{final_marker}");
+    assert_eq!(final_marker["unread_count"], 0);
+    let conv = app
+        .get(&format!("/v1/conversations/{c}"), Some(&p.buyer))
+        .await
+        .ok();
+    assert_eq!(conv["unread_count"], 0);
 }
 
 #[tokio::test]

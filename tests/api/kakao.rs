@@ -466,12 +466,16 @@ async fn open_raffles_closing_soonest_and_one_raffles_state_in_korean_time() {
 }
 
 async fn link_code(app: &TestApp, token: &str) -> String {
+    link_code_with(app, token, None).await
+}
+
+async fn link_code_with(app: &TestApp, token: &str, body: Option<Value>) -> String {
     let r = app
-        .call(Method::POST, "/v1/me/kakao-link", Some(token), None)
+        .call(Method::POST, "/v1/me/kakao-link", Some(token), body)
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let code = r.body["code"].as_str().unwrap().to_owned();
-    assert_eq!(code.len(), 6);
+    assert_eq!(code.len(), 8);
     assert!(code.chars().all(|c| c.is_ascii_digit()));
     let expires: chrono::DateTime<chrono::Utc> =
         r.body["expires_at"].as_str().unwrap().parse().unwrap();
@@ -485,12 +489,96 @@ async fn link_code(app: &TestApp, token: &str) -> String {
 
 fn other_code(code: &str) -> String {
     let n: u32 = code.parse().unwrap();
-    format!("{:06}", (n + 1) % 1_000_000)
+    format!("{:08}", (n + 1) % 100_000_000)
 }
 
 const LINKED: &str = "트러플 계정과 연결되었어요";
 const REFUSED: &str = "코드가 맞지 않거나 만료되었어요";
 const LINK_FIRST: &str = "먼저 트러플 계정을 연결해 주세요";
+const ELSEWHERE: &str = "이미 다른";
+const PAUSED: &str = "계정 연결이 잠시 중단되었어요";
+
+#[tokio::test]
+async fn link_code_guessing_across_rotating_kakao_users_hits_the_global_budget() {
+    let app = TestApp::spawn_with(|env| {
+        configure(env);
+        env.insert("KAKAO_LINK_FAILURE_BUDGET".into(), "5/1h".into());
+    })
+    .await;
+    let token = app.buyer().await;
+    let code = link_code(&app, &token).await;
+    // A right guess along the way gives its attempt back: it is no failure.
+    let early = app.buyer().await;
+    let early_code = link_code(&app, &early).await;
+    let v = skill(&app, &says(&new_user_key(), &format!("연결 {early_code}"))).await;
+    assert!(text(&v).starts_with(LINKED), "{v}");
+    // Five wrong codes, each from a fresh Kakao user id: each user is far from its own limit.
+    for _ in 0..5 {
+        let v = skill(
+            &app,
+            &says(&new_user_key(), &format!("연결 {}", other_code(&code))),
+        )
+        .await;
+        assert!(text(&v).starts_with(REFUSED), "{v}");
+    }
+    // The shared budget is spent: even the right code from yet another user links nothing.
+    let guesser = new_user_key();
+    let v = skill(&app, &says(&guesser, &format!("연결 {code}"))).await;
+    assert!(text(&v).contains(PAUSED), "{v}");
+    assert_eq!(
+        app.get("/v1/me/kakao-link", Some(&token)).await.ok()["linked"],
+        false
+    );
+    let v = skill(&app, &says(&guesser, "내 응모")).await;
+    assert!(text(&v).starts_with(LINK_FIRST), "{v}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_existing_link_is_not_replaced_without_consent() {
+    let app = kakao_app().await;
+    let owner = app.buyer().await;
+    let mine = new_user_key();
+    let code = link_code(&app, &owner).await;
+    let v = skill(&app, &says(&mine, &format!("연결 {code}"))).await;
+    assert!(text(&v).starts_with(LINKED), "{v}");
+    // The owner hears of it in their inbox.
+    let inbox = app.get("/v1/me/notifications", Some(&owner)).await.ok();
+    assert!(inbox.to_string().contains("kakao_linked"), "{inbox}");
+
+    // A code without consent (someone got hold of it, or guessed it) does not move the link.
+    let other = new_user_key();
+    let code = link_code(&app, &owner).await;
+    let v = skill(&app, &says(&other, &format!("연결 {code}"))).await;
+    assert!(text(&v).contains(ELSEWHERE), "{v}");
+    let v = skill(&app, &says(&other, "내 응모")).await;
+    assert!(text(&v).starts_with(LINK_FIRST), "{v}");
+    let v = skill(&app, &says(&mine, "내 응모")).await;
+    assert!(!text(&v).starts_with(LINK_FIRST), "{v}");
+    // The code was used up by that attempt.
+    let v = skill(&app, &says(&new_user_key(), &format!("연결 {code}"))).await;
+    assert!(text(&v).starts_with(REFUSED), "{v}");
+
+    // A Kakao user linked to one account is not taken over by another account's code.
+    let someone = app.buyer().await;
+    let code = link_code(&app, &someone).await;
+    let v = skill(&app, &says(&mine, &format!("연결 {code}"))).await;
+    assert!(text(&v).contains(ELSEWHERE), "{v}");
+    assert_eq!(
+        app.get("/v1/me/kakao-link", Some(&someone)).await.ok()["linked"],
+        false
+    );
+
+    // With the owner's consent the link moves; the old Kakao user is unlinked.
+    let code = link_code_with(&app, &owner, Some(json!({"replace": true}))).await;
+    let v = skill(&app, &says(&other, &format!("연결 {code}"))).await;
+    assert!(text(&v).starts_with(LINKED), "{v}");
+    let v = skill(&app, &says(&mine, "내 응모")).await;
+    assert!(text(&v).starts_with(LINK_FIRST), "{v}");
+    let v = skill(&app, &says(&other, "내 응모")).await;
+    assert!(!text(&v).starts_with(LINK_FIRST), "{v}");
+    app.stop().await;
+}
 
 #[tokio::test]
 async fn link_codes_work_once_are_replaced_and_guessing_is_limited() {
@@ -551,7 +639,11 @@ async fn link_codes_work_once_are_replaced_and_guessing_is_limited() {
     }
     let v = skill(&app, &says(&guesser, &format!("연결 {right}"))).await;
     assert!(text(&v).contains("너무 여러 번"), "{v}");
-    // …and the code still works for someone else.
+    // …and the code still works for someone else, once the account's owner agreed to replace
+    // the existing link (see `an_existing_link_is_not_replaced_without_consent`).
+    let v = skill(&app, &says(&stranger, &right)).await;
+    assert!(text(&v).contains(ELSEWHERE), "{v}");
+    let right = link_code_with(&app, &token, Some(json!({"replace": true}))).await;
     let v = skill(&app, &says(&stranger, &right)).await;
     assert!(text(&v).starts_with(LINKED), "{v}");
     // One Kakao user per account: the new link replaced the first.

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod accounts_abuse;
 mod accounts_auth;
 mod accounts_identity;
 mod accounts_me;

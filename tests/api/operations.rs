@@ -120,6 +120,105 @@ async fn unknown_routes_and_methods_get_json_errors() {
         .expect(405, "method_not_allowed");
 }
 
+async fn scrape(app: &TestApp) -> String {
+    app.http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the sample line that starts with `series ` (no labels), if there is one.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{series} ")))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn made_up_methods_and_paths_grow_no_series() {
+    let app = TestApp::spawn().await;
+    for method in ["FOO", "BREW", "X-PROPFIND-7"] {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let res = app
+            .http
+            .request(method, format!("{}/health", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{}", res.status());
+    }
+    for path in ["/v1/nothing-here/1", "/v1/nothing-here/2", "/%F0%9F%8D%84"] {
+        app.get(path, None).await;
+    }
+    let text = scrape(&app).await;
+    assert!(!text.contains("FOO") && !text.contains("BREW"), "{text}");
+    assert!(!text.contains("nothing-here"), "{text}");
+    assert!(
+        text.contains(
+            "truffle_http_requests_total{method=\"other\",route=\"/health\",status=\"405\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "truffle_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 3"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_show_the_anchoring_backlog_search_lag_and_model_age() {
+    let app = TestApp::spawn().await;
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, "truffle_anchor_backlog"), Some(0.0), "{text}");
+    for gauge in [
+        "truffle_search_index_lag_seconds",
+        "truffle_recommendation_model_age_seconds",
+    ] {
+        assert!(
+            sample(&text, gauge).is_some_and(|v| v >= 0.0),
+            "{gauge}: {text}"
+        );
+    }
+
+    // Two records wait to be anchored (no chain here): the sampler counts them.
+    let (_, seller) = app.seller().await;
+    for sku in ["SKU-1", "SKU-2"] {
+        app.post(
+            "/v1/products",
+            Some(&seller),
+            json!({"name": "나이키 덩크 로우", "brand": "Nike", "category": "sneakers",
+                   "edition_size": 100, "retail_price_krw": 129000, "description": "한정",
+                   "sku": sku, "image_sha256s": ["ab".repeat(32)]}),
+        )
+        .await
+        .ok();
+    }
+    app.state.sample_anchor_backlog().await.unwrap();
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, "truffle_anchor_backlog"), Some(2.0), "{text}");
+
+    // The model's age counts from its training once there is one.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let before = sample(
+        &scrape(&app).await,
+        "truffle_recommendation_model_age_seconds",
+    )
+    .unwrap();
+    app.state.recommend.train().await.unwrap();
+    let after = sample(
+        &scrape(&app).await,
+        "truffle_recommendation_model_age_seconds",
+    )
+    .unwrap();
+    assert!(after < before, "{after} after training, {before} before");
+}
+
 #[tokio::test]
 async fn bad_bodies_get_4xx_codes_never_500() {
     let app = TestApp::spawn_with(|env| {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::accounts::identity::{self, Purpose};
 use crate::accounts::{Accounts, CurrentUser, Profile, Role, TokenPair};
 use crate::accounts::{password, person, store, tokens};
+use crate::config::RateLimit;
 use crate::http::error::unique_violation;
 use crate::http::{ApiError, ApiResult, ClientIp, ErrorBody, ErrorCode, Json};
 use crate::ratelimit;
@@ -45,7 +46,10 @@ fn check_nickname(nickname: Option<&str>) -> Result<Option<String>, ApiError> {
 /// Sign up with email, password and a confirmed identity verification.
 ///
 /// Anyone may call this. One person, one account: a second sign-up by the same verified person
-/// is refused with `person_already_registered`.
+/// is refused with `person_already_registered`. Nothing is hashed until the verification has
+/// been checked (exists, confirmed, unexpired, unused, for sign-up) and the attempt has passed
+/// the limits per client address (`SIGNUP_LIMIT_PER_IP`) and per verification
+/// (`VERIFICATION_USE_LIMIT`); the verification is used up only by the account's creation.
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "auth",
     request_body = SignupRequest,
     responses(
@@ -53,9 +57,12 @@ fn check_nickname(nickname: Option<&str>) -> Result<Option<String>, ApiError> {
         (status = 400, description = "`validation_failed`", body = ErrorBody),
         (status = 404, description = "`verification_not_found`", body = ErrorBody),
         (status = 409, description = "`email_taken`, `person_already_registered`, `rejoin_cooldown`, `verification_not_confirmed`, `verification_already_used`, `verification_purpose_mismatch`", body = ErrorBody),
-        (status = 410, description = "`verification_expired`, `verification_failed`", body = ErrorBody)))]
+        (status = 410, description = "`verification_expired`, `verification_failed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the CPU pool is full, nothing was used up; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn signup(
     State(accounts): State<Accounts>,
+    ClientIp(ip): ClientIp,
     Json(req): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
     let email = person::normalize_email(&req.email)
@@ -63,16 +70,39 @@ pub async fn signup(
     password::check_policy(&req.password, Some(&email))
         .map_err(|why| ApiError::validation("password", &format!("{why}.")))?;
     let nickname = check_nickname(req.nickname.as_deref())?;
-    let hash = password::hash(req.password).await?;
 
-    let mut tx = accounts.db.begin().await?;
-    let person = identity::consume(
+    // Everything that can refuse cheaply comes before argon2.
+    let verification = req.identity_verification_id.trim();
+    limit(
         &accounts,
-        &mut tx,
-        &req.identity_verification_id,
-        Purpose::Signup,
+        &format!("signup:ip:{}", ratelimit::address_key(ip)),
+        accounts.auth.guards.signup_limit_per_ip,
     )
     .await?;
+    let person_key = identity::check_usable(&accounts, verification, Purpose::Signup).await?;
+    limit(
+        &accounts,
+        &format!("idv-use:{verification}"),
+        accounts.auth.guards.verification_use_limit,
+    )
+    .await?;
+    if store::email_exists(&accounts.db, &email).await? {
+        return Err(ErrorCode::EmailTaken.into());
+    }
+    if store::find_by_person(&accounts.db, &person_key)
+        .await?
+        .is_some()
+    {
+        return Err(ErrorCode::PersonAlreadyRegistered.into());
+    }
+    if store::withdrawn_within(&accounts.db, &person_key, accounts.identity.rejoin_cooldown).await?
+    {
+        return Err(ErrorCode::RejoinCooldown.into());
+    }
+    let hash = password::hash_on(&accounts.cpu, req.password).await?;
+
+    let mut tx = accounts.db.begin().await?;
+    let person = identity::consume(&accounts, &mut tx, verification, Purpose::Signup).await?;
     if store::find_by_person(&mut *tx, &person.person_key_hash)
         .await?
         .is_some()
@@ -121,6 +151,30 @@ pub async fn signup(
     ))
 }
 
+/// Counts a hit on `key`; `429 rate_limited` with `Retry-After` past `limit`.
+async fn limit(accounts: &Accounts, key: &str, limit: RateLimit) -> Result<(), ApiError> {
+    match ratelimit::hit(&accounts.db, key, limit).await? {
+        Ok(()) => Ok(()),
+        Err(retry_after) => Err(ApiError::rate_limited(retry_after)),
+    }
+}
+
+/// The rate-limit keys of an account's logins: a keyed hash of the email (so that the table
+/// holds no emails), alone and with the client's address prefix.
+struct LoginKeys {
+    account: String,
+    /// The start of every per-address key of the account.
+    pairs: String,
+}
+
+fn login_keys(accounts: &Accounts, email: &str) -> LoginKeys {
+    let who = hex::encode(&person::keyed_hash(accounts.person_secret(), "rl-login", email)[..16]);
+    LoginKeys {
+        account: format!("login:account:{who}"),
+        pairs: format!("login:pair:{who}:"),
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -132,14 +186,20 @@ pub struct LoginRequest {
 
 /// Log in with email and password.
 ///
-/// Anyone may call this. Attempts are limited per account and per client address (429 with
-/// `Retry-After`); the limits are shared by every replica.
+/// Anyone may call this. Attempts are limited, before any password is checked, per client
+/// address prefix (`LOGIN_LIMIT_PER_IP`), per account and address prefix
+/// (`LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS`: a stranger's failures elsewhere do not lock the owner
+/// out) and per account from all addresses together (`LOGIN_LIMIT_PER_ACCOUNT`, against
+/// guessing from many addresses; a password reset clears it). Past a limit: 429 with
+/// `Retry-After`. The limits are shared by every replica. An unknown email costs the same
+/// argon2 verification as a wrong password.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = AuthResponse),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the CPU pool is full; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn login(
     State(accounts): State<Accounts>,
     ClientIp(ip): ClientIp,
@@ -149,25 +209,43 @@ pub async fn login(
     if email.len() > 320 || req.password.len() > 1024 {
         return Err(ErrorCode::InvalidCredentials.into());
     }
-    let account_key = format!("login:account:{email}");
-    for (key, limit) in [
-        (format!("login:ip:{ip}"), accounts.auth.login_limit_per_ip),
-        (account_key.clone(), accounts.auth.login_limit_per_account),
-    ] {
-        if let Err(retry_after) = ratelimit::hit(&accounts.db, &key, limit).await? {
-            return Err(ApiError::rate_limited(retry_after));
-        }
+    let address = ratelimit::address_key(ip);
+    let keys = login_keys(&accounts, &email);
+    let pair = format!("{}{address}", keys.pairs);
+    let guards = &accounts.auth.guards;
+    limit(
+        &accounts,
+        &format!("login:ip:{address}"),
+        accounts.auth.login_limit_per_ip,
+    )
+    .await?;
+    limit(&accounts, &pair, guards.login_limit_per_account_address).await?;
+    if let Err(retry_after) = ratelimit::hit(
+        &accounts.db,
+        &keys.account,
+        accounts.auth.login_limit_per_account,
+    )
+    .await?
+    {
+        return Err(ApiError::with_message(
+            ErrorCode::RateLimited,
+            "Too many login attempts on this account; try again later, or reset the password \
+             with an identity verification.",
+        )
+        .with_retry_after(retry_after));
     }
     let found = store::find_login(&accounts.db, &email).await?;
-    let ok = password::verify(
+    let ok = password::verify_on(
+        &accounts.cpu,
         req.password,
         found.as_ref().and_then(|f| f.password_hash.clone()),
     )
-    .await;
+    .await?;
     let Some(found) = found.filter(|_| ok) else {
         return Err(ErrorCode::InvalidCredentials.into());
     };
-    ratelimit::reset(&accounts.db, &account_key).await?;
+    ratelimit::reset(&accounts.db, &pair).await?;
+    ratelimit::reset(&accounts.db, &keys.account).await?;
 
     let mut tx = accounts.db.begin().await?;
     let tokens = accounts.open_session(&mut tx, found.id).await?;
@@ -190,19 +268,22 @@ pub struct RefreshRequest {
 /// Trade a refresh token for a new token pair.
 ///
 /// Whoever holds a live refresh token may call this. Each refresh token works once; presenting
-/// one again ends its session (`refresh_token_reused`), since only a thief would do that.
+/// one again ends its session (`refresh_token_reused`), since only a thief would do that. A
+/// refresh never extends a session past `SESSION_MAX_LIFETIME` after its login; after that,
+/// `session_expired`.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = TokenPair),
-        (status = 401, description = "`invalid_refresh_token`, `refresh_token_reused`, `session_revoked`", body = ErrorBody)))]
+        (status = 401, description = "`invalid_refresh_token`, `refresh_token_reused`, `session_revoked`, `session_expired`", body = ErrorBody)))]
 pub async fn refresh(
     State(accounts): State<Accounts>,
     Json(req): Json<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     let hash = tokens::refresh_token_hash(req.refresh_token.trim());
     let mut tx = accounts.db.begin().await?;
-    let row = store::lock_refresh_token(&mut *tx, &hash)
+    let max = accounts.auth.guards.session_max_lifetime;
+    let row = store::lock_refresh_token(&mut *tx, &hash, max)
         .await?
         .ok_or(ErrorCode::InvalidRefreshToken)?;
     if row.already_used {
@@ -211,13 +292,17 @@ pub async fn refresh(
         tracing::warn!(session_id = %row.session_id, "refresh token reused; session revoked");
         return Err(ErrorCode::RefreshTokenReused.into());
     }
+    if row.past_lifetime {
+        return Err(ErrorCode::SessionExpired.into());
+    }
     if !row.session_live {
         return Err(ErrorCode::SessionRevoked.into());
     }
     store::mark_refresh_token_used(&mut *tx, &hash).await?;
-    store::extend_session(&mut *tx, row.session_id, accounts.keys.refresh_ttl).await?;
+    let ends =
+        store::extend_session(&mut *tx, row.session_id, accounts.keys.refresh_ttl, max).await?;
     let pair = accounts
-        .token_pair(&mut *tx, row.user_id, row.session_id)
+        .token_pair(&mut *tx, row.user_id, row.session_id, ends)
         .await?;
     tx.commit().await?;
     Ok(Json(pair))
@@ -254,7 +339,9 @@ pub struct PasswordResetResponse {
 /// Reset a forgotten password by verifying one's identity again. No email is needed.
 ///
 /// Anyone holding a confirmed `password_reset` verification of the account's person. Every
-/// session of the account is revoked.
+/// session of the account is revoked and its login limits are cleared, so the owner can always
+/// get back in. As with sign-up, nothing is hashed before the verification has been checked
+/// and the attempt has passed `PASSWORD_RESET_LIMIT_PER_IP` and `VERIFICATION_USE_LIMIT`.
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth",
     request_body = PasswordResetRequest,
     responses(
@@ -262,27 +349,53 @@ pub struct PasswordResetResponse {
         (status = 400, description = "`validation_failed`", body = ErrorBody),
         (status = 404, description = "`verification_not_found`", body = ErrorBody),
         (status = 409, description = "`account_not_found_for_person`, `verification_not_confirmed`, `verification_already_used`, `verification_purpose_mismatch`", body = ErrorBody),
-        (status = 410, description = "`verification_expired`, `verification_failed`", body = ErrorBody)))]
+        (status = 410, description = "`verification_expired`, `verification_failed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the CPU pool is full, nothing was used up; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn password_reset(
     State(accounts): State<Accounts>,
+    ClientIp(ip): ClientIp,
     Json(req): Json<PasswordResetRequest>,
 ) -> ApiResult<Json<PasswordResetResponse>> {
     password::check_policy(&req.new_password, None)
         .map_err(|why| ApiError::validation("new_password", &format!("{why}.")))?;
-    let hash = password::hash(req.new_password).await?;
-    let mut tx = accounts.db.begin().await?;
-    let person = identity::consume(
+    let verification = req.identity_verification_id.trim();
+    limit(
         &accounts,
-        &mut tx,
-        &req.identity_verification_id,
-        Purpose::PasswordReset,
+        &format!("password-reset:ip:{}", ratelimit::address_key(ip)),
+        accounts.auth.guards.password_reset_limit_per_ip,
     )
     .await?;
+    let person_key =
+        identity::check_usable(&accounts, verification, Purpose::PasswordReset).await?;
+    limit(
+        &accounts,
+        &format!("idv-use:{verification}"),
+        accounts.auth.guards.verification_use_limit,
+    )
+    .await?;
+    if store::find_by_person(&accounts.db, &person_key)
+        .await?
+        .is_none()
+    {
+        return Err(ErrorCode::AccountNotFoundForPerson.into());
+    }
+    let hash = password::hash_on(&accounts.cpu, req.new_password).await?;
+
+    let mut tx = accounts.db.begin().await?;
+    let person =
+        identity::consume(&accounts, &mut tx, verification, Purpose::PasswordReset).await?;
     let (user_id, email) = store::find_by_person(&mut *tx, &person.person_key_hash)
         .await?
         .ok_or(ErrorCode::AccountNotFoundForPerson)?;
     store::set_password(&mut *tx, user_id, &hash).await?;
     store::revoke_sessions(&mut *tx, user_id, None, "password_reset").await?;
+    if let Some(email) = &email {
+        // Whoever was locking the account out, its owner is back in.
+        let keys = login_keys(&accounts, email);
+        ratelimit::reset(&mut *tx, &keys.account).await?;
+        ratelimit::reset_prefix(&mut *tx, &keys.pairs).await?;
+    }
     tx.commit().await?;
     Ok(Json(PasswordResetResponse {
         email_hint: person::mask_email(email.as_deref().unwrap_or_default()),

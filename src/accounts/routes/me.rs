@@ -146,7 +146,8 @@ pub struct PasswordChange {
         (status = 204, description = "Changed"),
         (status = 400, description = "`validation_failed`", body = ErrorBody),
         (status = 401, description = "`authentication_required`, `invalid_token`, `session_revoked`", body = ErrorBody),
-        (status = 403, description = "`wrong_password`", body = ErrorBody)))]
+        (status = 403, description = "`wrong_password`", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the CPU pool is full; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn change_password(
     State(accounts): State<Accounts>,
     user: CurrentUser,
@@ -158,10 +159,10 @@ pub async fn change_password(
     password::check_policy(&req.new_password, email.as_deref())
         .map_err(|why| ApiError::validation("new_password", &format!("{why}.")))?;
     let current = store::password_hash(&accounts.db, user.id).await?;
-    if !password::verify(req.current_password, current).await {
+    if !password::verify_on(&accounts.cpu, req.current_password, current).await? {
         return Err(ErrorCode::WrongPassword.into());
     }
-    let hash = password::hash(req.new_password).await?;
+    let hash = password::hash_on(&accounts.cpu, req.new_password).await?;
     let mut tx = accounts.db.begin().await?;
     store::set_password(&mut *tx, user.id, &hash).await?;
     store::revoke_sessions(&mut *tx, user.id, Some(user.session_id), "password_changed").await?;
@@ -186,14 +187,15 @@ pub struct DeleteAccount {
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "`authentication_required`, `invalid_token`, `session_revoked`", body = ErrorBody),
-        (status = 403, description = "`wrong_password`", body = ErrorBody)))]
+        (status = 403, description = "`wrong_password`", body = ErrorBody),
+        (status = 503, description = "`overloaded`: the CPU pool is full; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn delete_me(
     State(accounts): State<Accounts>,
     user: CurrentUser,
     Json(req): Json<DeleteAccount>,
 ) -> ApiResult<StatusCode> {
     let current = store::password_hash(&accounts.db, user.id).await?;
-    if !password::verify(req.password, current).await {
+    if !password::verify_on(&accounts.cpu, req.password, current).await? {
         return Err(ErrorCode::WrongPassword.into());
     }
     let mut tx = accounts.db.begin().await?;

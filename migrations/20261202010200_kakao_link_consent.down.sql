@@ -1,0 +1,1 @@
+ALTER TABLE kakao_link_codes DROP COLUMN replace_link;
