@@ -696,9 +696,15 @@ impl Catalogue {
         let (Some(info), Some(registry)) = (info, self.registry) else {
             return Err(ErrorCode::NotAnchoredYet.into());
         };
-        let (Some(root), Some(tx), Some(block), Some(leaf)) =
-            (info.root, info.tx_hash, info.block_number, info.leaf)
-        else {
+        // Never a bundle with a hole in it: until the anchoring block's time is recorded too,
+        // the record is not anchored as far as a verifier is concerned.
+        let (Some(root), Some(tx), Some(block), Some(block_time), Some(leaf)) = (
+            info.root,
+            info.tx_hash,
+            info.block_number,
+            info.block_time,
+            info.leaf,
+        ) else {
             return Err(ErrorCode::NotAnchoredYet.into());
         };
         if info.state == AnchorState::Pending {
@@ -724,10 +730,7 @@ impl Catalogue {
             contract_address: product::address_hex(registry),
             tx_hash: tx.to_string(),
             block_number: block,
-            block_time: info
-                .block_time
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-                .unwrap_or_default(),
+            block_time: block_time.to_rfc3339_opts(SecondsFormat::Secs, true),
         })
     }
 
