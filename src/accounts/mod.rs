@@ -283,6 +283,8 @@ pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), 
     crate::raffles::withdraw_open_entries(&mut *tx, user_id).await?;
     crate::recommend::forget(&mut *tx, user_id).await?;
     crate::kakao::forget(&mut *tx, user_id).await?;
+    // The business registration number is free again once its seller has gone.
+    store::close_applications(&mut *tx, user_id).await?;
     let person = store::anonymise_user(&mut *tx, user_id)
         .await?
         .ok_or(ErrorCode::SessionRevoked)?;

@@ -643,6 +643,19 @@ pub async fn decide_application(
     .await
 }
 
+/// Account deletion: the account's pending and approved applications are closed, which frees
+/// their business registration number (the row stays as the record of the decision).
+pub async fn close_applications(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE seller_applications SET status = 'closed'
+         WHERE user_id = $1 AND status IN ('pending', 'approved')",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// A person's verified birth date and gender (either may be unknown: admins made by the CLI).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Demographic {

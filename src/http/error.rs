@@ -95,6 +95,8 @@ pub enum ErrorCode {
     MessageTooLong,
     OwnProduct,
     TooManyConnections,
+    // lifecycle: 409
+    BusinessNumberTaken,
     // 500
     Internal,
     // 502
@@ -173,6 +175,7 @@ impl ErrorCode {
         Self::MessageTooLong,
         Self::OwnProduct,
         Self::TooManyConnections,
+        Self::BusinessNumberTaken,
         Self::Internal,
         Self::UpstreamError,
         Self::Unavailable,
@@ -247,6 +250,7 @@ impl ErrorCode {
             Self::MessageTooLong => "message_too_long",
             Self::OwnProduct => "own_product",
             Self::TooManyConnections => "too_many_connections",
+            Self::BusinessNumberTaken => "business_number_taken",
             Self::Internal => "internal",
             Self::UpstreamError => "upstream_error",
             Self::Unavailable => "unavailable",
@@ -321,6 +325,7 @@ impl ErrorCode {
             Self::MessageTooLong => StatusCode::BAD_REQUEST,
             Self::OwnProduct => StatusCode::FORBIDDEN,
             Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            Self::BusinessNumberTaken => StatusCode::CONFLICT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError => StatusCode::BAD_GATEWAY,
             Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -408,6 +413,9 @@ impl ErrorCode {
             Self::OwnProduct => "Sellers cannot open a conversation about their own product.",
             Self::TooManyConnections => {
                 "Too many chat connections are open for this account; close one first."
+            }
+            Self::BusinessNumberTaken => {
+                "This business registration number already belongs to a seller or an application under review."
             }
             Self::Internal => "Something went wrong on our side.",
             Self::UpstreamError => "An outside service failed; try again later.",
