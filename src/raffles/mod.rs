@@ -67,7 +67,7 @@ pub enum RaffleState {
     Scheduled,
     /// Taking entries.
     Open,
-    /// Entries are fixed; the draw is under way (or there were none).
+    /// Entries are fixed; the draw is under way.
     Closed,
     /// Winners and alternates are known.
     Drawn,
@@ -77,6 +77,9 @@ pub enum RaffleState {
     Cancelled,
     /// The seed was not revealed within 256 blocks of closing: no draw, visibly on chain.
     Void,
+    /// Closed with no entries (on chain: state Empty): nothing to draw, and final. The seed is
+    /// published in the draw record so that anyone can check it against the commitment.
+    Empty,
 }
 
 /// The state from the stored stage and the database's clock.
@@ -96,6 +99,7 @@ pub fn state_at(
         "settled" => RaffleState::Settled,
         "cancelled" => RaffleState::Cancelled,
         "void" => RaffleState::Void,
+        "empty" => RaffleState::Empty,
         "committed" if now >= opens_at && now < closes_at => RaffleState::Open,
         "committed" | "committing" if now < closes_at => RaffleState::Scheduled,
         _ => RaffleState::Closed,

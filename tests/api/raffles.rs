@@ -768,3 +768,111 @@ async fn raffles_too_short_to_enter_and_payment_windows_out_of_bounds_are_refuse
         .unwrap();
     assert_eq!(count, 4, "only the valid raffles were stored");
 }
+
+#[tokio::test]
+async fn an_empty_raffle_ends_empty_and_publishes_the_seed_it_committed() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(2)).await;
+    // Someone enters and changes their mind: nobody is left at the closing time.
+    let buyer = app.buyer().await;
+    let entry = format!("/v1/raffles/{id}/entry");
+    app.call(Method::POST, &entry, Some(&buyer), None)
+        .await
+        .ok();
+    assert_eq!(
+        app.call(Method::DELETE, &entry, Some(&buyer), None)
+            .await
+            .status,
+        204
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let draws = app.state.draw_worker.clone().unwrap();
+    let mut state = Value::Null;
+    for _ in 0..12 {
+        chain.mine(1).await;
+        draws.pass().await.unwrap();
+        state = app.get(&format!("/v1/raffles/{id}"), None).await.ok()["state"].clone();
+        if state == "empty" {
+            break;
+        }
+    }
+    assert_eq!(state, "empty", "an empty raffle is shown as what it is");
+    let key =
+        alloy::primitives::FixedBytes::<16>::from(*uuid::Uuid::parse_str(&id).unwrap().as_bytes());
+    let on_chain = chain.client.raffle(key).await.unwrap();
+    assert_eq!(on_chain.state, 5, "Empty on chain");
+
+    // The seed is published, and it is the one whose hash the chain holds.
+    let record: DrawRecord =
+        serde_json::from_value(app.get(&format!("/v1/raffles/{id}/draw"), None).await.ok())
+            .unwrap();
+    assert_eq!(record.state, "empty");
+    let seed: [u8; 32] = hex::decode(record.seed.as_deref().expect("the seed is published"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        truffle::protocol::draw::seed_hash(&seed),
+        on_chain.seed_hash.0
+    );
+    assert_eq!(record.ticket_count, Some(0));
+    assert!(
+        record.close_tx.is_some(),
+        "the closing transaction is shown"
+    );
+    assert!(record.winning_tickets.is_empty() && record.randomness.is_none());
+
+    // Final: further passes change nothing.
+    chain.mine(3).await;
+    draws.pass().await.unwrap();
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{id}"), None).await.ok()["state"],
+        "empty"
+    );
+
+    // A verifier checks the seed against the chain; a wrong seed is caught.
+    let trust = chain.trust();
+    let verdict = verify_draw(&record, &[], &trust).await;
+    assert!(verdict.ok() && verdict.empty_raffle, "{verdict:?}");
+    let mut lie = record.clone();
+    lie.seed = Some(format!("0x{}", hex::encode([7u8; 32])));
+    assert_eq!(
+        verify_draw(&lie, &[], &trust).await.failed(),
+        vec!["seed commitment"]
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .args([
+            "verify-draw",
+            &format!("{}/v1/raffles/{id}/draw", app.base),
+            "--rpc-url",
+            &chain.rpc,
+            "--chain-id",
+            "31337",
+            "--registry",
+        ])
+        .arg(format!("{:#x}", chain.registry))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("EMPTY RAFFLE VERIFIED"), "{text}");
+
+    // An empty raffle recorded by an older worker, without its seed, gets it on the next pass.
+    sqlx::query("UPDATE raffles SET seed = NULL WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    draws.pass().await.unwrap();
+    let again = app.get(&format!("/v1/raffles/{id}/draw"), None).await.ok();
+    assert_eq!(again["seed"], record.seed.unwrap().as_str());
+}
