@@ -414,6 +414,8 @@ impl Catalogue {
         let input = input.validated()?;
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
+        // A seller whose account is being deleted lists nothing new (deletion delists all).
+        crate::accounts::hold_active(&mut tx, seller).await?;
         self.write_version(&mut tx, seller, id, 1, None, &input)
             .await?;
         tx.commit().await?;
@@ -765,6 +767,13 @@ impl Catalogue {
         store::delist(&self.db, id).await?;
         Ok(())
     }
+}
+
+/// Account deletion: delists every product of the seller in the caller's transaction. The
+/// records stay anchored and their proofs verifiable; the search index drops them through its
+/// feed (the `products` trigger), and delisted products get no new conversations.
+pub async fn delist_all_of_seller(tx: &mut PgConnection, seller: Uuid) -> Result<u64, ApiError> {
+    Ok(store::delist_all_of_seller(&mut *tx, seller).await?)
 }
 
 fn parse_record(canonical: &[u8]) -> Result<Record, ApiError> {

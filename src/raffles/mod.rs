@@ -330,6 +330,9 @@ impl Raffles {
             .map_err(|_| ApiError::internal(anyhow::anyhow!("bad content hash")))?;
 
         let mut tx = self.db.begin().await?;
+        // Account deletion refuses while a seller has raffles under way; this makes it see
+        // (or prevent) a raffle created at the same moment.
+        crate::accounts::hold_active(&mut tx, seller.id).await?;
         store::lock_product_raffles(&mut *tx, product.id).await?;
         let committed = store::winners_committed(&mut *tx, product.id).await?;
         if committed + i64::from(req.winners) > i64::from(product.record.edition_size) {
@@ -539,6 +542,15 @@ impl Raffles {
         tx.commit().await?;
         self.raffle(raffle_id).await
     }
+}
+
+/// Account deletion: how many of the seller's raffles are scheduled, open, or closed and not yet
+/// drawn (their draw would give winners orders nobody ships).
+pub async fn unfinished_of_seller(
+    tx: &mut sqlx::PgConnection,
+    seller_id: Uuid,
+) -> Result<i64, ApiError> {
+    Ok(store::unfinished_of_seller(&mut *tx, seller_id).await?)
 }
 
 /// Account deletion: withdraw the person's entries in raffles that have not closed.
