@@ -385,6 +385,29 @@ pub async fn update_profile(
     .await
 }
 
+/// Locks an active account for its deletion (`FOR UPDATE`); false when it is not active.
+pub async fn lock_for_deletion(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
+    Ok(sqlx::query_scalar::<_, i32>(
+        "SELECT 1 FROM users WHERE id = $1 AND status = 'active' FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .is_some())
+}
+
+/// Holds an active account as it is until the caller's transaction ends (`FOR KEY SHARE`: profile
+/// updates go on, a deletion waits); false when it is not active.
+pub async fn hold_active(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
+    Ok(sqlx::query_scalar::<_, i32>(
+        "SELECT 1 FROM users WHERE id = $1 AND status = 'active' FOR KEY SHARE",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .is_some())
+}
+
 /// Erases a person from their account. The row stays, empty, so that records the law keeps
 /// (orders, payments) still point at an id. Returns the person key hash it held.
 pub async fn anonymise_user(
@@ -697,6 +720,19 @@ pub async fn decide_application(
     .bind(reason)
     .fetch_one(db)
     .await
+}
+
+/// Account deletion: the account's pending and approved applications are closed, which frees
+/// their business registration number (the row stays as the record of the decision).
+pub async fn close_applications(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE seller_applications SET status = 'closed'
+         WHERE user_id = $1 AND status IN ('pending', 'approved')",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// A person's verified birth date and gender (either may be unknown: admins made by the CLI).

@@ -414,6 +414,8 @@ impl Catalogue {
         let input = input.validated()?;
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
+        // A seller whose account is being deleted lists nothing new (deletion delists all).
+        crate::accounts::hold_active(&mut tx, seller).await?;
         self.write_version(&mut tx, seller, id, 1, None, &input)
             .await?;
         tx.commit().await?;
@@ -696,9 +698,15 @@ impl Catalogue {
         let (Some(info), Some(registry)) = (info, self.registry) else {
             return Err(ErrorCode::NotAnchoredYet.into());
         };
-        let (Some(root), Some(tx), Some(block), Some(leaf)) =
-            (info.root, info.tx_hash, info.block_number, info.leaf)
-        else {
+        // Never a bundle with a hole in it: until the anchoring block's time is recorded too,
+        // the record is not anchored as far as a verifier is concerned.
+        let (Some(root), Some(tx), Some(block), Some(block_time), Some(leaf)) = (
+            info.root,
+            info.tx_hash,
+            info.block_number,
+            info.block_time,
+            info.leaf,
+        ) else {
             return Err(ErrorCode::NotAnchoredYet.into());
         };
         if info.state == AnchorState::Pending {
@@ -724,10 +732,7 @@ impl Catalogue {
             contract_address: product::address_hex(registry),
             tx_hash: tx.to_string(),
             block_number: block,
-            block_time: info
-                .block_time
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-                .unwrap_or_default(),
+            block_time: block_time.to_rfc3339_opts(SecondsFormat::Secs, true),
         })
     }
 
@@ -762,6 +767,13 @@ impl Catalogue {
         store::delist(&self.db, id).await?;
         Ok(())
     }
+}
+
+/// Account deletion: delists every product of the seller in the caller's transaction. The
+/// records stay anchored and their proofs verifiable; the search index drops them through its
+/// feed (the `products` trigger), and delisted products get no new conversations.
+pub async fn delist_all_of_seller(tx: &mut PgConnection, seller: Uuid) -> Result<u64, ApiError> {
+    Ok(store::delist_all_of_seller(&mut *tx, seller).await?)
 }
 
 fn parse_record(canonical: &[u8]) -> Result<Record, ApiError> {

@@ -268,7 +268,7 @@ pub struct ProofQuery {
     responses(
         (status = 200, description = "The proof bundle", body = ProofBundle),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`not_anchored_yet`", body = ErrorBody)))]
+        (status = 409, description = "`not_anchored_yet`: not in a block yet, or the block's time is not recorded yet", body = ErrorBody)))]
 pub async fn proof(
     State(catalogue): State<Catalogue>,
     Path(id): Path<Uuid>,

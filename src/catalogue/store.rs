@@ -316,6 +316,18 @@ pub async fn delist(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Delists every listed product of a seller (their account is being deleted); how many.
+pub async fn delist_all_of_seller(db: impl PgExecutor<'_>, seller: Uuid) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE products SET listed = false, delisted_at = now(), updated_at = now()
+         WHERE seller_id = $1 AND listed",
+    )
+    .bind(seller)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn mark_revoked(db: impl PgExecutor<'_>, id: Uuid, reason: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE products SET revoked_at = now(), revoke_reason = $2, updated_at = now() WHERE id = $1")
         .bind(id)

@@ -130,7 +130,7 @@ pub async fn status_of(
                     root: r.root.as_deref().and_then(b256),
                     tx_hash: r.tx_hash.as_deref().and_then(b256).filter(|_| anchored),
                     block_number: r.block_number.map(|n| n as u64).filter(|_| anchored),
-                    block_time: r.block_time,
+                    block_time: r.block_time.filter(|_| anchored),
                     confirmations: match (r.block_number, r.head) {
                         (Some(block), Some(head)) if anchored => {
                             Some((head - block + 1).max(1) as u64)
@@ -251,18 +251,23 @@ pub async fn batch_sent(db: impl PgExecutor<'_>, id: i64, tx: B256) -> sqlx::Res
     Ok(())
 }
 
+/// The batch's root is in block `block`, made at `block_time`: both are recorded together, so
+/// that nothing ever shows an anchoring block without its time.
 pub async fn batch_mined(
     db: impl PgExecutor<'_>,
     id: i64,
     tx: B256,
     block: u64,
+    block_time: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE anchor_batches SET status = 'mined', tx_hash = $2, block_number = $3 WHERE id = $1",
+        "UPDATE anchor_batches SET status = 'mined', tx_hash = $2, block_number = $3, block_time = $4
+         WHERE id = $1",
     )
     .bind(id)
     .bind(tx.as_slice())
     .bind(block as i64)
+    .bind(block_time)
     .execute(db)
     .await?;
     Ok(())

@@ -26,6 +26,9 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub checks: Vec<Check>,
+    /// A draw verification found an empty raffle: no tickets, so nothing was drawn; what was
+    /// checked is the published seed against the commitment.
+    pub empty_raffle: bool,
 }
 
 impl Verdict {
@@ -56,7 +59,10 @@ fn parse_b256(s: &str) -> Option<B256> {
 
 /// Runs every check; a failing check never stops the others, so the report is complete.
 pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
-    let mut v = Verdict { checks: Vec::new() };
+    let mut v = Verdict {
+        checks: Vec::new(),
+        empty_raffle: false,
+    };
 
     // 1. The bundle must name the chain and registry we trust.
     let registry_ok = bundle.chain_id == trust.chain_id
@@ -202,18 +208,66 @@ pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
     v
 }
 
+/// `TruffleRegistry.RaffleState.Empty`: closed with no tickets.
+const ON_CHAIN_EMPTY: u8 = 5;
+
+/// The end of [`verify_draw`] for a raffle the chain holds as Empty: its commitment must be the
+/// record's, with no tickets and no closing block, and the record must publish no draw. With the
+/// seed check before, that proves sha256(published seed) is the seed hash committed on chain.
+fn verify_empty(
+    mut v: Verdict,
+    record: &crate::protocol::draw::DrawRecord,
+    on_chain: &super::client::OnChainRaffle,
+) -> Verdict {
+    v.empty_raffle = true;
+    let commitment_ok = on_chain.ticket_count == 0
+        && on_chain.ticket_root == B256::ZERO
+        && on_chain.close_block == 0
+        && record.ticket_count == Some(0)
+        && record.ticket_root.as_deref().and_then(parse_b256) == Some(B256::ZERO)
+        && record.close_block.is_none()
+        && on_chain.seed_hash.to_string() == record.seed_hash
+        && on_chain.product_content_hash.to_string() == record.product_content_hash
+        && on_chain.winners == record.winners
+        && on_chain.closes_at as i64 == record.closes_at;
+    v.push(
+        "on-chain raffle",
+        commitment_ok,
+        format!(
+            "state 5 (5 = empty: closed with no tickets), seed hash {}",
+            on_chain.seed_hash
+        ),
+    );
+    let nothing_drawn = record.state == "empty"
+        && record.winning_tickets.is_empty()
+        && record.alternates.is_empty()
+        && record.randomness.is_none()
+        && record.block_hash.is_none();
+    v.push(
+        "no draw",
+        nothing_drawn,
+        "no tickets, so no randomness and no winners; the seed is published off chain",
+    );
+    v
+}
+
 /// Re-runs a draw from the chain and the published ticket list alone: the list is sorted and
 /// unique and hashes to the root committed at closing; the seed matches the commitment made
 /// before anyone could enter; the randomness is sha256(seed ‖ blockhash(b + 1)) as the contract
 /// fixed it; and the order recomputed from the list and the randomness gives the published
-/// winners and alternates.
+/// winners and alternates. For a raffle that closed with no tickets (on chain: Empty) there is no
+/// draw to re-run: it checks the empty list, the published seed against the seed hash on chain,
+/// and that the record publishes no winners ([`Verdict::empty_raffle`]).
 pub async fn verify_draw(
     record: &crate::protocol::draw::DrawRecord,
     tickets: &[[u8; 32]],
     trust: &Trust,
 ) -> Verdict {
     use crate::protocol::draw;
-    let mut v = Verdict { checks: Vec::new() };
+    let mut v = Verdict {
+        checks: Vec::new(),
+        empty_raffle: false,
+    };
     let hex = |h: &[u8; 32]| format!("0x{}", alloy::primitives::hex::encode(h));
 
     let registry_ok = record.chain_id == trust.chain_id
@@ -297,6 +351,9 @@ pub async fn verify_draw(
         v.push("on-chain raffle", false, on_chain.err().unwrap_or_default());
         return v;
     };
+    if on_chain.state == ON_CHAIN_EMPTY {
+        return verify_empty(v, record, &on_chain);
+    }
     let commitment_ok = on_chain.state == 3
         && Some(on_chain.ticket_root) == record.ticket_root.as_deref().and_then(parse_b256)
         && Some(on_chain.ticket_count) == record.ticket_count

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -69,11 +69,13 @@ impl AnchorWorker {
             match batch.status.as_str() {
                 "built" | "sent" => {
                     if let Some(landed) = self.chain.find_anchored(root).await? {
+                        let time = self.block_time(landed.block_number).await?;
                         outbox::batch_mined(
                             &self.db,
                             batch.id,
                             landed.tx_hash,
                             landed.block_number,
+                            time,
                         )
                         .await?;
                         if self
@@ -151,13 +153,17 @@ impl AnchorWorker {
         if head + 1 < block + self.confirmations {
             return Ok(false);
         }
-        let time = self.chain.block_time(block).await?;
-        let time = Utc
-            .timestamp_opt(time as i64, 0)
-            .single()
-            .ok_or_else(|| anyhow::anyhow!("block {block} has a bad timestamp"))?;
+        let time = self.block_time(block).await?;
         outbox::batch_confirmed(&self.db, id, time).await?;
         Ok(true)
+    }
+
+    /// The time of block `block`, as the chain gives it.
+    async fn block_time(&self, block: u64) -> anyhow::Result<DateTime<Utc>> {
+        let time = self.chain.block_time(block).await?;
+        Utc.timestamp_opt(time as i64, 0)
+            .single()
+            .ok_or_else(|| anyhow::anyhow!("block {block} has a bad timestamp"))
     }
 
     /// Builds one batch if one is due; true when it did. (One step of [`Self::pass`], public so

@@ -407,6 +407,16 @@ impl Chat {
         let conv = store::conversation_of(&mut *tx, conversation, sender)
             .await?
             .ok_or(ErrorCode::NotFound)?;
+        // Nobody is on the other side of a deleted account: its history stays, new messages do
+        // not go in (a deleted seller's products are delisted, so nothing is sold there either).
+        let other = if conv.buyer_id == sender {
+            conv.seller_id
+        } else {
+            conv.buyer_id
+        };
+        if !crate::accounts::is_active(&mut *tx, other).await? {
+            return Err(ErrorCode::ConversationClosed.into());
+        }
         store::lock_participants(&mut tx, conv.buyer_id, conv.seller_id).await?;
         let stored = store::insert_message(&mut tx, &conv, sender, &body, client_id).await?;
         let (message, duplicate) = match stored {

@@ -221,6 +221,7 @@ pub struct SendMessage {
         (status = 400, description = "`message_too_long`, `validation_failed`", body = ErrorBody),
         (status = 401, description = "`authentication_required`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conversation_closed`: the other side deleted their account", body = ErrorBody),
         (status = 422, description = "`invalid_body`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the sender's bucket is empty; `Retry-After` says when a token is back", body = ErrorBody)))]
 pub async fn send(

@@ -96,6 +96,10 @@ pub enum ErrorCode {
     MessageTooLong,
     OwnProduct,
     TooManyConnections,
+    // lifecycle: 409
+    BusinessNumberTaken,
+    SellerHasOpenSales,
+    ConversationClosed,
     // 500
     Internal,
     // 502
@@ -176,6 +180,9 @@ impl ErrorCode {
         Self::MessageTooLong,
         Self::OwnProduct,
         Self::TooManyConnections,
+        Self::BusinessNumberTaken,
+        Self::SellerHasOpenSales,
+        Self::ConversationClosed,
         Self::Internal,
         Self::UpstreamError,
         Self::Unavailable,
@@ -252,6 +259,9 @@ impl ErrorCode {
             Self::MessageTooLong => "message_too_long",
             Self::OwnProduct => "own_product",
             Self::TooManyConnections => "too_many_connections",
+            Self::BusinessNumberTaken => "business_number_taken",
+            Self::SellerHasOpenSales => "seller_has_open_sales",
+            Self::ConversationClosed => "conversation_closed",
             Self::Internal => "internal",
             Self::UpstreamError => "upstream_error",
             Self::Unavailable => "unavailable",
@@ -328,6 +338,9 @@ impl ErrorCode {
             Self::MessageTooLong => StatusCode::BAD_REQUEST,
             Self::OwnProduct => StatusCode::FORBIDDEN,
             Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            Self::BusinessNumberTaken => StatusCode::CONFLICT,
+            Self::SellerHasOpenSales => StatusCode::CONFLICT,
+            Self::ConversationClosed => StatusCode::CONFLICT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError => StatusCode::BAD_GATEWAY,
             Self::Unavailable | Self::Timeout | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
@@ -416,6 +429,15 @@ impl ErrorCode {
             Self::OwnProduct => "Sellers cannot open a conversation about their own product.",
             Self::TooManyConnections => {
                 "Too many chat connections are open for this account; close one first."
+            }
+            Self::BusinessNumberTaken => {
+                "This business registration number already belongs to a seller or an application under review."
+            }
+            Self::SellerHasOpenSales => {
+                "This account still has raffles or orders under way; finish them before deleting it."
+            }
+            Self::ConversationClosed => {
+                "The other side has deleted their account; this conversation takes no new messages."
             }
             Self::Internal => "Something went wrong on our side.",
             Self::UpstreamError => "An outside service failed; try again later.",

@@ -83,6 +83,7 @@ pub fn raffle_state(r: &Raffle) -> String {
         RaffleState::Settled => "판매 종료".into(),
         RaffleState::Cancelled => "취소된 래플".into(),
         RaffleState::Void => "무효 (추첨 없음)".into(),
+        RaffleState::Empty => "응모자 없음 (추첨 없음)".into(),
     }
 }
 
@@ -298,6 +299,7 @@ pub fn outcome(entry: &Entry, raffle: Option<&Raffle>) -> String {
             RaffleState::Closed => "결과 대기 · 추첨 중".into(),
             RaffleState::Cancelled => "래플 취소".into(),
             RaffleState::Void => "래플 무효 (추첨 없음)".into(),
+            RaffleState::Empty => "응모자 없이 종료".into(),
             RaffleState::Drawn | RaffleState::Settled => "미당첨".into(),
         },
         (_, None) => "결과 대기".into(),

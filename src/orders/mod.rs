@@ -440,3 +440,11 @@ pub async fn create_for_winners(
     }
     Ok(())
 }
+
+/// Account deletion: a seller's orders under way, as (awaiting payment, paid and not shipped).
+pub async fn open_sales_of(
+    tx: &mut sqlx::PgConnection,
+    seller_id: Uuid,
+) -> Result<(i64, i64), ApiError> {
+    Ok(store::open_sales(&mut *tx, seller_id).await?)
+}

@@ -245,3 +245,19 @@ pub async fn holdings(db: impl PgExecutor<'_>, buyer: Option<Uuid>) -> sqlx::Res
         None => sqlx::query_as(SELECT).fetch_all(db).await,
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Account deletion: what a seller still owes buyers (`accounts::delete_account` refuses while any).
+
+/// A seller's orders under way: (awaiting payment, overdue ones included since expiring one hands
+/// the piece to the next alternate; paid and not shipped).
+pub async fn open_sales(db: impl PgExecutor<'_>, seller_id: Uuid) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'awaiting_payment'),
+                count(*) FILTER (WHERE status = 'paid')
+         FROM orders WHERE seller_id = $1 AND status IN ('awaiting_payment', 'paid')",
+    )
+    .bind(seller_id)
+    .fetch_one(db)
+    .await
+}

@@ -75,13 +75,14 @@ pub struct DrawRecord {
     /// Unix seconds.
     pub closes_at: i64,
     pub winners: u32,
-    /// `scheduled`, `open`, `closed`, `drawn`, `settled`, `cancelled`, `void`.
+    /// `scheduled`, `open`, `closed`, `drawn`, `settled`, `cancelled`, `void`, `empty`.
     pub state: String,
     /// At closing: the Merkle root and count of the sorted ticket list, and the closing block `b`.
     pub ticket_root: Option<String>,
     pub ticket_count: Option<u32>,
     pub close_block: Option<u64>,
-    /// At the reveal: the seed, blockhash(b + 1), and R = sha256(seed ‖ blockhash(b + 1)).
+    /// At the reveal: the seed, blockhash(b + 1), and R = sha256(seed ‖ blockhash(b + 1)). An
+    /// empty raffle has no reveal: its seed is published (off chain) once it is Empty on chain.
     pub seed: Option<String>,
     pub block_hash: Option<String>,
     pub randomness: Option<String>,

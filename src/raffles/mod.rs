@@ -28,6 +28,20 @@ use crate::http::{ApiError, ErrorCode};
 use crate::protocol::draw;
 use store::RaffleRow;
 
+/// The shortest raffle: from its opening (or from its creation, if it opens at once or opened in
+/// the past) to its closing. The commitment must land on chain before the raffle takes entries,
+/// and buyers told of the opening need the time to come and enter (`docs/RAFFLES.md`).
+pub const MIN_RAFFLE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+/// The longest raffle, from opening to closing.
+pub const MAX_RAFFLE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(90);
+/// A winner has at least this long to pay: a draw can land at night, and the reminder goes out
+/// six hours before the deadline.
+pub const MIN_PAYMENT_WINDOW_HOURS: u32 = 24;
+/// And at most this long: every alternate waits for the window before theirs.
+pub const MAX_PAYMENT_WINDOW_HOURS: u32 = 24 * 7;
+/// The payment window when the seller leaves it out.
+pub const DEFAULT_PAYMENT_WINDOW_HOURS: u32 = 48;
+
 #[derive(Clone)]
 pub struct Raffles(Arc<RafflesInner>);
 
@@ -56,7 +70,7 @@ pub enum RaffleState {
     Scheduled,
     /// Taking entries.
     Open,
-    /// Entries are fixed; the draw is under way (or there were none).
+    /// Entries are fixed; the draw is under way.
     Closed,
     /// Winners and alternates are known.
     Drawn,
@@ -66,6 +80,9 @@ pub enum RaffleState {
     Cancelled,
     /// The seed was not revealed within 256 blocks of closing: no draw, visibly on chain.
     Void,
+    /// Closed with no entries (on chain: state Empty): nothing to draw, and final. The seed is
+    /// published in the draw record so that anyone can check it against the commitment.
+    Empty,
 }
 
 /// The state from the stored stage and the database's clock.
@@ -85,6 +102,7 @@ pub fn state_at(
         "settled" => RaffleState::Settled,
         "cancelled" => RaffleState::Cancelled,
         "void" => RaffleState::Void,
+        "empty" => RaffleState::Empty,
         "committed" if now >= opens_at && now < closes_at => RaffleState::Open,
         "committed" | "committing" if now < closes_at => RaffleState::Scheduled,
         _ => RaffleState::Closed,
@@ -171,11 +189,19 @@ pub struct LatestRaffle {
 pub struct NewRaffle {
     pub product_id: Uuid,
     /// Price in won; the product's retail price when left out.
+    #[schema(maximum = 1000000000000_u64)]
     pub price_krw: Option<u64>,
+    /// At least 1; all raffles of a product together promise at most its edition size.
+    #[schema(minimum = 1)]
     pub winners: u32,
+    /// When entries open. May be now or in the past: the raffle then opens as soon as its
+    /// commitment is on chain.
     pub opens_at: DateTime<Utc>,
+    /// When entries close: at least 5 minutes after `opens_at`, or after now when `opens_at` has
+    /// passed, and at most 90 days after `opens_at`.
     pub closes_at: DateTime<Utc>,
-    /// Hours a winner has to pay; 48 when left out.
+    /// Hours a winner has to pay, 24 to 168; 48 when left out.
+    #[schema(minimum = 24, maximum = 168)]
     pub payment_window_hours: Option<u32>,
 }
 
@@ -267,17 +293,26 @@ impl Raffles {
         if req.closes_at <= now {
             return Err(ApiError::validation("closes_at", "must be in the future."));
         }
-        if req.closes_at - req.opens_at > chrono::Duration::days(90) {
+        // What is left of the window: a raffle that opened in the past takes entries only from now.
+        if req.closes_at - req.opens_at.max(now) < MIN_RAFFLE_WINDOW {
+            return Err(ApiError::validation(
+                "closes_at",
+                "must be at least 5 minutes after opens_at, or after now if opens_at has passed.",
+            ));
+        }
+        if req.closes_at - req.opens_at > MAX_RAFFLE_WINDOW {
             return Err(ApiError::validation(
                 "closes_at",
                 "a raffle runs at most 90 days.",
             ));
         }
-        let hours = req.payment_window_hours.unwrap_or(48);
-        if !(1..=24 * 14).contains(&hours) {
+        let hours = req
+            .payment_window_hours
+            .unwrap_or(DEFAULT_PAYMENT_WINDOW_HOURS);
+        if !(MIN_PAYMENT_WINDOW_HOURS..=MAX_PAYMENT_WINDOW_HOURS).contains(&hours) {
             return Err(ApiError::validation(
                 "payment_window_hours",
-                "must be 1 to 336.",
+                "must be 24 to 168.",
             ));
         }
         let price = req.price_krw.unwrap_or(product.record.retail_price_krw);
@@ -300,6 +335,9 @@ impl Raffles {
             .map_err(|_| ApiError::internal(anyhow::anyhow!("bad content hash")))?;
 
         let mut tx = self.db.begin().await?;
+        // Account deletion refuses while a seller has raffles under way; this makes it see
+        // (or prevent) a raffle created at the same moment.
+        crate::accounts::hold_active(&mut tx, seller.id).await?;
         store::lock_product_raffles(&mut *tx, product.id).await?;
         let committed = store::winners_committed(&mut *tx, product.id).await?;
         if committed + i64::from(req.winners) > i64::from(product.record.edition_size) {
@@ -509,6 +547,15 @@ impl Raffles {
         tx.commit().await?;
         self.raffle(raffle_id).await
     }
+}
+
+/// Account deletion: how many of the seller's raffles are scheduled, open, or closed and not yet
+/// drawn (their draw would give winners orders nobody ships).
+pub async fn unfinished_of_seller(
+    tx: &mut sqlx::PgConnection,
+    seller_id: Uuid,
+) -> Result<i64, ApiError> {
+    Ok(store::unfinished_of_seller(&mut *tx, seller_id).await?)
 }
 
 /// Account deletion: withdraw the person's entries in raffles that have not closed.

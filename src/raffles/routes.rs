@@ -34,15 +34,19 @@ fn limit_of(limit: Option<u32>, max: u32) -> Result<i64, ApiError> {
 /// Open a raffle for one of the caller's anchored products. Its commitment goes on chain before
 /// anyone can enter.
 ///
-/// Approved sellers, for their own products.
+/// Approved sellers, for their own products. The raffle runs at least 5 minutes from its
+/// opening (or from now, if it opens at once or opened in the past) and at most 90 days; a
+/// winner has 24 to 168 hours to pay.
 #[utoipa::path(post, path = "/v1/raffles", tag = "raffles",
     security(("bearer" = [])),
     request_body = NewRaffle,
     responses(
         (status = 201, description = "Created (`scheduled` until its commitment is on chain and it opens)", body = Raffle),
-        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 400, description = "`validation_failed`, naming the field: `product_id`, `winners`, `closes_at` (window too short, too long, or past), `payment_window_hours`, `price_krw`", body = ErrorBody),
+        (status = 401, description = "`authentication_required`, `invalid_token`, `token_expired`, `session_revoked`", body = ErrorBody),
         (status = 403, description = "`seller_required`, `forbidden`", body = ErrorBody),
-        (status = 409, description = "`product_not_anchored`, `product_revoked`, `edition_exhausted`", body = ErrorBody)))]
+        (status = 409, description = "`product_not_anchored`, `product_revoked`, `edition_exhausted`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody)))]
 pub async fn create(
     State(raffles): State<Raffles>,
     user: CurrentUser,

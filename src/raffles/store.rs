@@ -393,6 +393,27 @@ pub async fn cancelled_on_chain(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Raf
     .await
 }
 
+/// A seller's raffles that have not been drawn or ended: scheduled, open, or closed with the draw
+/// under way.
+pub async fn unfinished_of_seller(db: impl PgExecutor<'_>, seller_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM raffles
+         WHERE seller_id = $1 AND stage IN ('committing', 'committed', 'closing', 'closed')",
+    )
+    .bind(seller_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Empty raffles whose seed is not published yet.
+pub async fn empty_without_seed(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<RaffleRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{RAFFLE_SELECT} WHERE r.stage = 'empty' AND r.seed IS NULL"
+    )))
+    .fetch_all(db)
+    .await
+}
+
 /// Records the cancelling transaction (empty when there was nothing to cancel on chain).
 pub async fn set_cancel_tx(db: impl PgExecutor<'_>, id: Uuid, tx: &[u8]) -> sqlx::Result<()> {
     sqlx::query("UPDATE raffles SET cancel_tx = $2, updated_at = now() WHERE id = $1")

@@ -84,6 +84,10 @@ impl DrawWorker {
         for row in store::cancelled_on_chain(db).await? {
             self.cancel(&row, &mut pass).await?;
         }
+        // Empty raffles recorded before their seeds were published (older workers).
+        for row in store::empty_without_seed(db).await? {
+            self.publish_seed(&row, None).await?;
+        }
         Ok(pass)
     }
 
@@ -173,7 +177,12 @@ impl DrawWorker {
         let on_chain = self.chain.raffle(key).await?;
         match on_chain.state {
             on_chain::EMPTY => {
-                store::set_stage(&self.raffles.db, row.id, "empty", StageChange::default()).await?;
+                let landed = self
+                    .chain
+                    .find_raffle_event(TruffleRegistry::RaffleEmpty::SIGNATURE_HASH, key)
+                    .await?;
+                self.publish_seed(row, landed.map(|l| l.tx_hash.to_vec()).as_deref())
+                    .await?;
                 pass.closed += 1;
             }
             on_chain::CLOSED | on_chain::REVEALED | on_chain::VOID => {
@@ -220,6 +229,32 @@ impl DrawWorker {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// An empty raffle is final on chain (state Empty: no reveal, no draw, ever), so its seed can
+    /// drive nothing any more. It is published off chain, in the draw record, so that anyone can
+    /// check sha256(seed) against the seed hash the chain holds: the commitment was honest.
+    async fn publish_seed(&self, row: &RaffleRow, close_tx: Option<&[u8]>) -> anyhow::Result<()> {
+        let seed =
+            crate::sealing::open(self.raffles.master(), row.id.as_bytes(), &row.seed_sealed)?;
+        let seed: [u8; 32] = seed.as_slice().try_into()?;
+        anyhow::ensure!(
+            draw::seed_hash(&seed).as_slice() == row.seed_hash.as_slice(),
+            "raffle {}: the sealed seed does not match its commitment",
+            row.id
+        );
+        store::set_stage(
+            &self.raffles.db,
+            row.id,
+            "empty",
+            StageChange {
+                close_tx,
+                seed: Some(&seed),
+                ..Default::default()
+            },
+        )
+        .await?;
         Ok(())
     }
 

@@ -247,7 +247,7 @@ fn state_of_codes(code: u64, opens: i64, closes: i64, now: i64) -> Option<Raffle
     Some(state_at(stage, at(opens), at(closes), at(now)))
 }
 
-const STATE_NAMES: [(RaffleState, &str); 7] = [
+const STATE_NAMES: [(RaffleState, &str); 8] = [
     (RaffleState::Scheduled, "scheduled"),
     (RaffleState::Open, "open"),
     (RaffleState::Closed, "closed"),
@@ -255,6 +255,7 @@ const STATE_NAMES: [(RaffleState, &str); 7] = [
     (RaffleState::Settled, "settled"),
     (RaffleState::Cancelled, "cancelled"),
     (RaffleState::Void, "void"),
+    (RaffleState::Empty, "empty"),
 ];
 
 pub fn state_name(state: Option<RaffleState>) -> &'static str {
@@ -785,7 +786,7 @@ fn state_query(f: &Fields, state: StateFilter, now: i64) -> Box<dyn Query> {
                 all_of(vec![stage_is(f, &["committing"]), before_close()]),
             ]),
             RaffleState::Closed => any_of(vec![
-                stage_is(f, &["closing", "closed", "empty"]),
+                stage_is(f, &["closing", "closed"]),
                 all_of(vec![
                     stage_is(f, &["committing", "committed"]),
                     closed_by_time(),
@@ -795,6 +796,7 @@ fn state_query(f: &Fields, state: StateFilter, now: i64) -> Box<dyn Query> {
             RaffleState::Settled => stage_is(f, &["settled"]),
             RaffleState::Cancelled => stage_is(f, &["cancelled"]),
             RaffleState::Void => stage_is(f, &["void"]),
+            RaffleState::Empty => stage_is(f, &["empty"]),
         },
     }
 }

@@ -3,7 +3,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Person, TestApp};
+use crate::helpers::{Person, Resp, TestApp, TestChain};
+use crate::raffles::{anchored_listing, drive_draw, open_raffle};
 
 #[tokio::test]
 async fn the_profile_can_be_read_and_updated() {
@@ -227,4 +228,211 @@ async fn after_the_cool_down_the_person_may_sign_up_again() {
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
     app.signup("back-again@example.com", "a-good-password-1", &person)
         .await;
+}
+
+async fn delete_me(app: &TestApp, token: &str) -> Resp {
+    app.call(
+        Method::DELETE,
+        "/v1/me",
+        Some(token),
+        Some(json!({"password": "a-good-password-1"})),
+    )
+    .await
+}
+
+/// Polls the search until it finds `n` products for `q` (the index follows the feed within
+/// seconds).
+async fn search_finds(app: &TestApp, q: &str, n: usize) {
+    for _ in 0..100 {
+        let page = app.get(&format!("/v1/search?q={q}"), None).await.ok();
+        if page["hits"].as_array().unwrap().len() == n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("search for {q} never found {n} products");
+}
+
+#[tokio::test]
+async fn a_seller_cannot_leave_with_sales_under_way_and_once_gone_nothing_of_theirs_is_open() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller_id, seller) = app.seller().await;
+    let product = |name: &str| {
+        json!({"name": name, "brand": "Truffle", "category": "art", "edition_size": 10,
+               "retail_price_krw": 50000})
+    };
+    let raffled = anchored_listing(&app, &chain, &seller, product("한정판 판화")).await;
+    let other = anchored_listing(&app, &chain, &seller, product("한정판 포스터")).await;
+    search_finds(&app, "truffle", 2).await;
+    // A buyer asks about the other product.
+    let asker = app.buyer().await;
+    let conversation = app
+        .post(
+            "/v1/conversations",
+            Some(&asker),
+            json!({"product_id": other}),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let messages = format!("/v1/conversations/{conversation}/messages");
+    assert_eq!(
+        app.post(&messages, Some(&asker), json!({"body": "재고 있나요?"}))
+            .await
+            .status,
+        201
+    );
+
+    // An open raffle holds the account.
+    let raffle = open_raffle(
+        &app,
+        &seller,
+        &raffled,
+        1,
+        std::time::Duration::from_secs(3),
+    )
+    .await;
+    let r = delete_me(&app, &seller)
+        .await
+        .expect(409, "seller_has_open_sales");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 raffle not yet drawn"),
+        "{}",
+        r.body
+    );
+    // Drawn: its winner's order, awaiting payment, holds it.
+    let winner = app.buyer().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{raffle}/entry"),
+        Some(&winner),
+        None,
+    )
+    .await
+    .ok();
+    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    drive_draw(&app, &chain, &raffle).await;
+    let r = delete_me(&app, &seller)
+        .await
+        .expect(409, "seller_has_open_sales");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 order awaiting payment"),
+        "{}",
+        r.body
+    );
+    // Paid and not shipped: still held.
+    let order = app.get("/v1/me/orders", Some(&winner)).await.ok()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let address = json!({"recipient": "김민수", "phone": "010-1234-5678", "postal_code": "06236",
+                         "address": "서울특별시 강남구 테헤란로 152"});
+    app.call(
+        Method::PATCH,
+        "/v1/me",
+        Some(&winner),
+        Some(json!({"delivery_address": address})),
+    )
+    .await
+    .ok();
+    let pay = format!("/v1/orders/{order}/payment");
+    app.post(
+        &pay,
+        Some(&winner),
+        json!({"payment_key": "dev_paid", "amount": 50000}),
+    )
+    .await
+    .ok();
+    let r = delete_me(&app, &seller)
+        .await
+        .expect(409, "seller_has_open_sales");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 paid order not shipped"),
+        "{}",
+        r.body
+    );
+    let listed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM products WHERE seller_id = $1::uuid AND listed")
+            .bind(&seller_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(listed, 2, "a refused deletion changes nothing");
+
+    // Shipped: the seller may go.
+    app.post(
+        &format!("/v1/orders/{order}/shipment"),
+        Some(&seller),
+        json!({"carrier": "CJ대한통운", "tracking_number": "6543210987"}),
+    )
+    .await
+    .ok();
+    assert_eq!(delete_me(&app, &seller).await.status, 204);
+
+    // Nothing of theirs is listed, searchable, or open to a new conversation or message.
+    let listed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM products WHERE seller_id = $1::uuid AND listed")
+            .bind(&seller_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(listed, 0);
+    let page = app.get("/v1/products", None).await.ok();
+    assert!(page["items"].as_array().unwrap().is_empty(), "{page}");
+    app.get(&format!("/v1/products/{other}"), None)
+        .await
+        .expect(404, "not_found");
+    search_finds(&app, "truffle", 0).await;
+    let newcomer = app.buyer().await;
+    app.post(
+        "/v1/conversations",
+        Some(&newcomer),
+        json!({"product_id": other}),
+    )
+    .await
+    .expect(404, "not_found");
+    app.post(&messages, Some(&asker), json!({"body": "아직 계신가요?"}))
+        .await
+        .expect(409, "conversation_closed");
+    let history = app.get(&messages, Some(&asker)).await.ok();
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        1,
+        "the history stays"
+    );
+    // No order of theirs can be paid: none awaits payment, and the paid one stays paid.
+    let awaiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE seller_id = $1::uuid AND status = 'awaiting_payment'",
+    )
+    .bind(&seller_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(awaiting, 0);
+    app.post(
+        &pay,
+        Some(&winner),
+        json!({"payment_key": "dev_again", "amount": 50000}),
+    )
+    .await
+    .expect(409, "already_paid");
+    // And the proofs of their records stay verifiable.
+    assert_eq!(
+        app.get(&format!("/v1/products/{other}/proof"), None)
+            .await
+            .status,
+        200
+    );
 }

@@ -2,13 +2,17 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use reqwest::Method;
 
-const APPLICATION: &str =
-    r#"{"business_name": "트러플 스니커즈", "business_registration_number": "220-81-62517"}"#;
+use crate::helpers::{Person, TestApp, business_number};
 
+/// An application with a fresh business registration number (one number, one seller).
 fn application() -> serde_json::Value {
-    serde_json::from_str(APPLICATION).unwrap()
+    with_number(&business_number())
+}
+
+fn with_number(number: &str) -> serde_json::Value {
+    json!({"business_name": "트러플 스니커즈", "business_registration_number": number})
 }
 
 #[tokio::test]
@@ -175,4 +179,119 @@ async fn applications_are_validated_and_paginated() {
     assert_eq!(second["items"].as_array().unwrap().len(), 1);
     assert!(second["next_cursor"].is_null());
     assert_ne!(first["items"][0]["id"], second["items"][0]["id"]);
+}
+
+#[tokio::test]
+async fn one_business_number_belongs_to_one_seller() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let number = business_number();
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    let person = Person::random();
+    let (_, tokens) = app
+        .signup("first-seller@example.com", "a-good-password-1", &person)
+        .await;
+    let first = tokens["access_token"].as_str().unwrap().to_owned();
+    let id = app
+        .post(
+            "/v1/me/seller-application",
+            Some(&first),
+            with_number(&number),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // While it is pending, and once approved, nobody else may use the number, written any way.
+    let second = app.buyer().await;
+    app.post(
+        "/v1/me/seller-application",
+        Some(&second),
+        with_number(&digits),
+    )
+    .await
+    .expect(409, "business_number_taken");
+    app.post(
+        &format!("/v1/admin/seller-applications/{id}/approve"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .ok();
+    app.post(
+        "/v1/me/seller-application",
+        Some(&second),
+        with_number(&number),
+    )
+    .await
+    .expect(409, "business_number_taken");
+    assert!(
+        app.get("/v1/me/seller-application", Some(&second))
+            .await
+            .status
+            .is_client_error(),
+        "nothing was filed for the second buyer"
+    );
+
+    // A rejected application frees its number.
+    let other = business_number();
+    let third = app.buyer().await;
+    let rejected = app
+        .post(
+            "/v1/me/seller-application",
+            Some(&third),
+            with_number(&other),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/v1/admin/seller-applications/{rejected}/reject"),
+        Some(&admin),
+        json!({"reason": "사업자등록증 확인 불가"}),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        app.post(
+            "/v1/me/seller-application",
+            Some(&second),
+            with_number(&other)
+        )
+        .await
+        .status,
+        201
+    );
+
+    // A deleted seller's number is free again; their application is kept, closed.
+    let deleted = app
+        .call(
+            Method::DELETE,
+            "/v1/me",
+            Some(&first),
+            Some(json!({"password": "a-good-password-1"})),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM seller_applications WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "closed");
+    let fourth = app.buyer().await;
+    assert_eq!(
+        app.post(
+            "/v1/me/seller-application",
+            Some(&fourth),
+            with_number(&number)
+        )
+        .await
+        .status,
+        201
+    );
 }

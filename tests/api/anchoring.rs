@@ -218,3 +218,48 @@ async fn only_one_replica_anchors() {
             .unwrap();
     assert!(holders <= 1, "at most one advisory lock holder");
 }
+
+#[tokio::test]
+async fn a_bundle_fetched_right_after_anchoring_carries_its_block_time() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (_, seller) = app.seller().await;
+    let id = create(&app, &seller, 1).await.remove(0);
+    let worker = app.worker();
+    worker.pass(true).await.unwrap(); // built and sent (automine mines it at once)
+    worker.pass(false).await.unwrap(); // the Anchored event seen; one block, not confirmed yet
+    assert_eq!(
+        statuses(&app, std::slice::from_ref(&id)).await,
+        vec!["anchored"]
+    );
+
+    // The window right after anchoring: the bundle carries the anchoring block's time.
+    let bundle = app
+        .get(&format!("/v1/products/{id}/proof"), None)
+        .await
+        .ok();
+    let block = bundle["block_number"].as_u64().unwrap();
+    let expected =
+        chrono::DateTime::from_timestamp(chain.client.block_time(block).await.unwrap() as i64, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(bundle["block_time"], expected.as_str());
+    let product = app.get(&format!("/v1/products/{id}"), None).await.ok();
+    assert!(product["chain"]["block_time"].is_string(), "{product}");
+
+    // A batch recorded as mined without its time (as the worker used to) gets no bundle.
+    sqlx::query("UPDATE anchor_batches SET block_time = NULL")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.get(&format!("/v1/products/{id}/proof"), None)
+        .await
+        .expect(409, "not_anchored_yet");
+    chain.mine(1).await;
+    worker.pass(false).await.unwrap(); // confirmed, and the time recorded again
+    let bundle = app
+        .get(&format!("/v1/products/{id}/proof"), None)
+        .await
+        .ok();
+    assert_eq!(bundle["block_time"], expected.as_str());
+}

@@ -433,7 +433,7 @@ impl TestApp {
             .post(
                 "/v1/me/seller-application",
                 Some(&token),
-                json!({"business_name": "트러플 스토어", "business_registration_number": "220-81-62517"}),
+                json!({"business_name": "트러플 스토어", "business_registration_number": business_number()}),
             )
             .await
             .ok()["id"]
@@ -478,6 +478,27 @@ impl Drop for TestApp {
         }
         let _ = self.search_stop.send(true);
     }
+}
+
+/// A fresh, valid 사업자등록번호 (`XXX-XX-XXXXX`): nine random digits and their check digit, as
+/// `normalize_registration_number` checks it. One number belongs to one seller.
+pub fn business_number() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let mut digits: Vec<u32> = (0..9).map(|_| rng.random_range(0..10)).collect();
+    const WEIGHTS: [u32; 9] = [1, 3, 7, 1, 3, 7, 1, 3, 5];
+    let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() + digits[8] * 5 / 10;
+    digits.push((10 - sum % 10) % 10);
+    let s: String = digits
+        .iter()
+        .map(|d| char::from_digit(*d, 10).unwrap())
+        .collect();
+    let number = format!("{}-{}-{}", &s[0..3], &s[3..5], &s[5..10]);
+    assert_eq!(
+        truffle::accounts::routes::sellers::normalize_registration_number(&number).as_deref(),
+        Some(number.as_str())
+    );
+    number
 }
 
 /// Someone who can pass an identity verification.

@@ -51,6 +51,10 @@ pub(crate) async fn db_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
 }
 
 /// A raffle closing `closes_in` from now; returns its id once its commitment is on chain.
+///
+/// Raffles run at least `MIN_RAFFLE_WINDOW`. A test that needs one to close sooner creates it
+/// with a valid window and then ages it (see [`age_raffle`]), as if it had been created earlier:
+/// the database's clock cannot be moved.
 pub(crate) async fn open_raffle(
     app: &TestApp,
     seller: &str,
@@ -59,11 +63,14 @@ pub(crate) async fn open_raffle(
     closes_in: Duration,
 ) -> String {
     let now = db_now(app).await;
+    let closes_in = chrono::Duration::from_std(closes_in).unwrap();
+    // A margin, so that the window is still long enough when the server checks it.
+    let valid = truffle::raffles::MIN_RAFFLE_WINDOW + chrono::Duration::seconds(30);
     let body = json!({
         "product_id": product,
         "winners": winners,
         "opens_at": now.to_rfc3339(),
-        "closes_at": (now + chrono::Duration::from_std(closes_in).unwrap()).to_rfc3339(),
+        "closes_at": (now + closes_in.max(valid)).to_rfc3339(),
         "payment_window_hours": 24
     });
     let created = app.post("/v1/raffles", Some(seller), body).await;
@@ -73,6 +80,9 @@ pub(crate) async fn open_raffle(
         created.body["state"], "scheduled",
         "not open before its commitment is on chain"
     );
+    if closes_in < valid {
+        age_raffle(app, &id, valid - closes_in).await;
+    }
     let draws = app.state.draw_worker.clone().unwrap();
     draws.pass().await.unwrap(); // commit sent (automine mines it)
     draws.pass().await.unwrap(); // commit seen on chain
@@ -81,6 +91,26 @@ pub(crate) async fn open_raffle(
         "open"
     );
     id
+}
+
+/// Moves a raffle's schedule `by` into the past, as if it had been created that much earlier.
+/// Only before its commitment is sent: the commitment carries the closing time.
+pub(crate) async fn age_raffle(app: &TestApp, id: &str, by: chrono::Duration) {
+    let aged = sqlx::query(
+        "UPDATE raffles SET opens_at = opens_at - make_interval(secs => $2),
+                closes_at = closes_at - make_interval(secs => $2)
+         WHERE id = $1::uuid AND stage = 'committing' AND commit_sent_at IS NULL",
+    )
+    .bind(id)
+    .bind(by.as_seconds_f64())
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        aged.rows_affected(),
+        1,
+        "aged before its commitment was sent"
+    );
 }
 
 /// Runs the draw worker, mining blocks, until the raffle is drawn (or `max` passes).
@@ -680,4 +710,169 @@ async fn entries_before_the_opening_time_are_refused() {
         .await
         .expect(409, "raffle_not_open");
     assert_eq!(r.body["message"], "This raffle is not open yet.");
+}
+
+#[tokio::test]
+async fn raffles_too_short_to_enter_and_payment_windows_out_of_bounds_are_refused() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 100).await;
+    let now = db_now(&app).await;
+    let at = |secs: i64| (now + chrono::Duration::seconds(secs)).to_rfc3339();
+    let raffle = |opens: i64, closes: i64| json!({"product_id": product, "winners": 1, "opens_at": at(opens), "closes_at": at(closes)});
+    async fn refused_with(app: &TestApp, seller: &str, body: Value, field: &str) -> String {
+        let r = app
+            .post("/v1/raffles", Some(seller), body)
+            .await
+            .expect(400, "validation_failed");
+        let message = r.body["message"].as_str().unwrap().to_owned();
+        assert!(message.starts_with(field), "{message}");
+        message
+    }
+    let refused = |body: Value, field: &'static str| refused_with(&app, &seller, body, field);
+    // A one-second raffle, opening now or later.
+    let message = refused(raffle(0, 1), "closes_at").await;
+    assert!(message.contains("5 minutes"), "{message}");
+    refused(raffle(3600, 3601), "closes_at").await;
+    // Opened in the past: what is left must meet the minimum, however long it ran before.
+    refused(raffle(-3600, 60), "closes_at").await;
+    // Four minutes is too short; six (the margin is for the time this request takes) is enough.
+    refused(raffle(600, 600 + 240), "closes_at").await;
+    assert_eq!(
+        app.post("/v1/raffles", Some(&seller), raffle(600, 600 + 360))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        app.post("/v1/raffles", Some(&seller), raffle(-3600, 360))
+            .await
+            .status,
+        201
+    );
+    // Payment windows: 24 to 168 hours.
+    for hours in [0, 1, 23, 169, 336] {
+        let mut body = raffle(0, 3600);
+        body["payment_window_hours"] = json!(hours);
+        refused(body, "payment_window_hours").await;
+    }
+    for hours in [24, 168] {
+        let mut body = raffle(0, 3600);
+        body["payment_window_hours"] = json!(hours);
+        let created = app.post("/v1/raffles", Some(&seller), body).await.ok();
+        assert_eq!(created["payment_window_secs"], hours * 3600);
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM raffles")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 4, "only the valid raffles were stored");
+}
+
+#[tokio::test]
+async fn an_empty_raffle_ends_empty_and_publishes_the_seed_it_committed() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(2)).await;
+    // Someone enters and changes their mind: nobody is left at the closing time.
+    let buyer = app.buyer().await;
+    let entry = format!("/v1/raffles/{id}/entry");
+    app.call(Method::POST, &entry, Some(&buyer), None)
+        .await
+        .ok();
+    assert_eq!(
+        app.call(Method::DELETE, &entry, Some(&buyer), None)
+            .await
+            .status,
+        204
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let draws = app.state.draw_worker.clone().unwrap();
+    let mut state = Value::Null;
+    for _ in 0..12 {
+        chain.mine(1).await;
+        draws.pass().await.unwrap();
+        state = app.get(&format!("/v1/raffles/{id}"), None).await.ok()["state"].clone();
+        if state == "empty" {
+            break;
+        }
+    }
+    assert_eq!(state, "empty", "an empty raffle is shown as what it is");
+    let key =
+        alloy::primitives::FixedBytes::<16>::from(*uuid::Uuid::parse_str(&id).unwrap().as_bytes());
+    let on_chain = chain.client.raffle(key).await.unwrap();
+    assert_eq!(on_chain.state, 5, "Empty on chain");
+
+    // The seed is published, and it is the one whose hash the chain holds.
+    let record: DrawRecord =
+        serde_json::from_value(app.get(&format!("/v1/raffles/{id}/draw"), None).await.ok())
+            .unwrap();
+    assert_eq!(record.state, "empty");
+    let seed: [u8; 32] = hex::decode(record.seed.as_deref().expect("the seed is published"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        truffle::protocol::draw::seed_hash(&seed),
+        on_chain.seed_hash.0
+    );
+    assert_eq!(record.ticket_count, Some(0));
+    assert!(
+        record.close_tx.is_some(),
+        "the closing transaction is shown"
+    );
+    assert!(record.winning_tickets.is_empty() && record.randomness.is_none());
+
+    // Final: further passes change nothing.
+    chain.mine(3).await;
+    draws.pass().await.unwrap();
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{id}"), None).await.ok()["state"],
+        "empty"
+    );
+
+    // A verifier checks the seed against the chain; a wrong seed is caught.
+    let trust = chain.trust();
+    let verdict = verify_draw(&record, &[], &trust).await;
+    assert!(verdict.ok() && verdict.empty_raffle, "{verdict:?}");
+    let mut lie = record.clone();
+    lie.seed = Some(format!("0x{}", hex::encode([7u8; 32])));
+    assert_eq!(
+        verify_draw(&lie, &[], &trust).await.failed(),
+        vec!["seed commitment"]
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .args([
+            "verify-draw",
+            &format!("{}/v1/raffles/{id}/draw", app.base),
+            "--rpc-url",
+            &chain.rpc,
+            "--chain-id",
+            "31337",
+            "--registry",
+        ])
+        .arg(format!("{:#x}", chain.registry))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("EMPTY RAFFLE VERIFIED"), "{text}");
+
+    // An empty raffle recorded by an older worker, without its seed, gets it on the next pass.
+    sqlx::query("UPDATE raffles SET seed = NULL WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    draws.pass().await.unwrap();
+    let again = app.get(&format!("/v1/raffles/{id}/draw"), None).await.ok();
+    assert_eq!(again["seed"], record.seed.unwrap().as_str());
 }

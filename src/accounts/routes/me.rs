@@ -181,13 +181,17 @@ pub struct DeleteAccount {
 /// Any logged-in user, for themselves, with their password. Personal data is erased and every
 /// session revoked; records the law keeps stay, detached from the person. The same person may
 /// sign up again once the re-join cool-down (`REJOIN_COOLDOWN`, 30 days by default) has passed.
+/// A seller is refused while raffles are not yet drawn, orders await payment or paid orders are
+/// not shipped (the message says which); otherwise all their products are delisted.
 #[utoipa::path(delete, path = "/v1/me", tag = "me",
     security(("bearer" = [])),
     request_body = DeleteAccount,
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`authentication_required`, `invalid_token`, `session_revoked`", body = ErrorBody),
+        (status = 401, description = "`authentication_required`, `invalid_token`, `token_expired`, `session_revoked`", body = ErrorBody),
         (status = 403, description = "`wrong_password`", body = ErrorBody),
+        (status = 409, description = "`seller_has_open_sales`: raffles not yet drawn, orders awaiting payment, or paid orders not shipped", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
         (status = 503, description = "`overloaded`: the CPU pool is full; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn delete_me(
     State(accounts): State<Accounts>,

@@ -26,7 +26,7 @@ pub struct SellerApplication {
     pub user_id: Uuid,
     pub business_name: String,
     pub business_registration_number: String,
-    /// `pending`, `approved` or `rejected`.
+    /// `pending`, `approved`, `rejected`, or `closed` (the account was deleted).
     #[schema(example = "pending")]
     pub status: String,
     pub decision_reason: Option<String>,
@@ -76,7 +76,9 @@ pub fn normalize_registration_number(input: &str) -> Option<String> {
 
 /// Apply to sell. An admin approves or rejects the application.
 ///
-/// Identity-verified buyers only; one pending application at a time.
+/// Identity-verified buyers only; one pending application at a time. A business registration
+/// number belongs to one seller: it is refused while another account's application with it is
+/// pending or approved (a rejected application, or a deleted account, frees it).
 #[utoipa::path(post, path = "/v1/me/seller-application", tag = "sellers",
     security(("bearer" = [])),
     request_body = SellerApplicationRequest,
@@ -85,7 +87,7 @@ pub fn normalize_registration_number(input: &str) -> Option<String> {
         (status = 400, description = "`validation_failed`", body = ErrorBody),
         (status = 401, description = "`authentication_required`", body = ErrorBody),
         (status = 403, description = "`identity_verification_required`", body = ErrorBody),
-        (status = 409, description = "`already_seller`, `application_pending`", body = ErrorBody)))]
+        (status = 409, description = "`already_seller`, `application_pending`, `business_number_taken`", body = ErrorBody)))]
 pub async fn apply(
     State(accounts): State<Accounts>,
     user: CurrentUser,
@@ -110,6 +112,7 @@ pub async fn apply(
         .await
         .map_err(|e| match unique_violation(&e) {
             Some("seller_applications_one_pending") => ErrorCode::ApplicationPending.into(),
+            Some("seller_applications_one_per_number") => ErrorCode::BusinessNumberTaken.into(),
             _ => ApiError::from(e),
         })?;
     Ok((StatusCode::CREATED, Json(row.into())))
@@ -138,7 +141,7 @@ pub async fn my_application(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ApplicationQuery {
-    /// `pending`, `approved` or `rejected`; all when left out.
+    /// `pending`, `approved`, `rejected` or `closed`; all when left out.
     pub status: Option<ApplicationStatusFilter>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
@@ -152,6 +155,7 @@ pub enum ApplicationStatusFilter {
     Pending,
     Approved,
     Rejected,
+    Closed,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -186,6 +190,7 @@ pub async fn list_applications(
         ApplicationStatusFilter::Pending => "pending",
         ApplicationStatusFilter::Approved => "approved",
         ApplicationStatusFilter::Rejected => "rejected",
+        ApplicationStatusFilter::Closed => "closed",
     });
     let mut rows =
         store::list_applications(&accounts.db, status, q.cursor, i64::from(limit) + 1).await?;

@@ -1,0 +1,1 @@
+DROP INDEX raffles_empty_unpublished;
