@@ -189,7 +189,14 @@ async fn deleting_the_account_erases_the_person_and_keeps_a_cool_down() {
     .await
     .expect(401, "invalid_credentials");
     // The row stays, emptied, for records the law keeps.
-    let row: (Option<String>, Option<String>, Option<String>, Option<Vec<u8>>, String) = sqlx::query_as(
+    type ErasedRow = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<Vec<u8>>,
+        String,
+    );
+    let row: ErasedRow = sqlx::query_as(
         "SELECT email, verified_name, phone, person_key_hash, status FROM users WHERE id = $1::uuid",
     )
     .bind(user["id"].as_str().unwrap())
