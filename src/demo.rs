@@ -95,6 +95,17 @@ fn search_products() -> Vec<ProductInput> {
         .collect()
 }
 
+/// A delivery address for a demo person: paying for a win needs one.
+fn demo_address(recipient: &str, phone: &str) -> accounts::DeliveryAddress {
+    accounts::DeliveryAddress {
+        recipient: recipient.to_owned(),
+        phone: phone.to_owned(),
+        postal_code: "06236".to_owned(),
+        address: "서울특별시 강남구 테헤란로 152".to_owned(),
+        address_detail: Some("12층".to_owned()),
+    }
+}
+
 pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<()> {
     let people = [
         (&BUYER, "김민지", "01000000001", (1998, 3, 14), "female"),
@@ -116,6 +127,7 @@ pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<
             },
         )
         .await?;
+        accounts::seed_delivery_address(accounts, id, demo_address(name, phone)).await?;
         if account.role == Role::Seller {
             seller_id = Some(id);
         }
@@ -136,7 +148,7 @@ pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<
     }
     let hash = accounts::password::hash("truffle-demo-entrant".to_owned()).await?;
     for i in 1..=ENTRANTS {
-        accounts::seed_person(
+        let id = accounts::seed_person(
             accounts,
             SeedPerson {
                 email: &format!("entrant{i}@demo.truffle.kr"),
@@ -150,6 +162,7 @@ pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<
             },
         )
         .await?;
+        accounts::seed_delivery_address(accounts, id, demo_address(&format!("응모자{i}"), "010-0000-0100")).await?;
     }
     if accounts::store::find_login(&accounts.db, ADMIN.email)
         .await?

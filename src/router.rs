@@ -125,6 +125,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::admin_cancel))
         .routes(routes!(orders::toss_webhook))
         .routes(routes!(orders::history))
+        .routes(routes!(orders::sales))
+        .routes(routes!(orders::needing_attention))
         .routes(routes!(notify::inbox))
         .routes(routes!(notify::mark_read))
         .routes(routes!(search::search))

@@ -122,6 +122,15 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// Sellers only (`403 seller_required`).
+    pub fn require_seller(&self) -> Result<(), ApiError> {
+        if self.role == Role::Seller {
+            Ok(())
+        } else {
+            Err(ErrorCode::SellerRequired.into())
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.role == Role::Admin {
             Ok(())
@@ -292,6 +301,33 @@ pub async fn seed_person(accounts: &Accounts, p: SeedPerson<'_>) -> anyhow::Resu
     )
     .await?;
     Ok(user.id)
+}
+
+/// Seeds where a person wants their wins shipped (paying needs an address), unless they have
+/// one already.
+pub async fn seed_delivery_address(
+    accounts: &Accounts,
+    user_id: Uuid,
+    address: DeliveryAddress,
+) -> anyhow::Result<()> {
+    let mut conn = accounts.db.acquire().await?;
+    if delivery_address(&mut *conn, user_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    store::update_profile(
+        &accounts.db,
+        user_id,
+        store::ProfileChange {
+            delivery_address: Some(Some(address)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Deletes an account inside the caller's transaction: sessions revoked, personal data erased,

@@ -466,6 +466,15 @@ impl Catalogue {
             input.category = v;
         }
         if let Some(v) = patch.edition_size {
+            // Raffles created under the larger size keep their promise: never fewer pieces than
+            // the winners they allot (creation takes this row's lock too).
+            let promised = crate::raffles::winners_committed(&mut tx, id).await?;
+            if i64::from(v) < promised {
+                return Err(ApiError::with_message(
+                    ErrorCode::EditionBelowWinners,
+                    format!("Raffles already promise {promised} pieces of this edition."),
+                ));
+            }
             input.edition_size = v;
         }
         if let Some(v) = patch.retail_price_krw {
@@ -749,6 +758,10 @@ impl Catalogue {
             outbox::request_revocation(&mut *tx, b256(&hash)).await?;
         }
         store::mark_revoked(&mut *tx, id, reason).await?;
+        // Revocation reaches everything sold under the record: raffles not closed are cancelled
+        // (on chain too, by the draw worker), orders are cancelled or refunded, buyers told.
+        crate::raffles::cancel_for_revoked_product(&mut tx, id, reason).await?;
+        crate::orders::end_for_revoked_product(&mut tx, id, reason).await?;
         tx.commit().await?;
         self.product(id).await
     }
@@ -767,6 +780,31 @@ impl Catalogue {
         store::delist(&self.db, id).await?;
         Ok(())
     }
+}
+
+/// What a raffle may take from its product, read under the product's row lock (which update and
+/// revocation take too, so neither can slip between the check and the caller's commit).
+#[derive(Debug, Clone, Copy)]
+pub struct ProductForRaffle {
+    /// The current record's edition size.
+    pub edition_size: u32,
+    pub listed: bool,
+    pub revoked: bool,
+}
+
+pub async fn lock_for_raffle(
+    tx: &mut PgConnection,
+    product_id: Uuid,
+) -> Result<Option<ProductForRaffle>, ApiError> {
+    let Some(row) = store::lock_product(&mut *tx, product_id).await? else {
+        return Ok(None);
+    };
+    let record = parse_record(&row.canonical)?;
+    Ok(Some(ProductForRaffle {
+        edition_size: record.edition_size,
+        listed: row.listed,
+        revoked: row.revoked_at.is_some(),
+    }))
 }
 
 /// Account deletion: delists every product of the seller in the caller's transaction. The

@@ -15,13 +15,6 @@ use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::bundle::ProofBundle;
 use crate::recommend::Recommendations;
 
-fn require_seller(user: &CurrentUser) -> Result<(), ApiError> {
-    if user.role == Role::Seller {
-        Ok(())
-    } else {
-        Err(ErrorCode::SellerRequired.into())
-    }
-}
 
 /// The product's seller, or an admin.
 async fn require_owner_or_admin(
@@ -61,7 +54,7 @@ pub async fn create(
     user: CurrentUser,
     Json(req): Json<ProductInput>,
 ) -> ApiResult<(StatusCode, Json<Product>)> {
-    require_seller(&user)?;
+    user.require_seller()?;
     Ok((
         StatusCode::CREATED,
         Json(catalogue.create(user.id, req).await?),
@@ -221,14 +214,14 @@ pub async fn get(
         (status = 400, description = "`validation_failed`", body = ErrorBody),
         (status = 403, description = "`seller_required`, `forbidden`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`product_revoked`", body = ErrorBody)))]
+        (status = 409, description = "`product_revoked`, `edition_below_winners` (the new edition size is smaller than the winners raffles already promise)", body = ErrorBody)))]
 pub async fn update(
     State(catalogue): State<Catalogue>,
     user: CurrentUser,
     Path(id): Path<Uuid>,
     Json(patch): Json<ProductPatch>,
 ) -> ApiResult<Json<Product>> {
-    require_seller(&user)?;
+    user.require_seller()?;
     Ok(Json(catalogue.update(user.id, id, patch).await?))
 }
 
@@ -286,6 +279,9 @@ pub struct RevokeRequest {
 }
 
 /// Revoke a product: every signed version is marked revoked on chain, and verification says so.
+/// Revocation reaches everything sold under it: no new raffle; raffles not yet closing are
+/// cancelled (on chain too); unpaid orders are cancelled, paid ones refunded, shipped ones
+/// flagged for an admin; every buyer and entrant is told in their inbox.
 ///
 /// The product's seller for their own, an admin for any.
 #[utoipa::path(post, path = "/v1/products/{id}/revoke", tag = "catalogue",
@@ -300,6 +296,7 @@ pub struct RevokeRequest {
         (status = 409, description = "`already_revoked`", body = ErrorBody)))]
 pub async fn revoke(
     State(catalogue): State<Catalogue>,
+    State(orders): State<crate::orders::Orders>,
     user: CurrentUser,
     Path(id): Path<Uuid>,
     Json(req): Json<RevokeRequest>,
@@ -307,7 +304,10 @@ pub async fn revoke(
     let reason = clean_text(&req.reason, 1, 500)
         .ok_or_else(|| ApiError::validation("reason", "must be 1 to 500 characters."))?;
     require_owner_or_admin(&catalogue, &user, id).await?;
-    Ok(Json(catalogue.revoke(id, &reason).await?))
+    let product = catalogue.revoke(id, &reason).await?;
+    // Refunds for the product's paid orders go to the provider now (the order clock retries).
+    orders.send_due_refunds().await?;
+    Ok(Json(product))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -338,7 +338,7 @@ pub async fn sign(
     Path(id): Path<Uuid>,
     Json(req): Json<SignatureRequest>,
 ) -> ApiResult<Json<Product>> {
-    require_seller(&user)?;
+    user.require_seller()?;
     Ok(Json(
         catalogue
             .submit_signature(user.id, id, req.version, &req.signature)
@@ -376,7 +376,7 @@ pub async fn signing_key(
     State(catalogue): State<Catalogue>,
     user: CurrentUser,
 ) -> ApiResult<Json<SigningInfo>> {
-    require_seller(&user)?;
+    user.require_seller()?;
     let (mode, address) = catalogue.signing_info(user.id).await?;
     Ok(Json(SigningInfo { mode, address }))
 }
@@ -396,7 +396,7 @@ pub async fn set_signing_key(
     user: CurrentUser,
     Json(req): Json<SigningRequest>,
 ) -> ApiResult<Json<SigningInfo>> {
-    require_seller(&user)?;
+    user.require_seller()?;
     let wallet = match (req.mode.as_str(), req.address.as_deref()) {
         ("custodial", None) => None,
         ("wallet", Some(a)) => Some(

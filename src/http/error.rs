@@ -100,6 +100,10 @@ pub enum ErrorCode {
     BusinessNumberTaken,
     SellerHasOpenSales,
     ConversationClosed,
+    // payments: 409
+    DeliveryAddressRequired,
+    PaymentInProgress,
+    EditionBelowWinners,
     // 500
     Internal,
     // 502
@@ -183,6 +187,9 @@ impl ErrorCode {
         Self::BusinessNumberTaken,
         Self::SellerHasOpenSales,
         Self::ConversationClosed,
+        Self::DeliveryAddressRequired,
+        Self::PaymentInProgress,
+        Self::EditionBelowWinners,
         Self::Internal,
         Self::UpstreamError,
         Self::Unavailable,
@@ -262,6 +269,9 @@ impl ErrorCode {
             Self::BusinessNumberTaken => "business_number_taken",
             Self::SellerHasOpenSales => "seller_has_open_sales",
             Self::ConversationClosed => "conversation_closed",
+            Self::DeliveryAddressRequired => "delivery_address_required",
+            Self::PaymentInProgress => "payment_in_progress",
+            Self::EditionBelowWinners => "edition_below_winners",
             Self::Internal => "internal",
             Self::UpstreamError => "upstream_error",
             Self::Unavailable => "unavailable",
@@ -341,6 +351,9 @@ impl ErrorCode {
             Self::BusinessNumberTaken => StatusCode::CONFLICT,
             Self::SellerHasOpenSales => StatusCode::CONFLICT,
             Self::ConversationClosed => StatusCode::CONFLICT,
+            Self::DeliveryAddressRequired => StatusCode::CONFLICT,
+            Self::PaymentInProgress => StatusCode::CONFLICT,
+            Self::EditionBelowWinners => StatusCode::CONFLICT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError => StatusCode::BAD_GATEWAY,
             Self::Unavailable | Self::Timeout | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
@@ -439,6 +452,9 @@ impl ErrorCode {
             Self::ConversationClosed => {
                 "The other side has deleted their account; this conversation takes no new messages."
             }
+            Self::DeliveryAddressRequired => "Add a delivery address to your profile before paying.",
+            Self::PaymentInProgress => "Another payment for this order is being confirmed; try again shortly.",
+            Self::EditionBelowWinners => "The edition cannot be smaller than the winners its raffles already promise.",
             Self::Internal => "Something went wrong on our side.",
             Self::UpstreamError => "An outside service failed; try again later.",
             Self::Unavailable => "The service is not available right now.",

@@ -4,6 +4,8 @@
 //! ships to the winner's address and the buyer confirms receipt; a refund is possible until
 //! shipping. Purchases are the buyer's history on MyPage.
 
+pub mod deadline;
+mod refunds;
 pub mod routes;
 pub mod store;
 
@@ -21,7 +23,7 @@ use uuid::Uuid;
 use crate::accounts::{self, CurrentUser, DeliveryAddress, Role};
 use crate::http::{ApiError, ErrorCode};
 use crate::notify;
-use crate::providers::payments::{PaymentError, PaymentProvider};
+use crate::providers::payments::{Payment, PaymentError, PaymentProvider};
 use store::OrderRow;
 
 /// Remind a winner this long before their payment deadline.
@@ -50,7 +52,8 @@ pub struct Order {
     pub buyer_id: Uuid,
     pub seller_id: Uuid,
     pub amount_krw: i64,
-    /// `awaiting_payment`, `paid`, `shipped`, `received`, `expired`, `refunded`, `cancelled`.
+    /// `awaiting_payment`, `paid`, `shipped`, `received`, `expired`, `refunding` (asked of the
+    /// payment provider, not yet confirmed), `refunded`, `cancelled`.
     pub status: String,
     pub pay_by: DateTime<Utc>,
     /// Where to ship: shown to the buyer, and to the seller once paid.
@@ -61,6 +64,12 @@ pub struct Order {
     pub paid_at: Option<DateTime<Utc>>,
     pub shipped_at: Option<DateTime<Utc>>,
     pub received_at: Option<DateTime<Utc>>,
+    /// What the payment provider has given back so far, in won.
+    pub refunded_amount_krw: i64,
+    /// Why an admin must look at the order (`partial_cancel`, `refund_failed`,
+    /// `revoked_after_shipping`, `cancelled_after_shipping`, `paid_without_address`); null when
+    /// nothing is wrong.
+    pub attention: Option<String>,
 }
 
 impl From<OrderRow> for Order {
@@ -85,6 +94,8 @@ impl From<OrderRow> for Order {
             paid_at: o.paid_at,
             shipped_at: o.shipped_at,
             received_at: o.received_at,
+            refunded_amount_krw: o.refunded_amount_krw,
+            attention: o.attention,
         }
     }
 }
@@ -125,9 +136,10 @@ impl Orders {
         Ok(order)
     }
 
-    /// Confirms the buyer's payment: the amount is checked against the order before the
-    /// provider is called, and the confirm carries the order id as its idempotency key, so a
-    /// retried or doubled request never charges twice.
+    /// Confirms the buyer's payment. The amount and the delivery address are checked before
+    /// the provider is called; the confirm carries the order id in its idempotency key, so a
+    /// retried or doubled request never charges twice; and the order is claimed for the call
+    /// rather than locked across it (`deadline`).
     pub async fn pay(
         &self,
         user: &CurrentUser,
@@ -142,11 +154,15 @@ impl Orders {
         if row.buyer_id != user.id {
             return Err(ErrorCode::NotYourOrder.into());
         }
+        let deadline = row.deadline();
         match row.status.as_str() {
-            "awaiting_payment" if !row.overdue => {}
+            "awaiting_payment" if deadline.may_start_paying(row.now) => {}
             "awaiting_payment" | "expired" => return Err(ErrorCode::OrderExpired.into()),
             "paid" | "shipped" | "received" => return Err(ErrorCode::AlreadyPaid.into()),
             _ => return Err(ErrorCode::OrderNotPayable.into()),
+        }
+        if deadline.claimed(row.now) && deadline.paying_key != Some(payment_key) {
+            return Err(ErrorCode::PaymentInProgress.into());
         }
         if amount != row.amount_krw {
             return Err(ApiError::with_message(
@@ -154,7 +170,22 @@ impl Orders {
                 format!("The order is {} won, not {amount}.", row.amount_krw),
             ));
         }
-        let payment = self
+        if accounts::delivery_address(&mut *tx, row.buyer_id)
+            .await?
+            .is_none()
+        {
+            return Err(ErrorCode::DeliveryAddressRequired.into());
+        }
+        store::claim(
+            &mut *tx,
+            id,
+            payment_key,
+            deadline::CLAIM_HOLD.as_seconds_f64(),
+        )
+        .await?;
+        tx.commit().await?;
+
+        let confirmed = self
             .payments
             .confirm(
                 payment_key,
@@ -162,12 +193,19 @@ impl Orders {
                 amount,
                 &format!("confirm-{id}"),
             )
-            .await
-            .map_err(payment_error)?;
+            .await;
+        let payment = match confirmed {
+            Ok(p) => p,
+            Err(e) => {
+                store::release_claim(&self.db, id, payment_key).await?;
+                return Err(payment_error(e));
+            }
+        };
         if !payment.is_done()
             || payment.total_amount != row.amount_krw
             || payment.order_id != id.to_string()
         {
+            store::release_claim(&self.db, id, payment_key).await?;
             return Err(ApiError::with_message(
                 ErrorCode::PaymentRefused,
                 format!(
@@ -176,18 +214,54 @@ impl Orders {
                 ),
             ));
         }
-        self.record_payment(&mut tx, &row, &payment.payment_key)
-            .await?;
-        tx.commit().await?;
-        Ok(store::find(&self.db, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?
-            .into())
+        match self.settle_payment(id, &payment.payment_key, payment.total_amount).await? {
+            Settled::Paid => Ok(store::find(&self.db, id)
+                .await?
+                .ok_or(ErrorCode::NotFound)?
+                .into()),
+            Settled::Late => Err(ApiError::with_message(
+                ErrorCode::OrderExpired,
+                "The payment deadline passed before the payment was confirmed; it is being cancelled.",
+            )),
+            // The webhook for this very payment got there first.
+            Settled::Already => Ok(store::find(&self.db, id)
+                .await?
+                .ok_or(ErrorCode::NotFound)?
+                .into()),
+        }
     }
 
-    /// A confirmed payment, however it was learned (our confirm or a re-queried webhook): the
-    /// delivery address is snapshotted, the buyer told, and the raffle settled if nothing is
-    /// left to pay.
+    /// A completed payment of `amount` for the order, however it was learned (our confirm or a
+    /// re-queried webhook): it makes the order paid if the deadline rule allows; otherwise it is
+    /// recorded and cancelled at the provider. The same payment learned twice changes nothing.
+    async fn settle_payment(
+        &self,
+        id: Uuid,
+        payment_key: &str,
+        amount: i64,
+    ) -> Result<Settled, ApiError> {
+        let mut tx = self.db.begin().await?;
+        let row = store::lock(&mut *tx, id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        if row.payment_key.as_deref() == Some(payment_key) {
+            return Ok(Settled::Already);
+        }
+        if row.deadline().may_become_paid(payment_key, row.now) && amount == row.amount_krw {
+            self.record_payment(&mut tx, &row, payment_key).await?;
+            tx.commit().await?;
+            return Ok(Settled::Paid);
+        }
+        tracing::warn!(order = %id, status = row.status, "a payment that does not count for its order is cancelled");
+        let refund = refunds::refund_late_payment(&mut tx, id, payment_key, amount).await?;
+        store::release_claim(&mut *tx, id, payment_key).await?;
+        tx.commit().await?;
+        self.send_refund(refund).await?;
+        Ok(Settled::Late)
+    }
+
+    /// A confirmed payment: the delivery address is snapshotted, buyer and seller told, and the
+    /// raffle settled if nothing is left to pay.
     async fn record_payment(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -212,6 +286,15 @@ impl Orders {
             json!({"order_id": row.id}),
         )
         .await?;
+        notify::push(
+            &mut *tx,
+            row.seller_id,
+            "sale_paid",
+            "당첨자가 결제했습니다",
+            "배송지를 확인하고 상품을 발송해 주세요.",
+            json!({"order_id": row.id}),
+        )
+        .await?;
         if store::awaiting_in_raffle(&mut *tx, row.raffle_id).await? == 0 {
             crate::raffles::mark_settled(tx, row.raffle_id).await?;
         }
@@ -219,38 +302,75 @@ impl Orders {
     }
 
     /// A provider webhook: never trusted as such; the payment is looked up again and the order
-    /// follows what the provider says now.
-    pub async fn webhook(&self, payment_key: &str, order_id: Option<&str>) -> Result<(), ApiError> {
-        let by_id = match order_id.and_then(|o| Uuid::parse_str(o).ok()) {
-            Some(id) => store::find(&self.db, id).await?,
-            None => None,
-        };
-        let order = match by_id {
-            Some(o) => o,
-            None => store::by_payment_key(&self.db, payment_key)
-                .await?
-                .ok_or(ErrorCode::UnknownPayment)?,
-        };
+    /// follows what the provider says now. Returns false when there was nothing for us in it
+    /// (an authentic payment that is not one of our orders').
+    pub async fn webhook(&self, payment_key: &str, order_id: Option<&str>) -> Result<bool, ApiError> {
         let payment = match self.payments.get(payment_key).await {
             Ok(p) => p,
             Err(PaymentError::NotFound) => return Err(ErrorCode::UnknownPayment.into()),
             Err(e) => return Err(payment_error(e)),
         };
-        if payment.order_id != order.id.to_string() {
-            return Err(ErrorCode::UnknownPayment.into());
+        // The order is the one the provider names; the event's own `orderId` is only a hint.
+        let Ok(id) = Uuid::parse_str(&payment.order_id) else {
+            return Ok(false);
+        };
+        if order_id.is_some_and(|o| o != payment.order_id) {
+            return Ok(false);
         }
+        let Some(order) = store::find(&self.db, id).await? else {
+            return Ok(false);
+        };
+        match payment.status.as_str() {
+            "DONE" => {
+                if order.payment_key.as_deref() != Some(payment_key) {
+                    self.settle_payment(id, payment_key, payment.total_amount)
+                        .await?;
+                }
+            }
+            "CANCELED" | "PARTIAL_CANCELED" => {
+                if order.payment_key.as_deref() != Some(payment_key) {
+                    return Ok(false);
+                }
+                self.cancelled_at_provider(id, &payment).await?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The provider says the order's payment was cancelled, wholly or in part (from its
+    /// console, or our own refund coming back through the webhook).
+    async fn cancelled_at_provider(&self, id: Uuid, payment: &Payment) -> Result<(), ApiError> {
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut *tx, order.id)
+        let row = store::lock(&mut *tx, id)
             .await?
-            .ok_or(ErrorCode::UnknownPayment)?;
-        if payment.is_done()
-            && row.status == "awaiting_payment"
-            && payment.total_amount == row.amount_krw
-        {
-            self.record_payment(&mut tx, &row, &payment.payment_key)
+            .ok_or(ErrorCode::NotFound)?;
+        let refunded = payment.total_amount - payment.balance_amount;
+        if refunded != row.refunded_amount_krw {
+            store::set_refunded_amount(&mut *tx, id, refunded).await?;
+        }
+        let whole = payment.is_cancelled() || payment.balance_amount == 0;
+        match (row.status.as_str(), whole) {
+            ("paid" | "refunding", true) => {
+                store::set_status(&mut *tx, id, "refunded").await?;
+                notify::push(
+                    &mut *tx,
+                    row.buyer_id,
+                    "refunded",
+                    "결제가 취소되었습니다",
+                    "결제가 취소되어 환불됩니다.",
+                    json!({"order_id": id}),
+                )
                 .await?;
-        } else if payment.is_cancelled() && row.status == "paid" {
-            store::set_status(&mut *tx, row.id, "refunded").await?;
+                self.hand_on(&mut tx, row.raffle_id).await?;
+            }
+            ("shipped" | "received", true) => {
+                store::set_attention(&mut *tx, id, "cancelled_after_shipping").await?
+            }
+            (_, false) if refunded != row.refunded_amount_krw => {
+                store::set_attention(&mut *tx, id, "partial_cancel").await?
+            }
+            _ => {}
         }
         tx.commit().await?;
         Ok(())
@@ -274,6 +394,12 @@ impl Orders {
             return Err(ApiError::with_message(
                 ErrorCode::OrderNotShippable,
                 "Only a paid order can be shipped.",
+            ));
+        }
+        if row.delivery_address.is_none() {
+            return Err(ApiError::with_message(
+                ErrorCode::DeliveryAddressRequired,
+                "The order has no delivery address; an admin must settle it with the buyer.",
             ));
         }
         store::mark_shipped(&mut *tx, id, carrier, tracking).await?;
@@ -307,7 +433,8 @@ impl Orders {
     }
 
     /// A refund of a paid order until it ships (the buyer), or an admin's cancellation (refunded
-    /// when paid, cancelled when not).
+    /// when paid, cancelled when not). Either way the piece goes to the next alternate while the
+    /// raffle allows. The provider is called after the order's transaction has committed.
     pub async fn refund(
         &self,
         user: &CurrentUser,
@@ -322,32 +449,83 @@ impl Orders {
         if row.buyer_id != user.id && !admin {
             return Err(ErrorCode::NotFound.into());
         }
+        let mut refund = None;
         match (row.status.as_str(), admin) {
-            ("paid", _) => {
-                let key = row.payment_key.clone().unwrap_or_default();
-                self.payments
-                    .cancel(&key, reason, &format!("cancel-{id}"))
-                    .await
-                    .map_err(payment_error)?;
-                store::set_status(&mut *tx, id, "refunded").await?;
+            ("paid", _) => refund = Some(refunds::refund_order(&mut tx, &row, reason).await?),
+            ("awaiting_payment", true) => {
+                store::set_status(&mut *tx, id, "cancelled").await?;
                 notify::push(
                     &mut *tx,
                     row.buyer_id,
-                    "refunded",
-                    "결제가 취소되었습니다",
+                    "order_cancelled",
+                    "주문이 취소되었습니다",
                     reason,
                     json!({"order_id": id}),
                 )
                 .await?;
+                self.hand_on(&mut tx, row.raffle_id).await?;
             }
-            ("awaiting_payment", true) => store::set_status(&mut *tx, id, "cancelled").await?,
             _ => return Err(ErrorCode::OrderNotRefundable.into()),
         }
         tx.commit().await?;
+        if let Some(refund) = refund {
+            self.send_refund(refund).await?;
+        }
         Ok(store::find(&self.db, id)
             .await?
             .ok_or(ErrorCode::NotFound)?
             .into())
+    }
+
+    /// An order was given up (expired, refunded, cancelled): the raffle's next alternate gets
+    /// one while the raffle allows (`raffles::promote_next_alternate`), and the raffle settles
+    /// when nothing is left to pay.
+    async fn hand_on(&self, tx: &mut sqlx::PgConnection, raffle_id: Uuid) -> Result<bool, ApiError> {
+        let promoted = match crate::raffles::promote_next_alternate(tx, raffle_id).await? {
+            Some((terms, winner)) => {
+                create_for_winners(tx, terms, &[winner]).await?;
+                true
+            }
+            None => false,
+        };
+        if store::awaiting_in_raffle(&mut *tx, raffle_id).await? == 0 {
+            crate::raffles::mark_settled(tx, raffle_id).await?;
+        }
+        Ok(promoted)
+    }
+
+    /// A seller's sales, newest first, by what is left to do.
+    pub async fn sales(
+        &self,
+        seller: Uuid,
+        filter: SalesFilter,
+        cursor: Option<Uuid>,
+        limit: i64,
+    ) -> Result<(Vec<Order>, Option<Uuid>), ApiError> {
+        let rows = store::of_seller(&self.db, seller, filter.statuses(), cursor, limit + 1).await?;
+        Ok(page(
+            rows.into_iter()
+                .map(|r| {
+                    let paid = r.paid_at.is_some();
+                    let mut o = Order::from(r);
+                    if !paid {
+                        o.delivery_address = None;
+                    }
+                    o
+                })
+                .collect(),
+            limit,
+        ))
+    }
+
+    /// Orders an admin must look at (`attention`), newest first.
+    pub async fn needing_attention(
+        &self,
+        cursor: Option<Uuid>,
+        limit: i64,
+    ) -> Result<(Vec<Order>, Option<Uuid>), ApiError> {
+        let rows = store::needing_attention(&self.db, cursor, limit + 1).await?;
+        Ok(page(rows.into_iter().map(Into::into).collect(), limit))
     }
 
     /// A raffle's orders still waiting for payment: (order, buyer, amount).
@@ -364,18 +542,13 @@ impl Orders {
         cursor: Option<Uuid>,
         limit: i64,
     ) -> Result<(Vec<Order>, Option<Uuid>), ApiError> {
-        let mut rows = store::of_buyer(&self.db, user, cursor, limit + 1).await?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| r.id)
-        } else {
-            None
-        };
-        Ok((rows.into_iter().map(Into::into).collect(), next))
+        let rows = store::of_buyer(&self.db, user, cursor, limit + 1).await?;
+        Ok(page(rows.into_iter().map(Into::into).collect(), limit))
     }
 
     /// One pass of the order clock: remind winners whose deadline nears, expire unpaid orders
-    /// and hand each to the next alternate, and settle raffles with nothing left to pay.
+    /// and hand each to the next alternate, settle raffles with nothing left to pay, and send the
+    /// refunds that are due. Returns (expired, promoted).
     pub async fn pass(&self) -> anyhow::Result<(usize, usize)> {
         for row in store::due_soon(&self.db, DUE_SOON_SECS).await? {
             let mut tx = self.db.begin().await?;
@@ -395,6 +568,7 @@ impl Orders {
         let overdue = store::overdue(&mut *tx).await?;
         let mut promoted = 0;
         for row in &overdue {
+            debug_assert!(row.deadline().is_overdue(row.now));
             store::set_status(&mut *tx, row.id, "expired").await?;
             notify::push(
                 &mut *tx,
@@ -405,20 +579,72 @@ impl Orders {
                 json!({"order_id": row.id}),
             )
             .await?;
-            // The raffle hands its next alternate over; the order follows the raffle's terms.
-            if let Some((terms, winner)) =
-                crate::raffles::promote_next_alternate(&mut tx, row.raffle_id).await?
-            {
-                create_for_winners(&mut tx, terms, &[winner]).await?;
+            if self.hand_on(&mut tx, row.raffle_id).await? {
                 promoted += 1;
-            }
-            if store::awaiting_in_raffle(&mut *tx, row.raffle_id).await? == 0 {
-                crate::raffles::mark_settled(&mut tx, row.raffle_id).await?;
             }
         }
         tx.commit().await?;
+        self.send_due_refunds().await?;
         Ok((overdue.len(), promoted))
     }
+}
+
+/// What `Orders::settle_payment` made of a completed payment.
+enum Settled {
+    Paid,
+    /// It did not count (too late, or the order had ended): cancelled at the provider.
+    Late,
+    /// The order is already paid with this very payment.
+    Already,
+}
+
+/// The seller's sales by what is left to do.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesFilter {
+    /// Paid, to ship.
+    #[default]
+    ToShip,
+    /// Shipped or received.
+    Shipped,
+    /// Being refunded or refunded.
+    Refunded,
+    /// Won and not paid yet.
+    AwaitingPayment,
+    /// Every sale.
+    All,
+}
+
+impl SalesFilter {
+    fn statuses(self) -> &'static [&'static str] {
+        match self {
+            Self::ToShip => &["paid"],
+            Self::Shipped => &["shipped", "received"],
+            Self::Refunded => &["refunding", "refunded"],
+            Self::AwaitingPayment => &["awaiting_payment"],
+            Self::All => &[
+                "awaiting_payment",
+                "paid",
+                "shipped",
+                "received",
+                "expired",
+                "refunding",
+                "refunded",
+                "cancelled",
+            ],
+        }
+    }
+}
+
+/// A page of `limit` from `limit + 1` rows, and the cursor of the next one.
+fn page(mut items: Vec<Order>, limit: i64) -> (Vec<Order>, Option<Uuid>) {
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|o| o.id)
+    } else {
+        None
+    };
+    (items, next)
 }
 
 /// Called by the draw, in its transaction: an order for each winner, and their notification.
@@ -447,4 +673,42 @@ pub async fn open_sales_of(
     seller_id: Uuid,
 ) -> Result<(i64, i64), ApiError> {
     Ok(store::open_sales(&mut *tx, seller_id).await?)
+}
+
+/// A product was revoked as counterfeit, in the revoking transaction: its unpaid orders are
+/// cancelled, its paid ones refunded (sent by the order clock, or by the caller once committed),
+/// and those already shipped flagged for an admin; every buyer is told. Returns how many orders
+/// it ended.
+pub async fn end_for_revoked_product(
+    tx: &mut sqlx::PgConnection,
+    product_id: Uuid,
+    reason: &str,
+) -> Result<usize, ApiError> {
+    let orders = store::standing_of_product(&mut *tx, product_id).await?;
+    for row in &orders {
+        let body = match row.status.as_str() {
+            "awaiting_payment" => {
+                store::set_status(&mut *tx, row.id, "cancelled").await?;
+                "인증이 철회된 상품이라 주문을 취소했습니다."
+            }
+            "paid" => {
+                refunds::refund_order(&mut *tx, row, reason).await?;
+                "인증이 철회된 상품이라 결제를 취소하고 환불합니다."
+            }
+            _ => {
+                store::set_attention(&mut *tx, row.id, "revoked_after_shipping").await?;
+                "인증이 철회된 상품입니다. 관리자가 환불 절차를 안내해 드립니다."
+            }
+        };
+        notify::push(
+            &mut *tx,
+            row.buyer_id,
+            "product_revoked",
+            "상품 인증이 철회되었습니다",
+            body,
+            json!({"order_id": row.id, "product_id": product_id}),
+        )
+        .await?;
+    }
+    Ok(orders.len())
 }

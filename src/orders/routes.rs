@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{Order, Orders};
+use super::{Order, Orders, SalesFilter};
 use crate::accounts::CurrentUser;
 use crate::accounts::person::clean_text;
 use crate::http::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
@@ -52,7 +52,7 @@ pub struct PaymentRequest {
         (status = 402, description = "`payment_refused`", body = ErrorBody),
         (status = 403, description = "`not_your_order`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`already_paid`, `order_expired`, `order_not_payable`", body = ErrorBody),
+        (status = 409, description = "`already_paid`, `order_expired` (also when the payment came back after the deadline: it is cancelled at the provider), `order_not_payable`, `payment_in_progress`, `delivery_address_required`", body = ErrorBody),
         (status = 502, description = "`upstream_error`", body = ErrorBody)))]
 pub async fn pay(
     State(orders): State<Orders>,
@@ -61,7 +61,7 @@ pub async fn pay(
     Json(req): Json<PaymentRequest>,
 ) -> ApiResult<Json<Order>> {
     let key = req.payment_key.trim();
-    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+    if !valid_payment_key(key) {
         return Err(ApiError::validation(
             "payment_key",
             "must be 1 to 200 printable ASCII characters.",
@@ -90,7 +90,7 @@ pub struct ShipmentRequest {
         (status = 200, description = "Shipped", body = Order),
         (status = 400, description = "`validation_failed`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`order_not_shippable`", body = ErrorBody)))]
+        (status = 409, description = "`order_not_shippable`, `delivery_address_required`", body = ErrorBody)))]
 pub async fn ship(
     State(orders): State<Orders>,
     user: CurrentUser,
@@ -129,7 +129,9 @@ pub struct RefundRequest {
     pub reason: String,
 }
 
-/// Refund a paid order that has not shipped.
+/// Refund a paid order that has not shipped. The order is `refunding` until the provider
+/// confirms (retried by the order clock if it cannot be reached), then `refunded`; the piece
+/// passes to the next alternate while the raffle allows.
 ///
 /// The order's buyer.
 #[utoipa::path(post, path = "/v1/orders/{id}/refund", tag = "orders",
@@ -151,7 +153,8 @@ pub async fn refund(
     Ok(Json(orders.refund(&user, id, &reason).await?))
 }
 
-/// Cancel an order: a paid one is refunded, an unpaid one cancelled.
+/// Cancel an order: a paid one is refunded, an unpaid one cancelled; the piece passes to the
+/// next alternate while the raffle allows.
 ///
 /// Admins only.
 #[utoipa::path(post, path = "/v1/admin/orders/{id}/cancel", tag = "admin",
@@ -175,17 +178,19 @@ pub async fn admin_cancel(
     Ok(Json(orders.refund(&user, id, &reason).await?))
 }
 
+/// A Toss Payments webhook. Only `PAYMENT_STATUS_CHANGED` is used; other events, and fields we
+/// do not read, are accepted and ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TossWebhook {
     #[serde(rename = "eventType")]
     pub event_type: Option<String>,
-    pub data: TossWebhookData,
+    pub data: Option<TossWebhookData>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TossWebhookData {
     #[serde(rename = "paymentKey")]
-    pub payment_key: String,
+    pub payment_key: Option<String>,
     #[serde(rename = "orderId")]
     pub order_id: Option<String>,
 }
@@ -193,30 +198,45 @@ pub struct TossWebhookData {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WebhookAck {
     pub ok: bool,
+    /// False when the event was authentic but had nothing for us (another event type, a
+    /// payment that is no order of ours, a status we do not act on).
+    pub handled: bool,
 }
 
 /// Toss Payments webhook (`PAYMENT_STATUS_CHANGED`). Unsigned, so never believed as such: the
-/// payment is queried again and the order follows what the provider says.
+/// payment is queried again and the order follows what the provider says (`DONE` pays it if the
+/// deadline allows, or cancels a late payment at Toss; `CANCELED` refunds it; `PARTIAL_CANCELED`
+/// records the amount given back and flags it for an admin). Every event we do not act on gets
+/// 200, so Toss does not retry it for days.
 ///
 /// Toss Payments (anyone may call it; it changes nothing the provider does not confirm).
 #[utoipa::path(post, path = "/v1/payments/toss/webhook", tag = "orders",
     request_body = TossWebhook,
     responses(
-        (status = 200, description = "Processed", body = WebhookAck),
-        (status = 404, description = "`unknown_payment`", body = ErrorBody),
-        (status = 422, description = "`invalid_body`", body = ErrorBody)))]
+        (status = 200, description = "Processed, or ignored (`handled: false`)", body = WebhookAck),
+        (status = 404, description = "`unknown_payment`: the provider has no such payment", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+        (status = 502, description = "`upstream_error`: the provider could not be asked; Toss retries", body = ErrorBody)))]
 pub async fn toss_webhook(
     State(orders): State<Orders>,
     Json(hook): Json<TossWebhook>,
 ) -> ApiResult<Json<WebhookAck>> {
-    tracing::info!(
-        event = hook.event_type.as_deref().unwrap_or("-"),
-        "toss webhook"
-    );
-    orders
-        .webhook(&hook.data.payment_key, hook.data.order_id.as_deref())
-        .await?;
-    Ok(Json(WebhookAck { ok: true }))
+    let event = hook.event_type.as_deref().unwrap_or("-");
+    let payment_key = hook.data.as_ref().and_then(|d| d.payment_key.as_deref());
+    let handled = match payment_key {
+        Some(key) if event == "PAYMENT_STATUS_CHANGED" && valid_payment_key(key) => {
+            let order_id = hook.data.as_ref().and_then(|d| d.order_id.as_deref());
+            orders.webhook(key, order_id).await?
+        }
+        _ => false,
+    };
+    tracing::info!(event, handled, "toss webhook");
+    Ok(Json(WebhookAck { ok: true, handled }))
+}
+
+/// Toss payment keys are printable ASCII of at most 200 characters.
+fn valid_payment_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 200 && key.chars().all(|c| c.is_ascii_graphic())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -248,10 +268,84 @@ pub async fn history(
     user: CurrentUser,
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<OrderPage>> {
-    let limit = i64::from(q.limit.unwrap_or(20));
+    let limit = page_limit(q.limit)?;
+    let (items, next_cursor) = orders.history(user.id, q.cursor, limit).await?;
+    Ok(Json(OrderPage { items, next_cursor }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SalesQuery {
+    /// `to_ship` (paid, the default), `shipped` (shipped or received), `refunded`,
+    /// `awaiting_payment`, or `all`.
+    pub status: Option<SalesFilter>,
+    pub cursor: Option<Uuid>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+/// The seller's sales: orders to ship (with the delivery address), shipped, refunded. A seller
+/// is also told in their inbox (`sale_paid`) when a winner pays.
+///
+/// Sellers, for their own sales.
+#[utoipa::path(get, path = "/v1/me/sales", tag = "orders",
+    security(("bearer" = [])),
+    params(SalesQuery),
+    responses(
+        (status = 200, description = "A page of the seller's orders", body = OrderPage),
+        (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 403, description = "`seller_required`", body = ErrorBody)))]
+pub async fn sales(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Query(q): Query<SalesQuery>,
+) -> ApiResult<Json<OrderPage>> {
+    user.require_seller()?;
+    let limit = page_limit(q.limit)?;
+    let (items, next_cursor) = orders
+        .sales(user.id, q.status.unwrap_or_default(), q.cursor, limit)
+        .await?;
+    Ok(Json(OrderPage { items, next_cursor }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub cursor: Option<Uuid>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+/// Orders an admin must look at: partial cancellations made at the provider, refunds the
+/// provider refused, orders shipped before their product was revoked or cancelled at the
+/// provider after shipping, payments without a delivery address.
+///
+/// Admins only.
+#[utoipa::path(get, path = "/v1/admin/orders/attention", tag = "admin",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of orders with `attention` set", body = OrderPage),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody)))]
+pub async fn needing_attention(
+    State(orders): State<Orders>,
+    user: CurrentUser,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<OrderPage>> {
+    user.require_admin()?;
+    let limit = page_limit(q.limit)?;
+    let (items, next_cursor) = orders.needing_attention(q.cursor, limit).await?;
+    Ok(Json(OrderPage { items, next_cursor }))
+}
+
+fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
+    let limit = i64::from(limit.unwrap_or(20));
     if !(1..=100).contains(&limit) {
         return Err(ApiError::validation("limit", "must be 1 to 100."));
     }
-    let (items, next_cursor) = orders.history(user.id, q.cursor, limit).await?;
-    Ok(Json(OrderPage { items, next_cursor }))
+    Ok(limit)
 }

@@ -28,14 +28,35 @@ pub struct OrderRow {
     pub shipped_at: Option<DateTime<Utc>>,
     pub received_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    pub paying_key: Option<String>,
+    pub paying_until: Option<DateTime<Utc>>,
+    pub refunded_amount_krw: i64,
+    pub attention: Option<String>,
+    /// Past its deadline with no confirm in flight (the expiry pass has not run yet).
     pub overdue: bool,
+    /// The database's clock when the row was read: the deadline rule's `now`.
+    pub now: DateTime<Utc>,
+}
+
+impl OrderRow {
+    pub fn deadline(&self) -> super::deadline::Deadline<'_> {
+        super::deadline::Deadline {
+            status: &self.status,
+            pay_by: self.pay_by,
+            paying_key: self.paying_key.as_deref(),
+            paying_until: self.paying_until,
+        }
+    }
 }
 
 const SELECT: &str =
     "SELECT o.id, o.raffle_id, o.entry_id, o.buyer_id, o.seller_id, o.product_id, o.amount_krw,
         o.status, o.pay_by, o.payment_provider, o.payment_key, o.delivery_address, o.carrier,
         o.tracking_number, o.created_at, o.paid_at, o.shipped_at, o.received_at, o.closed_at,
-        (o.status = 'awaiting_payment' AND o.pay_by <= now()) AS overdue
+        o.paying_key, o.paying_until, o.refunded_amount_krw, o.attention,
+        (o.status = 'awaiting_payment' AND o.pay_by <= now()
+            AND (o.paying_until IS NULL OR o.paying_until <= now())) AS overdue,
+        now() AS now
     FROM orders o";
 
 /// What an order copies from its raffle.
@@ -135,7 +156,9 @@ pub async fn mark_paid(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE orders SET status = 'paid', payment_provider = $2, payment_key = $3, delivery_address = $4,
-             paid_at = now(), updated_at = now()
+             paid_at = now(), updated_at = now(), paying_key = NULL, paying_until = NULL,
+             attention = CASE WHEN $4 IS NULL THEN 'paid_without_address' ELSE attention END,
+             attention_at = CASE WHEN $4 IS NULL THEN now() ELSE attention_at END
          WHERE id = $1",
     )
     .bind(id)
@@ -151,7 +174,9 @@ pub async fn set_status(db: impl PgExecutor<'_>, id: Uuid, status: &str) -> sqlx
     sqlx::query(
         "UPDATE orders SET status = $2, updated_at = now(),
              received_at = CASE WHEN $2 = 'received' THEN now() ELSE received_at END,
-             closed_at = CASE WHEN $2 IN ('expired', 'refunded', 'cancelled') THEN now() ELSE closed_at END
+             closed_at = CASE WHEN $2 IN ('expired', 'refunded', 'cancelled') THEN now() ELSE closed_at END,
+             paying_key = CASE WHEN $2 = 'awaiting_payment' THEN paying_key END,
+             paying_until = CASE WHEN $2 = 'awaiting_payment' THEN paying_until END
          WHERE id = $1",
     )
     .bind(id)
@@ -179,10 +204,12 @@ pub async fn mark_shipped(
     Ok(())
 }
 
-/// Unpaid orders past their deadline, locked, for the expiry pass.
+/// Unpaid orders past their deadline with no confirm in flight, locked, for the expiry pass.
 pub async fn overdue(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<OrderRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE o.status = 'awaiting_payment' AND o.pay_by <= now() FOR UPDATE OF o SKIP LOCKED"
+        "{SELECT} WHERE o.status = 'awaiting_payment' AND o.pay_by <= now()
+           AND (o.paying_until IS NULL OR o.paying_until <= now())
+         FOR UPDATE OF o SKIP LOCKED"
     )))
     .fetch_all(db)
     .await
@@ -260,4 +287,214 @@ pub async fn open_sales(db: impl PgExecutor<'_>, seller_id: Uuid) -> sqlx::Resul
     .bind(seller_id)
     .fetch_one(db)
     .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Confirms in flight (see `deadline`).
+
+/// Claims the order for a confirm with `payment_key` until now + `hold_secs`.
+pub async fn claim(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    payment_key: &str,
+    hold_secs: f64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE orders SET paying_key = $2, paying_until = now() + make_interval(secs => $3), updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(payment_key)
+    .bind(hold_secs)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Gives a claim up (the confirm failed), if it is still this key's.
+pub async fn release_claim(db: impl PgExecutor<'_>, id: Uuid, payment_key: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE orders SET paying_key = NULL, paying_until = NULL WHERE id = $1 AND paying_key = $2",
+    )
+    .bind(id)
+    .bind(payment_key)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// What an admin must look at, and what the provider gave back.
+
+pub async fn set_attention(db: impl PgExecutor<'_>, id: Uuid, reason: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE orders SET attention = $2, attention_at = now(), updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(reason)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_refunded_amount(db: impl PgExecutor<'_>, id: Uuid, amount: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE orders SET refunded_amount_krw = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(amount)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Orders an admin must look at, most recent first.
+pub async fn needing_attention(
+    db: impl PgExecutor<'_>,
+    cursor: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE o.attention IS NOT NULL AND ($1::uuid IS NULL OR o.id < $1) ORDER BY o.id DESC LIMIT $2"
+    )))
+    .bind(cursor)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// A seller's sales with one of `statuses`, newest first.
+pub async fn of_seller(
+    db: impl PgExecutor<'_>,
+    seller: Uuid,
+    statuses: &[&str],
+    cursor: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE o.seller_id = $1 AND o.status = ANY($2) AND ($3::uuid IS NULL OR o.id < $3)
+         ORDER BY o.id DESC LIMIT $4"
+    )))
+    .bind(seller)
+    .bind(statuses)
+    .bind(cursor)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// A product's orders still standing (awaiting payment, paid, refunding, shipped, received),
+/// locked: what a revocation must end.
+pub async fn standing_of_product(
+    db: impl PgExecutor<'_>,
+    product_id: Uuid,
+) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE o.product_id = $1
+           AND o.status IN ('awaiting_payment', 'paid', 'shipped', 'received')
+         ORDER BY o.id FOR UPDATE OF o"
+    )))
+    .bind(product_id)
+    .fetch_all(db)
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refunds asked of the provider (`refunds`).
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundRow {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub payment_key: String,
+    pub amount_krw: i64,
+    pub reason: String,
+    pub kind: String,
+    pub status: String,
+}
+
+/// Records a refund to ask for; a payment key already recorded keeps its first refund.
+pub async fn insert_refund(
+    db: impl PgExecutor<'_>,
+    order_id: Uuid,
+    payment_key: &str,
+    amount: i64,
+    reason: &str,
+    kind: &str,
+) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar(
+        "WITH new AS (
+             INSERT INTO provider_refunds (id, order_id, payment_key, amount_krw, reason, kind)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (payment_key) DO NOTHING RETURNING id)
+         SELECT id FROM new UNION ALL SELECT id FROM provider_refunds WHERE payment_key = $3 LIMIT 1",
+    )
+    .bind(Uuid::now_v7())
+    .bind(order_id)
+    .bind(payment_key)
+    .bind(amount)
+    .bind(reason)
+    .bind(kind)
+    .fetch_one(db)
+    .await
+}
+
+/// The refund, locked, if it is still pending.
+pub async fn lock_pending_refund(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<RefundRow>> {
+    sqlx::query_as(
+        "SELECT id, order_id, payment_key, amount_krw, reason, kind, status FROM provider_refunds
+         WHERE id = $1 AND status = 'pending' FOR UPDATE SKIP LOCKED",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn find_refund(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<RefundRow>> {
+    sqlx::query_as(
+        "SELECT id, order_id, payment_key, amount_krw, reason, kind, status FROM provider_refunds WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Pending refunds due for a try.
+pub async fn due_refunds(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM provider_refunds WHERE status = 'pending' AND next_try_at <= now()
+         ORDER BY next_try_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Ends a refund: `done` or `failed` (the provider refused for good).
+pub async fn finish_refund(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    status: &str,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE provider_refunds SET status = $2, last_error = $3, attempts = attempts + 1,
+             done_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(error)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The provider could not be reached: try again later, backing off up to ten minutes.
+pub async fn retry_refund_later(db: impl PgExecutor<'_>, id: Uuid, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE provider_refunds SET attempts = attempts + 1, last_error = $2,
+             next_try_at = now() + make_interval(secs => least(600, 5 * power(2, least(attempts, 8))))
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(db)
+    .await?;
+    Ok(())
 }

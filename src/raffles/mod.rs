@@ -41,6 +41,10 @@ pub const MIN_PAYMENT_WINDOW_HOURS: u32 = 24;
 pub const MAX_PAYMENT_WINDOW_HOURS: u32 = 24 * 7;
 /// The payment window when the seller leaves it out.
 pub const DEFAULT_PAYMENT_WINDOW_HOURS: u32 = 48;
+/// How long after the draw a given-up order (expired, refunded, cancelled) still passes to the
+/// next alternate: four maximum payment windows, so a few alternates in a row can each have a
+/// full window, and nobody waits on a raffle for more than a month.
+pub const ALTERNATES_PERIOD: chrono::TimeDelta = chrono::TimeDelta::days(28);
 
 #[derive(Clone)]
 pub struct Raffles(Arc<RafflesInner>);
@@ -339,13 +343,21 @@ impl Raffles {
         // (or prevent) a raffle created at the same moment.
         crate::accounts::hold_active(&mut tx, seller.id).await?;
         store::lock_product_raffles(&mut *tx, product.id).await?;
+        // Read again under the product's lock: a revocation or a smaller edition committed since
+        // the read above must win.
+        let locked = crate::catalogue::lock_for_raffle(&mut tx, product.id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        if !locked.listed || locked.revoked {
+            return Err(ErrorCode::ProductRevoked.into());
+        }
+        let edition_size = locked.edition_size;
         let committed = store::winners_committed(&mut *tx, product.id).await?;
-        if committed + i64::from(req.winners) > i64::from(product.record.edition_size) {
+        if committed + i64::from(req.winners) > i64::from(edition_size) {
             return Err(ApiError::with_message(
                 ErrorCode::EditionExhausted,
                 format!(
-                    "The edition has {} pieces and raffles already promise {committed}.",
-                    product.record.edition_size
+                    "The edition has {edition_size} pieces and raffles already promise {committed}."
                 ),
             ));
         }
@@ -522,31 +534,66 @@ impl Raffles {
         ) {
             return Err(ErrorCode::RaffleNotCancellable.into());
         }
-        store::set_stage(
-            &mut *tx,
-            raffle_id,
-            "cancelled",
-            store::StageChange {
-                cancel_reason: Some(reason),
-                ..Default::default()
-            },
-        )
-        .await?;
-        // Everyone who entered hears of it.
-        for user in store::live_entrants(&mut *tx, raffle_id).await? {
-            crate::notify::push(
-                &mut *tx,
-                user,
-                "raffle_cancelled",
-                "래플이 취소되었습니다",
-                reason,
-                serde_json::json!({"raffle_id": raffle_id}),
-            )
-            .await?;
-        }
+        end_cancelled(&mut tx, raffle_id, reason).await?;
         tx.commit().await?;
         self.raffle(raffle_id).await
     }
+}
+
+/// Marks the raffle cancelled and tells everyone who entered. The worker cancels the
+/// commitment on chain (`cancelled_on_chain`).
+async fn end_cancelled(
+    tx: &mut sqlx::PgConnection,
+    raffle_id: Uuid,
+    reason: &str,
+) -> Result<(), ApiError> {
+    store::set_stage(
+        &mut *tx,
+        raffle_id,
+        "cancelled",
+        store::StageChange {
+            cancel_reason: Some(reason),
+            ..Default::default()
+        },
+    )
+    .await?;
+    for user in store::live_entrants(&mut *tx, raffle_id).await? {
+        crate::notify::push(
+            &mut *tx,
+            user,
+            "raffle_cancelled",
+            "래플이 취소되었습니다",
+            reason,
+            serde_json::json!({"raffle_id": raffle_id}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Revocation, in the revoking transaction: every raffle of the product that has not begun to
+/// close (scheduled, open, or committed and past its closing time) is cancelled. One already
+/// closing on chain cannot be cancelled there; it is drawn as promised and its winners' orders
+/// are ended at once (the draw checks the product under its lock). Returns how many it cancelled.
+pub async fn cancel_for_revoked_product(
+    tx: &mut sqlx::PgConnection,
+    product_id: Uuid,
+    reason: &str,
+) -> Result<usize, ApiError> {
+    store::lock_product_raffles(&mut *tx, product_id).await?;
+    let ids = store::cancellable_of_product(&mut *tx, product_id).await?;
+    for id in &ids {
+        end_cancelled(tx, *id, reason).await?;
+    }
+    Ok(ids.len())
+}
+
+/// Winners promised across a product's raffles that still count (edition-size checks).
+pub async fn winners_committed(
+    tx: &mut sqlx::PgConnection,
+    product_id: Uuid,
+) -> Result<i64, ApiError> {
+    Ok(store::winners_committed(&mut *tx, product_id).await?)
 }
 
 /// Account deletion: how many of the seller's raffles are scheduled, open, or closed and not yet
@@ -577,18 +624,42 @@ pub(crate) fn order_terms(row: &RaffleRow) -> crate::orders::store::OrderTerms {
     }
 }
 
-/// A winner did not pay in time: the first alternate without an order moves up. Returns the
+/// Whether a given-up order still passes to an alternate: the raffle is drawn (or settled) and
+/// its draw is at most [`ALTERNATES_PERIOD`] old. After that the edition stays unsold rather
+/// than keep alternates waiting for ever.
+pub fn alternates_may_move_up(row: &RaffleRow, now: DateTime<Utc>) -> bool {
+    matches!(row.stage.as_str(), "drawn" | "settled")
+        && row
+            .drawn_at
+            .is_some_and(|drawn| now - drawn <= ALTERNATES_PERIOD)
+}
+
+/// A winner did not pay in time, was refunded or cancelled: the first alternate without an
+/// order moves up, while the raffle allows ([`alternates_may_move_up`]) and its product is not
+/// revoked. Returns the
 /// order terms and (entry, person), or None when the alternates have run out.
 pub async fn promote_next_alternate(
     tx: &mut sqlx::PgConnection,
     raffle_id: Uuid,
 ) -> Result<Option<(crate::orders::store::OrderTerms, (Uuid, Uuid))>, ApiError> {
-    let Some(row) = store::find(&mut *tx, raffle_id).await? else {
+    let Some(row) = store::lock(&mut *tx, raffle_id).await? else {
         return Ok(None);
     };
+    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&mut *tx)
+        .await?;
+    if !alternates_may_move_up(&row, now) {
+        return Ok(None);
+    }
+    match crate::catalogue::lock_for_raffle(tx, row.product_id).await? {
+        Some(p) if !p.revoked => {}
+        _ => return Ok(None),
+    }
     let Some(next) = store::promote_next_alternate(&mut *tx, raffle_id).await? else {
         return Ok(None);
     };
+    // A settled raffle has an order to wait for again.
+    store::reopen_settled(&mut *tx, raffle_id).await?;
     Ok(Some((order_terms(&row), next)))
 }
 

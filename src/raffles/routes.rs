@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::store;
 use super::{Entry, NewRaffle, Raffle, RaffleState, Raffles};
 use crate::accounts::person::clean_text;
-use crate::accounts::{CurrentUser, Role};
+use crate::accounts::CurrentUser;
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::draw::{self, DrawRecord};
 use crate::protocol::product::address_hex;
@@ -52,9 +52,7 @@ pub async fn create(
     user: CurrentUser,
     Json(req): Json<NewRaffle>,
 ) -> ApiResult<(StatusCode, Json<Raffle>)> {
-    if user.role != Role::Seller {
-        return Err(ErrorCode::SellerRequired.into());
-    }
+    user.require_seller()?;
     Ok((StatusCode::CREATED, Json(raffles.create(&user, req).await?)))
 }
 

@@ -194,6 +194,8 @@ pub struct StageChange<'a> {
     pub drawn: bool,
 }
 
+/// Moves a raffle to `stage`. A cancelled raffle stays cancelled: a worker pass that read the
+/// row before an admin or a revocation cancelled it cannot bring it back.
 pub async fn set_stage(
     db: impl PgExecutor<'_>,
     id: Uuid,
@@ -217,7 +219,7 @@ pub async fn set_stage(
              void_tx = coalesce($15, void_tx),
              cancel_reason = coalesce($16, cancel_reason),
              drawn_at = CASE WHEN $17 THEN now() ELSE drawn_at END
-         WHERE id = $1",
+         WHERE id = $1 AND (stage <> 'cancelled' OR $2 = 'cancelled')",
     )
     .bind(id)
     .bind(stage)
@@ -437,6 +439,27 @@ pub async fn promote_next_alternate(
     )
     .bind(raffle_id)
     .fetch_optional(db)
+    .await
+}
+
+/// A settled raffle whose alternate moved up waits for that order again.
+pub async fn reopen_settled(db: impl PgExecutor<'_>, raffle_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("UPDATE raffles SET stage = 'drawn', updated_at = now() WHERE id = $1 AND stage = 'settled'")
+        .bind(raffle_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A product's raffles that can still be cancelled: their commitment is being sent or is on
+/// chain and the closing has not been sent (the registry cancels only committed raffles).
+pub async fn cancellable_of_product(db: impl PgExecutor<'_>, product_id: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM raffles WHERE product_id = $1 AND stage IN ('committing', 'committed')
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(product_id)
+    .fetch_all(db)
     .await
 }
 

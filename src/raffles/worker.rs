@@ -316,6 +316,20 @@ impl DrawWorker {
                     .collect();
                 crate::orders::create_for_winners(&mut tx, super::order_terms(row), &winners)
                     .await?;
+                // Revoked while it was closing on chain (too late to cancel there): drawn as
+                // committed, and its orders ended at once. The product's lock orders this
+                // against a revocation in flight.
+                if crate::catalogue::lock_for_raffle(&mut tx, row.product_id)
+                    .await?
+                    .is_some_and(|p| p.revoked)
+                {
+                    crate::orders::end_for_revoked_product(
+                        &mut tx,
+                        row.product_id,
+                        "인증이 철회된 상품입니다.",
+                    )
+                    .await?;
+                }
                 for (_, user, outcome) in outcomes.iter().filter(|(_, _, o)| o != "won") {
                     let body = if outcome == "alternate" {
                         "예비 당첨자입니다. 당첨자가 기한 안에 결제하지 않으면 순서대로 기회가 옵니다."
@@ -390,6 +404,8 @@ impl DrawWorker {
             let tx = self.chain.send_cancel_raffle(key).await?;
             store::set_cancel_tx(&self.raffles.db, row.id, tx.as_slice()).await?;
             pass.sent += 1;
+        } else if state == on_chain::NONE && row.commit_tx.is_some() && !stale(row.commit_sent_at) {
+            // The commitment may still be on its way; cancel it once it lands or its send is stale.
         } else if state == on_chain::CANCELLED || state == on_chain::NONE {
             // Cancelled on chain already, or never committed: nothing to undo there.
             store::set_cancel_tx(&self.raffles.db, row.id, &[]).await?;

@@ -399,8 +399,24 @@ impl TestApp {
         (body["user"].clone(), body["tokens"].clone())
     }
 
-    /// A fresh verified buyer; returns their access token.
+    /// A fresh verified buyer with a delivery address (paying needs one); returns their access
+    /// token.
     pub async fn buyer(&self) -> String {
+        let token = self.buyer_without_address().await;
+        self.call(
+            Method::PATCH,
+            "/v1/me",
+            Some(&token),
+            Some(json!({"delivery_address": {"recipient": "김민수", "phone": "010-1234-5678",
+                "postal_code": "06236", "address": "서울특별시 강남구 테헤란로 152"}})),
+        )
+        .await
+        .ok();
+        token
+    }
+
+    /// A fresh verified buyer who has not given a delivery address yet.
+    pub async fn buyer_without_address(&self) -> String {
         let person = Person::random();
         let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
         let (_, tokens) = self.signup(&email, "a-good-password-1", &person).await;

@@ -14,6 +14,7 @@ mod chat;
 mod kakao;
 mod operations;
 mod orders;
+mod payments;
 mod portone;
 mod production;
 mod raffles;
