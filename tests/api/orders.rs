@@ -548,3 +548,161 @@ async fn paying_through_toss_confirms_once_and_webhooks_are_requeried() {
         "refunded"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fail-closed rules of the order's life.
+
+#[tokio::test]
+async fn refunds_and_admin_cancels_pass_the_piece_to_the_next_alternate_while_the_raffle_allows() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (raffle, _, buyers) = drawn_raffle(&app, &chain, 4, 1).await;
+    let (won, rest) = split(&app, &buyers).await;
+    let (first, order) = &won[0];
+    let id = order["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/orders/{id}/payment"),
+        Some(first),
+        json!({"payment_key": "dev_then_refund", "amount": 159000}),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{raffle}"), None).await.ok()["state"],
+        "settled"
+    );
+    app.post(
+        &format!("/v1/orders/{id}/refund"),
+        Some(first),
+        json!({"reason": "단순 변심"}),
+    )
+    .await
+    .ok();
+    // The refund hands the piece on: the first alternate has an order, the raffle waits again.
+    let (second_won, rest) = split(&app, &rest).await;
+    assert_eq!(second_won.len(), 1, "the first alternate moved up");
+    assert!(kinds(&app, &second_won[0].0).await.contains(&"won".to_owned()));
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{raffle}"), None).await.ok()["state"],
+        "drawn"
+    );
+    // An admin cancels that unpaid order: the next alternate moves up.
+    let admin = app.admin().await;
+    let second_id = second_won[0].1["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/admin/orders/{second_id}/cancel"),
+        Some(&admin),
+        json!({"reason": "판매 불가"}),
+    )
+    .await
+    .ok();
+    assert!(kinds(&app, &second_won[0].0).await.contains(&"order_cancelled".to_owned()));
+    let (third_won, rest) = split(&app, &rest).await;
+    assert_eq!(third_won.len(), 1);
+    // Four weeks after the draw, alternates no longer move up: the edition stays unsold.
+    sqlx::query("UPDATE raffles SET drawn_at = now() - interval '29 days' WHERE id = $1::uuid")
+        .bind(&raffle)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let third_id = third_won[0].1["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/admin/orders/{third_id}/cancel"),
+        Some(&admin),
+        json!({"reason": "판매 불가"}),
+    )
+    .await
+    .ok();
+    let (fourth_won, _) = split(&app, &rest).await;
+    assert!(fourth_won.is_empty(), "no alternate after the alternates period");
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{raffle}"), None).await.ok()["state"],
+        "settled"
+    );
+}
+
+#[tokio::test]
+async fn paying_needs_a_delivery_address_and_the_seller_hears_of_it_and_lists_sales() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 50).await;
+    let raffle = open_raffle(&app, &seller, &product, 1, Duration::from_secs(3)).await;
+    let buyer = app.buyer_without_address().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{raffle}/entry"),
+        Some(&buyer),
+        None,
+    )
+    .await
+    .ok();
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    drive_draw(&app, &chain, &raffle).await;
+    let order = order_of(&app, &buyer).await.unwrap();
+    let id = order["id"].as_str().unwrap();
+    let pay = json!({"payment_key": "dev_addr", "amount": 159000});
+    app.post(&format!("/v1/orders/{id}/payment"), Some(&buyer), pay.clone())
+        .await
+        .expect(409, "delivery_address_required");
+    assert_eq!(order_of(&app, &buyer).await.unwrap()["status"], "awaiting_payment");
+    // Nothing is in the seller's list to ship yet.
+    let to_ship = app.get("/v1/me/sales", Some(&seller)).await.ok();
+    assert!(to_ship["items"].as_array().unwrap().is_empty());
+    let awaiting = app
+        .get("/v1/me/sales?status=awaiting_payment", Some(&seller))
+        .await
+        .ok();
+    assert_eq!(awaiting["items"][0]["id"], json!(id));
+    assert!(awaiting["items"][0]["delivery_address"].is_null());
+
+    app.call(
+        Method::PATCH,
+        "/v1/me",
+        Some(&buyer),
+        Some(json!({"delivery_address": {"recipient": "이서연", "phone": "010-2222-3333",
+            "postal_code": "04524", "address": "서울특별시 중구 세종대로 110"}})),
+    )
+    .await
+    .ok();
+    app.post(&format!("/v1/orders/{id}/payment"), Some(&buyer), pay)
+        .await
+        .ok();
+    assert!(kinds(&app, &seller).await.contains(&"sale_paid".to_owned()));
+    let to_ship = app.get("/v1/me/sales?status=to_ship", Some(&seller)).await.ok();
+    assert_eq!(to_ship["items"][0]["id"], json!(id));
+    assert_eq!(to_ship["items"][0]["delivery_address"]["recipient"], "이서연");
+    app.post(
+        &format!("/v1/orders/{id}/shipment"),
+        Some(&seller),
+        json!({"carrier": "CJ대한통운", "tracking_number": "6543210987"}),
+    )
+    .await
+    .ok();
+    let shipped = app.get("/v1/me/sales?status=shipped", Some(&seller)).await.ok();
+    assert_eq!(shipped["items"][0]["status"], "shipped");
+    assert!(
+        app.get("/v1/me/sales", Some(&seller)).await.ok()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // Who may call it: sellers, for their own sales.
+    app.get("/v1/me/sales", Some(&buyer))
+        .await
+        .expect(403, "seller_required");
+    app.get("/v1/me/sales", None)
+        .await
+        .expect(401, "authentication_required");
+    app.get("/v1/me/sales?status=everything", Some(&seller))
+        .await
+        .expect(400, "invalid_query_parameter");
+    let (_, other_seller) = app.seller().await;
+    assert!(
+        app.get("/v1/me/sales?status=all", Some(&other_seller))
+            .await
+            .ok()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -876,3 +876,144 @@ async fn an_empty_raffle_ends_empty_and_publishes_the_seed_it_committed() {
     let again = app.get(&format!("/v1/raffles/{id}/draw"), None).await.ok();
     assert_eq!(again["seed"], record.seed.unwrap().as_str());
 }
+
+#[tokio::test]
+async fn revoking_a_product_reaches_its_raffles_orders_and_buyers() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 50).await;
+    // A drawn raffle with three winners: one will not have paid, one paid, one shipped.
+    let drawn = open_raffle(&app, &seller, &product, 3, Duration::from_secs(3)).await;
+    let mut winners = Vec::new();
+    for _ in 0..3 {
+        let token = app.buyer().await;
+        app.call(Method::POST, &format!("/v1/raffles/{drawn}/entry"), Some(&token), None)
+            .await
+            .ok();
+        winners.push(token);
+    }
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    drive_draw(&app, &chain, &drawn).await;
+    let mut orders = Vec::new();
+    for token in &winners {
+        orders.push(
+            crate::orders::order_of(&app, token).await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for (token, id) in winners.iter().zip(&orders).skip(1) {
+        app.post(
+            &format!("/v1/orders/{id}/payment"),
+            Some(token),
+            json!({"payment_key": format!("dev_{id}"), "amount": 159000}),
+        )
+        .await
+        .ok();
+    }
+    app.post(
+        &format!("/v1/orders/{}/shipment", orders[2]),
+        Some(&seller),
+        json!({"carrier": "CJ대한통운", "tracking_number": "1234567890"}),
+    )
+    .await
+    .ok();
+    // And an open raffle with an entrant.
+    let open = open_raffle(&app, &seller, &product, 1, Duration::from_secs(600)).await;
+    let entrant = app.buyer().await;
+    app.call(Method::POST, &format!("/v1/raffles/{open}/entry"), Some(&entrant), None)
+        .await
+        .ok();
+
+    let admin = app.admin().await;
+    app.post(
+        &format!("/v1/products/{product}/revoke"),
+        Some(&admin),
+        json!({"reason": "위조품 신고 확인"}),
+    )
+    .await
+    .ok();
+
+    // No new raffle, and the open one is cancelled (on chain too) with its entrant told.
+    let now = db_now(&app).await;
+    let again = json!({"product_id": product, "winners": 1, "opens_at": now.to_rfc3339(),
+                       "closes_at": (now + chrono::Duration::hours(1)).to_rfc3339()});
+    app.post("/v1/raffles", Some(&seller), again)
+        .await
+        .expect(409, "product_revoked");
+    assert_eq!(
+        app.get(&format!("/v1/raffles/{open}"), None).await.ok()["state"],
+        "cancelled"
+    );
+    app.call(Method::POST, &format!("/v1/raffles/{open}/entry"), Some(&app.buyer().await), None)
+        .await
+        .expect(409, "raffle_not_open");
+    let told = crate::orders::kinds(&app, &entrant).await;
+    assert!(told.contains(&"raffle_cancelled".to_owned()), "{told:?}");
+    app.state.draw_worker.clone().unwrap().pass().await.unwrap();
+    let key =
+        alloy::primitives::FixedBytes::<16>::from(*uuid::Uuid::parse_str(&open).unwrap().as_bytes());
+    assert_eq!(chain.client.raffle(key).await.unwrap().state, 6, "cancelled on chain");
+
+    // The unpaid order is cancelled and cannot be paid, the paid one refunded, the shipped one
+    // flagged for an admin; every buyer was told.
+    let status = |i: usize| {
+        let (app, token, id) = (&app, winners[i].clone(), orders[i].clone());
+        async move { app.get(&format!("/v1/orders/{id}"), Some(&token)).await.ok() }
+    };
+    assert_eq!(status(0).await["status"], "cancelled");
+    app.post(
+        &format!("/v1/orders/{}/payment", orders[0]),
+        Some(&winners[0]),
+        json!({"payment_key": "dev_after_revoke", "amount": 159000}),
+    )
+    .await
+    .expect(409, "order_not_payable");
+    assert_eq!(status(1).await["status"], "refunded");
+    let shipped = status(2).await;
+    assert_eq!(
+        (shipped["status"].clone(), shipped["attention"].clone()),
+        (json!("shipped"), json!("revoked_after_shipping"))
+    );
+    for token in &winners {
+        assert!(
+            crate::orders::kinds(&app, token)
+                .await
+                .contains(&"product_revoked".to_owned())
+        );
+    }
+    // Nothing was handed to an alternate: there are none, and a revoked product passes nothing on.
+    let standing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE product_id = $1::uuid AND status = 'awaiting_payment'",
+    )
+    .bind(&product)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(standing, 0);
+}
+
+#[tokio::test]
+async fn an_edition_never_shrinks_below_the_winners_its_raffles_promise() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    open_raffle(&app, &seller, &product, 4, Duration::from_secs(600)).await;
+    let url = format!("/v1/products/{product}");
+    let patch = |size: u32| {
+        app.call(
+            Method::PATCH,
+            &url,
+            Some(&seller),
+            Some(json!({"edition_size": size})),
+        )
+    };
+    patch(3).await.expect(409, "edition_below_winners");
+    assert_eq!(
+        app.get(&format!("/v1/products/{product}"), None).await.ok()["record"]["edition_size"],
+        10,
+        "nothing changed"
+    );
+    assert_eq!(patch(4).await.status, 200, "as many pieces as winners is fine");
+}
