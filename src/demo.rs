@@ -162,7 +162,12 @@ pub async fn seed(accounts: &Accounts, catalogue: &Catalogue) -> anyhow::Result<
             },
         )
         .await?;
-        accounts::seed_delivery_address(accounts, id, demo_address(&format!("응모자{i}"), "010-0000-0100")).await?;
+        accounts::seed_delivery_address(
+            accounts,
+            id,
+            demo_address(&format!("응모자{i}"), "010-0000-0100"),
+        )
+        .await?;
     }
     if accounts::store::find_login(&accounts.db, ADMIN.email)
         .await?

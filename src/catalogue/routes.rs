@@ -15,7 +15,6 @@ use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::bundle::ProofBundle;
 use crate::recommend::Recommendations;
 
-
 /// The product's seller, or an admin.
 async fn require_owner_or_admin(
     catalogue: &Catalogue,

@@ -452,9 +452,15 @@ impl ErrorCode {
             Self::ConversationClosed => {
                 "The other side has deleted their account; this conversation takes no new messages."
             }
-            Self::DeliveryAddressRequired => "Add a delivery address to your profile before paying.",
-            Self::PaymentInProgress => "Another payment for this order is being confirmed; try again shortly.",
-            Self::EditionBelowWinners => "The edition cannot be smaller than the winners its raffles already promise.",
+            Self::DeliveryAddressRequired => {
+                "Add a delivery address to your profile before paying."
+            }
+            Self::PaymentInProgress => {
+                "Another payment for this order is being confirmed; try again shortly."
+            }
+            Self::EditionBelowWinners => {
+                "The edition cannot be smaller than the winners its raffles already promise."
+            }
             Self::Internal => "Something went wrong on our side.",
             Self::UpstreamError => "An outside service failed; try again later.",
             Self::Unavailable => "The service is not available right now.",

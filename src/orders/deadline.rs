@@ -40,7 +40,8 @@ impl Deadline<'_> {
 
     /// Whether a completed payment with this key, learned at `now`, makes the order paid.
     pub fn may_become_paid(&self, payment_key: &str, now: DateTime<Utc>) -> bool {
-        self.status == "awaiting_payment" && (now < self.pay_by || self.claimed_by(payment_key, now))
+        self.status == "awaiting_payment"
+            && (now < self.pay_by || self.claimed_by(payment_key, now))
     }
 
     /// Whether the expiry pass may end the order at `now`.
@@ -79,7 +80,10 @@ mod tests {
         let o = order(Some(("pk", 100)));
         assert!(!o.may_start_paying(at(0)));
         assert!(o.may_become_paid("pk", at(50)));
-        assert!(!o.may_become_paid("other", at(50)), "a webhook for another payment is late");
+        assert!(
+            !o.may_become_paid("other", at(50)),
+            "a webhook for another payment is late"
+        );
         assert!(!o.may_become_paid("pk", at(100)), "the claim has lapsed");
         assert!(!o.is_overdue(at(50)), "the pass waits for the claim");
         assert!(o.is_overdue(at(100)));

@@ -214,7 +214,10 @@ impl Orders {
                 ),
             ));
         }
-        match self.settle_payment(id, &payment.payment_key, payment.total_amount).await? {
+        match self
+            .settle_payment(id, &payment.payment_key, payment.total_amount)
+            .await?
+        {
             Settled::Paid => Ok(store::find(&self.db, id)
                 .await?
                 .ok_or(ErrorCode::NotFound)?
@@ -304,7 +307,11 @@ impl Orders {
     /// A provider webhook: never trusted as such; the payment is looked up again and the order
     /// follows what the provider says now. Returns false when there was nothing for us in it
     /// (an authentic payment that is not one of our orders').
-    pub async fn webhook(&self, payment_key: &str, order_id: Option<&str>) -> Result<bool, ApiError> {
+    pub async fn webhook(
+        &self,
+        payment_key: &str,
+        order_id: Option<&str>,
+    ) -> Result<bool, ApiError> {
         let payment = match self.payments.get(payment_key).await {
             Ok(p) => p,
             Err(PaymentError::NotFound) => return Err(ErrorCode::UnknownPayment.into()),
@@ -480,7 +487,11 @@ impl Orders {
     /// An order was given up (expired, refunded, cancelled): the raffle's next alternate gets
     /// one while the raffle allows (`raffles::promote_next_alternate`), and the raffle settles
     /// when nothing is left to pay.
-    async fn hand_on(&self, tx: &mut sqlx::PgConnection, raffle_id: Uuid) -> Result<bool, ApiError> {
+    async fn hand_on(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        raffle_id: Uuid,
+    ) -> Result<bool, ApiError> {
         let promoted = match crate::raffles::promote_next_alternate(tx, raffle_id).await? {
             Some((terms, winner)) => {
                 create_for_winners(tx, terms, &[winner]).await?;

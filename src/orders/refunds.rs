@@ -47,7 +47,9 @@ impl Orders {
             Err(PaymentError::Refused { code, message }) => {
                 Outcome::Failed(format!("{code}: {message}"))
             }
-            Err(PaymentError::NotFound) => Outcome::Failed("the provider has no such payment".into()),
+            Err(PaymentError::NotFound) => {
+                Outcome::Failed("the provider has no such payment".into())
+            }
             Err(PaymentError::Unavailable(e)) => Outcome::TryLater(format!("{e:#}")),
         };
         let mut tx = self.db.begin().await?;
@@ -119,7 +121,15 @@ pub async fn refund_order(
     // Toss takes a cancel reason of at most 200 characters.
     let reason: String = reason.chars().take(200).collect();
     store::set_status(&mut *tx, order.id, "refunding").await?;
-    Ok(store::insert_refund(&mut *tx, order.id, &key, order.amount_krw, &reason, "refund").await?)
+    Ok(store::insert_refund(
+        &mut *tx,
+        order.id,
+        &key,
+        order.amount_krw,
+        &reason,
+        "refund",
+    )
+    .await?)
 }
 
 /// Records that a payment which does not count for the order (too late, or a second one) goes

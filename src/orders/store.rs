@@ -312,7 +312,11 @@ pub async fn claim(
 }
 
 /// Gives a claim up (the confirm failed), if it is still this key's.
-pub async fn release_claim(db: impl PgExecutor<'_>, id: Uuid, payment_key: &str) -> sqlx::Result<()> {
+pub async fn release_claim(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    payment_key: &str,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE orders SET paying_key = NULL, paying_until = NULL WHERE id = $1 AND paying_key = $2",
     )
@@ -327,15 +331,21 @@ pub async fn release_claim(db: impl PgExecutor<'_>, id: Uuid, payment_key: &str)
 // What an admin must look at, and what the provider gave back.
 
 pub async fn set_attention(db: impl PgExecutor<'_>, id: Uuid, reason: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE orders SET attention = $2, attention_at = now(), updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(reason)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE orders SET attention = $2, attention_at = now(), updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
-pub async fn set_refunded_amount(db: impl PgExecutor<'_>, id: Uuid, amount: i64) -> sqlx::Result<()> {
+pub async fn set_refunded_amount(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    amount: i64,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE orders SET refunded_amount_krw = $2, updated_at = now() WHERE id = $1")
         .bind(id)
         .bind(amount)
@@ -436,7 +446,10 @@ pub async fn insert_refund(
 }
 
 /// The refund, locked, if it is still pending.
-pub async fn lock_pending_refund(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<RefundRow>> {
+pub async fn lock_pending_refund(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> sqlx::Result<Option<RefundRow>> {
     sqlx::query_as(
         "SELECT id, order_id, payment_key, amount_krw, reason, kind, status FROM provider_refunds
          WHERE id = $1 AND status = 'pending' FOR UPDATE SKIP LOCKED",
@@ -486,7 +499,11 @@ pub async fn finish_refund(
 }
 
 /// The provider could not be reached: try again later, backing off up to ten minutes.
-pub async fn retry_refund_later(db: impl PgExecutor<'_>, id: Uuid, error: &str) -> sqlx::Result<()> {
+pub async fn retry_refund_later(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    error: &str,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE provider_refunds SET attempts = attempts + 1, last_error = $2,
              next_try_at = now() + make_interval(secs => least(600, 5 * power(2, least(attempts, 8))))

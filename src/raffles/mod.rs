@@ -3,6 +3,7 @@
 //! its root on chain, reveals the seed committed at creation, and computes the order that anyone
 //! can recompute (`truffle.draw/1`).
 
+mod published;
 pub mod routes;
 pub mod store;
 pub mod worker;
@@ -57,6 +58,8 @@ pub struct RafflesInner {
     master_key: SecretBox<Vec<u8>>,
     /// The app's CPU pool: ticket trees and draws run on it.
     pub cpu: CpuPool,
+    /// Closed raffles' published ticket lists, built once.
+    tickets: published::TicketCache,
 }
 
 impl std::ops::Deref for Raffles {
@@ -254,6 +257,7 @@ impl Raffles {
             catalogue,
             master_key,
             cpu,
+            tickets: Default::default(),
         }))
     }
 

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::store;
 use super::{Entry, NewRaffle, Raffle, RaffleState, Raffles};
-use crate::accounts::person::clean_text;
 use crate::accounts::CurrentUser;
+use crate::accounts::person::clean_text;
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::draw::{self, DrawRecord};
 use crate::protocol::product::address_hex;
@@ -256,13 +256,12 @@ pub async fn tickets(
 ) -> ApiResult<Response> {
     let row = closed_row(&raffles, id).await?;
     if q.download == Some(true) {
-        let all = store::tickets(&raffles.db, id).await?;
-        let mut text = String::with_capacity(all.len() * 67);
-        for t in &all {
-            text.push_str(&hex0x(t));
-            text.push('\n');
-        }
-        return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
+        let published = raffles.published_tickets(id).await?;
+        return Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            published.text.clone(),
+        )
+            .into_response());
     }
     let after = q
         .after
@@ -321,21 +320,9 @@ pub async fn ticket_proof(
             )
         })?;
     closed_row(&raffles, id).await?;
-    let all = store::tickets(&raffles.db, id).await?;
-    let (tree, leaf) = raffles
-        .cpu
-        .run(move || {
-            let list: Vec<[u8; 32]> = all
-                .iter()
-                .filter_map(|t| t.as_slice().try_into().ok())
-                .collect();
-            (
-                draw::ticket_tree(&list),
-                crate::protocol::merkle::leaf(&ticket),
-            )
-        })
-        .await?;
-    let tree = tree.ok_or(ErrorCode::NotFound)?;
+    let published = raffles.published_tickets(id).await?;
+    let tree = published.tree.as_ref().ok_or(ErrorCode::NotFound)?;
+    let leaf = crate::protocol::merkle::leaf(&ticket);
     let proof = tree.proof(&leaf).ok_or(ErrorCode::NotFound)?;
     Ok(Json(TicketProof {
         ticket: hex0x(&ticket),

@@ -453,7 +453,10 @@ pub async fn reopen_settled(db: impl PgExecutor<'_>, raffle_id: Uuid) -> sqlx::R
 
 /// A product's raffles that can still be cancelled: their commitment is being sent or is on
 /// chain and the closing has not been sent (the registry cancels only committed raffles).
-pub async fn cancellable_of_product(db: impl PgExecutor<'_>, product_id: Uuid) -> sqlx::Result<Vec<Uuid>> {
+pub async fn cancellable_of_product(
+    db: impl PgExecutor<'_>,
+    product_id: Uuid,
+) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar(
         "SELECT id FROM raffles WHERE product_id = $1 AND stage IN ('committing', 'committed')
          ORDER BY id FOR UPDATE",

@@ -407,8 +407,10 @@ impl TestApp {
             Method::PATCH,
             "/v1/me",
             Some(&token),
-            Some(json!({"delivery_address": {"recipient": "김민수", "phone": "010-1234-5678",
-                "postal_code": "06236", "address": "서울특별시 강남구 테헤란로 152"}})),
+            Some(
+                json!({"delivery_address": {"recipient": "김민수", "phone": "010-1234-5678",
+                "postal_code": "06236", "address": "서울특별시 강남구 테헤란로 152"}}),
+            ),
         )
         .await
         .ok();

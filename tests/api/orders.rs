@@ -581,7 +581,11 @@ async fn refunds_and_admin_cancels_pass_the_piece_to_the_next_alternate_while_th
     // The refund hands the piece on: the first alternate has an order, the raffle waits again.
     let (second_won, rest) = split(&app, &rest).await;
     assert_eq!(second_won.len(), 1, "the first alternate moved up");
-    assert!(kinds(&app, &second_won[0].0).await.contains(&"won".to_owned()));
+    assert!(
+        kinds(&app, &second_won[0].0)
+            .await
+            .contains(&"won".to_owned())
+    );
     assert_eq!(
         app.get(&format!("/v1/raffles/{raffle}"), None).await.ok()["state"],
         "drawn"
@@ -596,7 +600,11 @@ async fn refunds_and_admin_cancels_pass_the_piece_to_the_next_alternate_while_th
     )
     .await
     .ok();
-    assert!(kinds(&app, &second_won[0].0).await.contains(&"order_cancelled".to_owned()));
+    assert!(
+        kinds(&app, &second_won[0].0)
+            .await
+            .contains(&"order_cancelled".to_owned())
+    );
     let (third_won, rest) = split(&app, &rest).await;
     assert_eq!(third_won.len(), 1);
     // Four weeks after the draw, alternates no longer move up: the edition stays unsold.
@@ -614,7 +622,10 @@ async fn refunds_and_admin_cancels_pass_the_piece_to_the_next_alternate_while_th
     .await
     .ok();
     let (fourth_won, _) = split(&app, &rest).await;
-    assert!(fourth_won.is_empty(), "no alternate after the alternates period");
+    assert!(
+        fourth_won.is_empty(),
+        "no alternate after the alternates period"
+    );
     assert_eq!(
         app.get(&format!("/v1/raffles/{raffle}"), None).await.ok()["state"],
         "settled"
@@ -641,10 +652,17 @@ async fn paying_needs_a_delivery_address_and_the_seller_hears_of_it_and_lists_sa
     let order = order_of(&app, &buyer).await.unwrap();
     let id = order["id"].as_str().unwrap();
     let pay = json!({"payment_key": "dev_addr", "amount": 159000});
-    app.post(&format!("/v1/orders/{id}/payment"), Some(&buyer), pay.clone())
-        .await
-        .expect(409, "delivery_address_required");
-    assert_eq!(order_of(&app, &buyer).await.unwrap()["status"], "awaiting_payment");
+    app.post(
+        &format!("/v1/orders/{id}/payment"),
+        Some(&buyer),
+        pay.clone(),
+    )
+    .await
+    .expect(409, "delivery_address_required");
+    assert_eq!(
+        order_of(&app, &buyer).await.unwrap()["status"],
+        "awaiting_payment"
+    );
     // Nothing is in the seller's list to ship yet.
     let to_ship = app.get("/v1/me/sales", Some(&seller)).await.ok();
     assert!(to_ship["items"].as_array().unwrap().is_empty());
@@ -659,8 +677,10 @@ async fn paying_needs_a_delivery_address_and_the_seller_hears_of_it_and_lists_sa
         Method::PATCH,
         "/v1/me",
         Some(&buyer),
-        Some(json!({"delivery_address": {"recipient": "이서연", "phone": "010-2222-3333",
-            "postal_code": "04524", "address": "서울특별시 중구 세종대로 110"}})),
+        Some(
+            json!({"delivery_address": {"recipient": "이서연", "phone": "010-2222-3333",
+            "postal_code": "04524", "address": "서울특별시 중구 세종대로 110"}}),
+        ),
     )
     .await
     .ok();
@@ -668,9 +688,15 @@ async fn paying_needs_a_delivery_address_and_the_seller_hears_of_it_and_lists_sa
         .await
         .ok();
     assert!(kinds(&app, &seller).await.contains(&"sale_paid".to_owned()));
-    let to_ship = app.get("/v1/me/sales?status=to_ship", Some(&seller)).await.ok();
+    let to_ship = app
+        .get("/v1/me/sales?status=to_ship", Some(&seller))
+        .await
+        .ok();
     assert_eq!(to_ship["items"][0]["id"], json!(id));
-    assert_eq!(to_ship["items"][0]["delivery_address"]["recipient"], "이서연");
+    assert_eq!(
+        to_ship["items"][0]["delivery_address"]["recipient"],
+        "이서연"
+    );
     app.post(
         &format!("/v1/orders/{id}/shipment"),
         Some(&seller),
@@ -678,7 +704,10 @@ async fn paying_needs_a_delivery_address_and_the_seller_hears_of_it_and_lists_sa
     )
     .await
     .ok();
-    let shipped = app.get("/v1/me/sales?status=shipped", Some(&seller)).await.ok();
+    let shipped = app
+        .get("/v1/me/sales?status=shipped", Some(&seller))
+        .await
+        .ok();
     assert_eq!(shipped["items"][0]["status"], "shipped");
     assert!(
         app.get("/v1/me/sales", Some(&seller)).await.ok()["items"]

@@ -61,7 +61,8 @@ fn webhook(key: &str, order: &str) -> Value {
 }
 
 #[tokio::test]
-async fn a_webhook_after_the_deadline_does_not_pay_the_order_and_the_payment_is_cancelled_at_toss() {
+async fn a_webhook_after_the_deadline_does_not_pay_the_order_and_the_payment_is_cancelled_at_toss()
+{
     let chain = TestChain::start().await;
     let server = MockServer::start().await;
     let app = toss_app(&chain, &server).await;
@@ -88,19 +89,29 @@ async fn a_webhook_after_the_deadline_does_not_pay_the_order_and_the_payment_is_
         .post("/v1/payments/toss/webhook", None, webhook("tpk_late", &id))
         .await
         .ok();
-    assert_eq!((ack["ok"].clone(), ack["handled"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (ack["ok"].clone(), ack["handled"].clone()),
+        (json!(true), json!(true))
+    );
     // The same webhook again (Toss retries) cancels nothing twice (expect(1) above).
     app.post("/v1/payments/toss/webhook", None, webhook("tpk_late", &id))
         .await
         .ok();
     let order = app.get(&format!("/v1/orders/{id}"), Some(late)).await.ok();
-    assert_eq!(order["status"], "expired", "a late payment never makes it paid");
+    assert_eq!(
+        order["status"], "expired",
+        "a late payment never makes it paid"
+    );
     assert!(order["paid_at"].is_null());
     assert_eq!(
         refunds(&app, &id).await,
         vec![("late_payment".to_owned(), "done".to_owned())]
     );
-    assert!(kinds(&app, late).await.contains(&"late_payment_refunded".to_owned()));
+    assert!(
+        kinds(&app, late)
+            .await
+            .contains(&"late_payment_refunded".to_owned())
+    );
     // The clock expires it and the alternate moves up.
     assert_eq!(app.state.orders.pass().await.unwrap(), (1, 1));
 }
@@ -141,7 +152,9 @@ async fn a_confirm_in_flight_holds_no_row_lock_and_counts_when_it_began_before_t
     // While Toss thinks, the order row is free (NOWAIT fails at once on a held lock), the
     // deadline passes, and the clock runs: the claim keeps the order from expiring.
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let mut conn = sqlx::PgConnection::connect(&app.database().url()).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&app.database().url())
+        .await
+        .unwrap();
     let mut tx = conn.begin().await.unwrap();
     sqlx::query("SELECT id FROM orders WHERE id = $1::uuid FOR UPDATE NOWAIT")
         .bind(&id)
@@ -221,7 +234,9 @@ async fn a_payment_confirmed_after_its_claim_lapsed_is_cancelled_at_toss_and_rec
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "order_expired");
     assert_eq!(
-        app.get(&format!("/v1/orders/{id}"), Some(winner)).await.ok()["status"],
+        app.get(&format!("/v1/orders/{id}"), Some(winner))
+            .await
+            .ok()["status"],
         "expired"
     );
     assert_eq!(
@@ -297,14 +312,21 @@ async fn the_webhook_acknowledges_what_it_ignores_and_flags_partial_cancellation
     assert_eq!(ack["handled"], true);
     let order = order_of(&app, winner).await.unwrap();
     assert_eq!(
-        (order["status"].clone(), order["refunded_amount_krw"].clone(), order["attention"].clone()),
+        (
+            order["status"].clone(),
+            order["refunded_amount_krw"].clone(),
+            order["attention"].clone()
+        ),
         (json!("paid"), json!(59000), json!("partial_cancel"))
     );
     app.get("/v1/admin/orders/attention", Some(winner))
         .await
         .expect(403, "forbidden");
     let admin = app.admin().await;
-    let flagged = app.get("/v1/admin/orders/attention", Some(&admin)).await.ok();
+    let flagged = app
+        .get("/v1/admin/orders/attention", Some(&admin))
+        .await
+        .ok();
     assert_eq!(flagged["items"][0]["id"], json!(id));
 }
 

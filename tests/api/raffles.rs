@@ -887,9 +887,14 @@ async fn revoking_a_product_reaches_its_raffles_orders_and_buyers() {
     let mut winners = Vec::new();
     for _ in 0..3 {
         let token = app.buyer().await;
-        app.call(Method::POST, &format!("/v1/raffles/{drawn}/entry"), Some(&token), None)
-            .await
-            .ok();
+        app.call(
+            Method::POST,
+            &format!("/v1/raffles/{drawn}/entry"),
+            Some(&token),
+            None,
+        )
+        .await
+        .ok();
         winners.push(token);
     }
     tokio::time::sleep(Duration::from_millis(3200)).await;
@@ -922,9 +927,14 @@ async fn revoking_a_product_reaches_its_raffles_orders_and_buyers() {
     // And an open raffle with an entrant.
     let open = open_raffle(&app, &seller, &product, 1, Duration::from_secs(600)).await;
     let entrant = app.buyer().await;
-    app.call(Method::POST, &format!("/v1/raffles/{open}/entry"), Some(&entrant), None)
-        .await
-        .ok();
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{open}/entry"),
+        Some(&entrant),
+        None,
+    )
+    .await
+    .ok();
 
     let admin = app.admin().await;
     app.post(
@@ -946,21 +956,35 @@ async fn revoking_a_product_reaches_its_raffles_orders_and_buyers() {
         app.get(&format!("/v1/raffles/{open}"), None).await.ok()["state"],
         "cancelled"
     );
-    app.call(Method::POST, &format!("/v1/raffles/{open}/entry"), Some(&app.buyer().await), None)
-        .await
-        .expect(409, "raffle_not_open");
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{open}/entry"),
+        Some(&app.buyer().await),
+        None,
+    )
+    .await
+    .expect(409, "raffle_not_open");
     let told = crate::orders::kinds(&app, &entrant).await;
     assert!(told.contains(&"raffle_cancelled".to_owned()), "{told:?}");
     app.state.draw_worker.clone().unwrap().pass().await.unwrap();
-    let key =
-        alloy::primitives::FixedBytes::<16>::from(*uuid::Uuid::parse_str(&open).unwrap().as_bytes());
-    assert_eq!(chain.client.raffle(key).await.unwrap().state, 6, "cancelled on chain");
+    let key = alloy::primitives::FixedBytes::<16>::from(
+        *uuid::Uuid::parse_str(&open).unwrap().as_bytes(),
+    );
+    assert_eq!(
+        chain.client.raffle(key).await.unwrap().state,
+        6,
+        "cancelled on chain"
+    );
 
     // The unpaid order is cancelled and cannot be paid, the paid one refunded, the shipped one
     // flagged for an admin; every buyer was told.
     let status = |i: usize| {
         let (app, token, id) = (&app, winners[i].clone(), orders[i].clone());
-        async move { app.get(&format!("/v1/orders/{id}"), Some(&token)).await.ok() }
+        async move {
+            app.get(&format!("/v1/orders/{id}"), Some(&token))
+                .await
+                .ok()
+        }
     };
     assert_eq!(status(0).await["status"], "cancelled");
     app.post(
@@ -1015,5 +1039,9 @@ async fn an_edition_never_shrinks_below_the_winners_its_raffles_promise() {
         10,
         "nothing changed"
     );
-    assert_eq!(patch(4).await.status, 200, "as many pieces as winners is fine");
+    assert_eq!(
+        patch(4).await.status,
+        200,
+        "as many pieces as winners is fine"
+    );
 }
