@@ -79,3 +79,32 @@ impl Raffles {
         Ok(built)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(n: u8) -> Arc<PublishedTickets> {
+        Arc::new(PublishedTickets {
+            tree: crate::protocol::draw::ticket_tree(&[[n; 32]]),
+            text: axum::body::Bytes::new(),
+        })
+    }
+
+    #[test]
+    fn the_most_recent_lists_are_kept_and_the_oldest_dropped() {
+        let cache = TicketCache::default();
+        let ids: Vec<Uuid> = (0..=KEPT).map(|_| Uuid::new_v4()).collect();
+        let first = list(0);
+        cache.put(ids[0], first.clone());
+        assert!(Arc::ptr_eq(&cache.get(ids[0]).unwrap(), &first));
+        for (i, id) in ids.iter().enumerate().skip(1) {
+            cache.put(*id, list(i as u8));
+        }
+        assert!(cache.get(ids[0]).is_none(), "the oldest is dropped");
+        assert!(ids[1..].iter().all(|id| cache.get(*id).is_some()));
+        // Putting a list again replaces it rather than keeping two.
+        cache.put(ids[1], list(99));
+        assert_eq!(cache.kept.lock().unwrap().len(), KEPT);
+    }
+}
