@@ -398,8 +398,10 @@ impl AppState {
                 }
             }
         }));
-        // Rate-limit counters whose window is long over are deleted (idempotent, every replica).
+        // Rate-limit counters whose window is long over, and chat send buckets that have
+        // refilled, are deleted (idempotent, every replica).
         let db = self.db.clone();
+        let chat = self.chat.clone();
         let mut stop_purge = stop.clone();
         handles.push(tokio::spawn(async move {
             loop {
@@ -407,6 +409,11 @@ impl AppState {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(rows = n, "purged old rate-limit counters"),
                     Err(e) => tracing::warn!(error = %e, "rate-limit purge failed"),
+                }
+                match chat.purge_send_buckets().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "purged refilled chat send buckets"),
+                    Err(e) => tracing::warn!(error = %e, "chat send bucket purge failed"),
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}

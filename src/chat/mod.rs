@@ -467,3 +467,15 @@ impl Chat {
         Ok(store::latest_for_user(&self.db, user).await?)
     }
 }
+
+impl Chat {
+    /// Deletes the send buckets that have refilled (run with the rate-limit purge).
+    pub async fn purge_send_buckets(&self) -> Result<u64, sqlx::Error> {
+        store::purge_full_send_buckets(
+            &self.db,
+            self.config.messages_per_second,
+            f64::from(self.config.message_burst),
+        )
+        .await
+    }
+}

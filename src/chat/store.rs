@@ -322,6 +322,23 @@ pub async fn mark_read(
     Ok(done.rows_affected())
 }
 
+/// Deletes send buckets that have refilled to `burst`: a full bucket and no bucket are the same.
+pub async fn purge_full_send_buckets(
+    db: &sqlx::PgPool,
+    rate: f64,
+    burst: f64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM chat_send_buckets
+         WHERE tokens + extract(epoch FROM clock_timestamp() - refilled_at) * $1 >= $2",
+    )
+    .bind(rate)
+    .bind(burst)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Takes one token from the person's send bucket (refilled at `rate` a second up to `burst`),
 /// one statement whoever sends, wherever; `Err(wait)` until a token is there.
 pub async fn take_send_token(

@@ -784,6 +784,14 @@ async fn rest_sends_and_socket_sends_share_one_limit_per_person() {
         .await
         .ok();
     assert_eq!(page["items"].as_array().unwrap().len(), 4);
+    // The purge keeps buckets still refilling and drops the ones that have refilled.
+    assert_eq!(app.state.chat.purge_send_buckets().await.unwrap(), 0);
+    sqlx::query("UPDATE chat_send_buckets SET refilled_at = refilled_at - interval '1 hour'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.state.chat.purge_send_buckets().await.unwrap(), 2);
+    rest_send(&app, &p.buyer, c, "다시 보낼 수 있다").await;
 }
 
 #[tokio::test]
