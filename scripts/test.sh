@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The test command: every test, from a fresh machine. Starts PostgreSQL, installs the chain tools
-# (npm), runs the Solidity tests (forge), the Rust unit and integration tests (each integration test
-# gets its own database), then the smoke test of the run command.
+# The test command: every test, from a fresh machine. Checks formatting and lints, starts
+# PostgreSQL, installs the chain tools (npm), runs the Solidity tests (forge), the Rust unit and
+# integration tests (each integration test gets its own database; one of them runs every migration
+# down and up again), then the smoke test of the run command.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+say "cargo fmt --check and clippy"
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
 ensure_postgres
 ensure_chain_tools
 say "forge test (contracts)"

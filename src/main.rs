@@ -20,8 +20,19 @@ struct Cli {
     command: Command,
 }
 
+/// Every command: those of the service, which read the configuration, and the tools that need
+/// none.
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Service(ServiceCommand),
+    #[command(flatten)]
+    Tool(ToolCommand),
+}
+
+/// Commands that read the configuration (database, chain, providers).
+#[derive(Subcommand)]
+enum ServiceCommand {
     /// Run the HTTP API (applies pending migrations first).
     Serve {
         /// Seed the demo accounts before serving (what the README's run command does).
@@ -42,6 +53,22 @@ enum Command {
     /// the server that uses the directory first; the server also rebuilds a missing or corrupt
     /// index by itself.
     Reindex,
+    /// Local devnet only: deploy the registry if none is at CHAIN_REGISTRY_ADDRESS and fund the
+    /// anchoring key (the run command does this).
+    DevnetSetup {
+        /// The account that deploys (anvil's first default account unless told otherwise).
+        #[arg(
+            long,
+            env = "DEVNET_DEPLOYER_KEY",
+            default_value = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+        )]
+        deployer_key: String,
+    },
+}
+
+/// Tools that need no configuration and no database.
+#[derive(Subcommand)]
+enum ToolCommand {
     /// Print the OpenAPI document and exit (needs no configuration).
     Openapi,
     /// Verify a product's proof bundle against the chain, as any third party would: needs no
@@ -82,17 +109,6 @@ enum Command {
     /// Evaluate the recommendation models offline on MovieLens-format files (MovieLens 100K,
     /// fetched from PyPI and cached, by default). Needs no database and no configuration.
     RecoEval(truffle::recommend::RecoEvalArgs),
-    /// Local devnet only: deploy the registry if none is at CHAIN_REGISTRY_ADDRESS and fund the
-    /// anchoring key (the run command does this).
-    DevnetSetup {
-        /// The account that deploys (anvil's first default account unless told otherwise).
-        #[arg(
-            long,
-            env = "DEVNET_DEPLOYER_KEY",
-            default_value = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-        )]
-        deployer_key: String,
-    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -118,39 +134,10 @@ async fn main() -> ExitCode {
     // Before parsing, so flags that fall back to variables see .env too. A missing .env is normal
     // (production sets the environment itself).
     let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
-    if let Command::Openapi = cli.command {
-        let doc = truffle::router::openapi();
-        println!(
-            "{}",
-            doc.to_pretty_json()
-                .expect("the OpenAPI document serialises")
-        );
-        return ExitCode::SUCCESS;
-    }
-
-    if let Command::Verify {
-        bundle,
-        rpc_url,
-        chain_id,
-        registry,
-    } = &cli.command
-    {
-        return verify(bundle, rpc_url, *chain_id, registry).await;
-    }
-    if let Command::VerifyDraw {
-        draw,
-        tickets,
-        rpc_url,
-        chain_id,
-        registry,
-    } = &cli.command
-    {
-        return verify_draw(draw, tickets.as_deref(), rpc_url, *chain_id, registry).await;
-    }
-    if let Command::RecoEval(args) = cli.command {
-        return truffle::recommend::reco_eval(args).await;
-    }
+    let command = match Cli::parse().command {
+        Command::Tool(tool) => return run_tool(tool).await,
+        Command::Service(command) => command,
+    };
     let config = match Config::from_process_env() {
         Ok(c) => c,
         Err(e) => {
@@ -161,7 +148,7 @@ async fn main() -> ExitCode {
     };
     init_logging(config.log_format);
 
-    match run(cli.command, config).await {
+    match run(command, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "truffle failed");
@@ -171,12 +158,44 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+/// A tool: it reads no configuration and touches no database.
+async fn run_tool(tool: ToolCommand) -> ExitCode {
+    match tool {
+        ToolCommand::Openapi => {
+            let doc = truffle::router::openapi();
+            println!(
+                "{}",
+                doc.to_pretty_json()
+                    .expect("the OpenAPI document serialises")
+            );
+            ExitCode::SUCCESS
+        }
+        ToolCommand::Verify {
+            bundle,
+            rpc_url,
+            chain_id,
+            registry,
+        } => verify(&bundle, &rpc_url, chain_id, &registry).await,
+        ToolCommand::VerifyDraw {
+            draw,
+            tickets,
+            rpc_url,
+            chain_id,
+            registry,
+        } => verify_draw(&draw, tickets.as_deref(), &rpc_url, chain_id, &registry).await,
+        ToolCommand::RecoEval(args) => truffle::recommend::reco_eval(args).await,
+    }
+}
+
+async fn run(command: ServiceCommand, config: Config) -> anyhow::Result<()> {
     let demo_only = match &command {
-        Command::Serve { demo: true } => Some("serve --demo"),
-        Command::SeedDemo => Some("seed-demo"),
-        Command::DevnetSetup { .. } => Some("devnet-setup"),
-        _ => None,
+        ServiceCommand::Serve { demo: true } => Some("serve --demo"),
+        ServiceCommand::SeedDemo => Some("seed-demo"),
+        ServiceCommand::DevnetSetup { .. } => Some("devnet-setup"),
+        ServiceCommand::Serve { demo: false }
+        | ServiceCommand::Migrate
+        | ServiceCommand::CreateAdmin { .. }
+        | ServiceCommand::Reindex => None,
     };
     if let Some(name) = demo_only
         && config.environment == Environment::Production
@@ -187,7 +206,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         tracing::warn!("development mode: {warning}");
     }
     match command {
-        Command::Serve { demo } => {
+        ServiceCommand::Serve { demo } => {
             let listen = config.listen_addr;
             let providers = Providers::from_config(&config);
             let state = AppState::start(config, providers).await?;
@@ -219,12 +238,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             tracing::info!("stopped");
         }
-        Command::Migrate => {
+        ServiceCommand::Migrate => {
             let db = truffle::db::connect(config.database_url(), 2).await?;
             truffle::db::migrate(&db).await?;
             println!("migrations applied");
         }
-        Command::CreateAdmin { email } => {
+        ServiceCommand::CreateAdmin { email } => {
             if std::io::stdin().is_terminal() {
                 eprintln!("Type the admin's password and press Enter:");
             }
@@ -236,20 +255,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let id = accounts::create_unverified_user(&db, &email, password, Role::Admin).await?;
             println!("admin {email} created with id {id}");
         }
-        Command::SeedDemo => {
+        ServiceCommand::SeedDemo => {
             let providers = Providers::from_config(&config);
             let state = AppState::start(config, providers).await?;
             truffle::demo::seed(&state.accounts, &state.catalogue).await?;
             truffle::demo::ads(&state.accounts, &state.ads).await?;
             println!("demo data ready");
         }
-        Command::Reindex => reindex(config).await?,
-        Command::DevnetSetup { deployer_key } => devnet_setup(&config, &deployer_key).await?,
-        Command::Openapi
-        | Command::Verify { .. }
-        | Command::VerifyDraw { .. }
-        | Command::RecoEval(_) => {
-            anyhow::bail!("handled before configuration is read")
+        ServiceCommand::Reindex => reindex(config).await?,
+        ServiceCommand::DevnetSetup { deployer_key } => {
+            devnet_setup(&config, &deployer_key).await?
         }
     }
     Ok(())

@@ -273,17 +273,6 @@ pub async fn batch_mined(
     Ok(())
 }
 
-/// Back to `built`: its transaction vanished (dropped from the pool), so it is sent again.
-pub async fn batch_resend(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE anchor_batches SET status = 'built', tx_hash = NULL, sent_at = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 pub async fn batch_confirmed(
     db: impl PgExecutor<'_>,
     id: i64,

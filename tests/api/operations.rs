@@ -392,3 +392,67 @@ async fn internal_failures_say_nothing_inside() {
         "the id to find the logged cause"
     );
 }
+
+/// The database's shape, to compare: every column of every table, with its type and default,
+/// and every index and constraint.
+async fn schema_of(db: &sqlx::PgPool) -> Vec<String> {
+    let mut shape: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
+                || ' ' || coalesce(column_default, '')
+         FROM information_schema.columns WHERE table_schema = 'public'
+           AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations'",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let constraints: Vec<String> = sqlx::query_scalar(
+        "SELECT conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+         WHERE connamespace = 'public'::regnamespace",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    shape.extend(indexes);
+    shape.extend(constraints);
+    shape.sort();
+    shape
+}
+
+#[tokio::test]
+async fn every_migration_goes_down_and_up_again() {
+    let db = crate::helpers::TestDb::new().await;
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    let before = schema_of(&pool).await;
+    assert!(before.len() > 100, "the test database is migrated");
+    truffle::db::MIGRATOR
+        .undo(&pool, 0)
+        .await
+        .expect("every down migration runs");
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        left.is_empty(),
+        "the down migrations leave tables behind: {left:?}"
+    );
+    truffle::db::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("every migration runs again");
+    assert_eq!(
+        schema_of(&pool).await,
+        before,
+        "down and up again gives the same schema"
+    );
+    pool.close().await;
+}
