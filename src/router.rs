@@ -23,6 +23,7 @@ use crate::chat::routes as chat;
 use crate::http::ErrorBody;
 use crate::http::extract::TrustedProxies;
 use crate::http::middleware;
+use crate::http::openapi::SharedResponses;
 use crate::kakao::routes as kakao;
 use crate::notify::routes as notify;
 use crate::ops;
@@ -146,13 +147,21 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(chat::socket))
 }
 
+/// The routes and their finished OpenAPI document: what each operation says, plus what every
+/// operation shares (`http::openapi`), which needs the paths in place.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (api, mut openapi) = api().split_for_parts();
+    SharedResponses.modify(&mut openapi);
+    (api, openapi)
+}
+
 /// The OpenAPI document alone (for `truffle openapi` and tests).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    parts().1
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api().split_for_parts();
+    let (api, openapi) = parts();
     let http = &state.http;
     let trusted = TrustedProxies(Arc::new(http.trusted_proxies.clone()));
 
@@ -180,6 +189,7 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(middleware::client_request_id))
 }
 
 /// CORS for a web front end on other origins; none when no origin is configured.

@@ -74,11 +74,28 @@ pub fn normalize_email(input: &str) -> Option<String> {
     valid.then_some(email)
 }
 
-/// NFC-normalised, trimmed text with a length bound in characters.
+/// One line of free text, trimmed and NFC-normalised, if at least `min` characters are left
+/// once it is trimmed and at most `max` were sent. Both bounds count the characters the client
+/// sent (before normalisation), as the OpenAPI document states them (`minLength`, `maxLength`
+/// and a pattern asking for `min` characters that are not white space).
 pub fn clean_text(input: &str, min: usize, max: usize) -> Option<String> {
-    let s: String = input.trim().nfc().collect();
-    let n = s.chars().count();
-    (n >= min && n <= max && !s.chars().any(char::is_control)).then_some(s)
+    bounded(input, min, max, |c| c.is_control())
+}
+
+/// Like [`clean_text`], for the fields that may span lines (`crate::http::text::MULTILINE_FIELDS`):
+/// line breaks and tabs are kept.
+pub fn clean_multiline(input: &str, min: usize, max: usize) -> Option<String> {
+    bounded(input, min, max, |c| {
+        c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+    })
+}
+
+fn bounded(input: &str, min: usize, max: usize, refused: impl Fn(char) -> bool) -> Option<String> {
+    let trimmed = input.trim();
+    let ok = input.chars().count() <= max
+        && trimmed.chars().count() >= min
+        && !input.chars().any(refused);
+    ok.then(|| trimmed.nfc().collect())
 }
 
 /// `minsu@example.com` → `m***u@example.com`, to tell a person which account is theirs.
@@ -167,6 +184,21 @@ mod tests {
         );
         assert_eq!(clean_text("   ", 1, 10), None);
         assert_eq!(clean_text("a\u{0007}b", 1, 10), None);
+    }
+
+    #[test]
+    fn bounds_count_what_was_sent() {
+        // At least `min` left after trimming, at most `max` as sent.
+        assert_eq!(clean_text(" a ", 2, 20), None);
+        assert_eq!(clean_text(" ab ", 2, 20).as_deref(), Some("ab"));
+        assert_eq!(clean_text(&format!("{} ", "가".repeat(20)), 1, 20), None);
+        assert_eq!(clean_text(&"가".repeat(20), 1, 20).as_deref(), Some(&*"가".repeat(20)));
+        assert_eq!(clean_text("a\nb", 1, 10), None);
+        assert_eq!(
+            clean_multiline(" 첫 줄\n둘째 줄\t끝 ", 1, 20).as_deref(),
+            Some("첫 줄\n둘째 줄\t끝")
+        );
+        assert_eq!(clean_multiline("a\u{0}b", 1, 10), None);
     }
 
     proptest! {

@@ -21,7 +21,7 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::accounts::person::clean_text;
+use crate::accounts::person::{clean_multiline, clean_text};
 use crate::chain::outbox::{self, AnchorInfo, AnchorState};
 use crate::http::{ApiError, ErrorCode};
 use crate::protocol::bundle::ProofBundle;
@@ -192,11 +192,9 @@ impl ProductInput {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let description = if self.description.trim().is_empty() {
-            String::new()
-        } else {
-            text("description", &self.description, 1, 5000)?
-        };
+        let description = clean_multiline(&self.description, 0, 5000).ok_or_else(|| {
+            ApiError::validation("description", "must be at most 5000 characters.")
+        })?;
         Ok(ProductInput {
             name: text("name", &self.name, 1, 200)?,
             brand: text("brand", &self.brand, 1, 100)?,

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -331,7 +331,8 @@ pub async fn socket(
     let after = message_id_param("after", q.after.as_deref())?;
     let upgrade = match upgrade {
         Ok(u) => u,
-        Err(rejection) => return Ok(rejection.into_response()),
+        // A plain request to the socket's route gets a JSON error like every other route.
+        Err(_) => return Err(ErrorCode::UpgradeRequired.into()),
     };
     let registration = chat
         .hub

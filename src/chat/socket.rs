@@ -366,6 +366,12 @@ impl Conn {
                     .await);
             }
         };
+        // The text rule, as for every JSON body: before the frame is read into its type.
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text.as_str())
+            && let Err(e) = crate::http::text::check_json(&value)
+        {
+            return Ok(self.error(&e, None).await);
+        }
         let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
             Ok(f) => f,
             Err(e) => {

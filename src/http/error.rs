@@ -60,6 +60,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     // 415
     UnsupportedMediaType,
+    // 426: the chat socket's route, asked without a WebSocket upgrade
+    UpgradeRequired,
     // 422
     InvalidBody,
     // 429
@@ -153,6 +155,7 @@ impl ErrorCode {
         Self::VerificationFailed,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
+        Self::UpgradeRequired,
         Self::InvalidBody,
         Self::RateLimited,
         Self::AdNotActive,
@@ -235,6 +238,7 @@ impl ErrorCode {
             Self::VerificationFailed => "verification_failed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UpgradeRequired => "upgrade_required",
             Self::InvalidBody => "invalid_body",
             Self::RateLimited => "rate_limited",
             Self::AdNotActive => "ad_not_active",
@@ -317,6 +321,7 @@ impl ErrorCode {
             | Self::VerificationFailed => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             Self::InvalidBody => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::AdNotActive => StatusCode::GONE,
@@ -406,6 +411,9 @@ impl ErrorCode {
             Self::VerificationFailed => "The identity verification failed; start again.",
             Self::PayloadTooLarge => "The request body is too large.",
             Self::UnsupportedMediaType => "Send the body as application/json.",
+            Self::UpgradeRequired => {
+                "This route takes WebSocket connections only; send a WebSocket upgrade request."
+            }
             Self::InvalidBody => "The request body has a missing or wrongly typed field.",
             Self::RateLimited => "Too many requests; try again later.",
             Self::AdNotActive => "This ad is not running now.",
@@ -630,6 +638,11 @@ impl IntoResponse for ApiError {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
+        }
+        if status == StatusCode::UPGRADE_REQUIRED {
+            response
+                .headers_mut()
+                .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         }
         if status == StatusCode::UNAUTHORIZED {
             response

@@ -1,5 +1,5 @@
-//! Per-request middleware: a span carrying the request id, one access-log line, metrics, and
-//! the request timeout.
+//! Per-request middleware: a client's request id only when it is well formed, a span carrying
+//! the request id, one access-log line, metrics, and the request timeout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +45,34 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Ne
     response
 }
 
+/// The longest request id taken from a client.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Whether a client's `x-request-id` is one we keep (and echo, and log): 1 to 128 characters
+/// from a small ASCII set that covers UUIDs and the usual trace ids.
+pub fn is_valid_request_id(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:=+/@".contains(b))
+}
+
+/// Drops a client's `x-request-id` that is not well formed (or sent more than once), so that a
+/// new one is made for the request instead of echoing the client's.
+pub async fn client_request_id(mut req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let mut ids = headers.get_all("x-request-id").iter();
+    let keep = match (ids.next(), ids.next()) {
+        (None, _) => true,
+        (Some(id), None) => is_valid_request_id(id.as_bytes()),
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
+}
+
 /// Ends a request that runs past the configured time with `503 timeout`.
 pub async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
@@ -62,4 +90,20 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .unwrap_or("unknown panic");
     tracing::error!(panic = detail, "handler panicked");
     ApiError::new(ErrorCode::Internal).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_request_id as ok;
+
+    #[test]
+    fn request_ids_are_short_and_plain() {
+        assert!(ok(b"0192f5a4-c3d2-7e0b-9a3c-1d2e3f405162"));
+        assert!(ok(b"Root=1-67891233-abcdef012345678912345678"));
+        assert!(!ok(b""));
+        assert!(!ok(&[b'a'; 129]));
+        for bad in [&b"a b"[..], b"a\x00b", b"a\nb", b"\xe2\x80\xae", b"<script>", b"a\"b"] {
+            assert!(!ok(bad), "{bad:?}");
+        }
+    }
 }

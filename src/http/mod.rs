@@ -3,6 +3,8 @@
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod openapi;
+pub mod text;
 
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 pub use extract::{ClientIp, Json, Path, Query};

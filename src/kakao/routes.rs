@@ -43,6 +43,8 @@ pub async fn skill(
         tracing::debug!("kakao skill request is not JSON; sent the fallback");
         return Ok(axum::Json(answers::fallback()));
     };
+    // The text rule holds here too, once the request is known to come from Kakao.
+    crate::http::text::check_json(&value)?;
     let req = SkillRequest::from_json(&value);
     kakao.check_bot(&req)?;
     Ok(axum::Json(kakao.answer(req).await))
