@@ -9,6 +9,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::OrderStatus;
+
 /// How long a confirm in flight holds the order. Longer than the provider client's timeout, so a
 /// claim never lapses while its call can still succeed.
 pub const CLAIM_HOLD: Duration = Duration::seconds(120);
@@ -16,7 +18,7 @@ pub const CLAIM_HOLD: Duration = Duration::seconds(120);
 /// What the rule looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline<'a> {
-    pub status: &'a str,
+    pub status: OrderStatus,
     pub pay_by: DateTime<Utc>,
     pub paying_key: Option<&'a str>,
     pub paying_until: Option<DateTime<Utc>>,
@@ -35,18 +37,18 @@ impl Deadline<'_> {
 
     /// Whether a confirm may start now (and claim the order).
     pub fn may_start_paying(&self, now: DateTime<Utc>) -> bool {
-        self.status == "awaiting_payment" && now < self.pay_by
+        self.status == OrderStatus::AwaitingPayment && now < self.pay_by
     }
 
     /// Whether a completed payment with this key, learned at `now`, makes the order paid.
     pub fn may_become_paid(&self, payment_key: &str, now: DateTime<Utc>) -> bool {
-        self.status == "awaiting_payment"
+        self.status == OrderStatus::AwaitingPayment
             && (now < self.pay_by || self.claimed_by(payment_key, now))
     }
 
     /// Whether the expiry pass may end the order at `now`.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.status == "awaiting_payment" && now >= self.pay_by && !self.claimed(now)
+        self.status == OrderStatus::AwaitingPayment && now >= self.pay_by && !self.claimed(now)
     }
 }
 
@@ -60,7 +62,7 @@ mod tests {
 
     fn order(claim: Option<(&'static str, i64)>) -> Deadline<'static> {
         Deadline {
-            status: "awaiting_payment",
+            status: OrderStatus::AwaitingPayment,
             pay_by: at(0),
             paying_key: claim.map(|c| c.0),
             paying_until: claim.map(|c| at(c.1)),
@@ -98,14 +100,17 @@ mod tests {
 
     #[test]
     fn only_orders_awaiting_payment_can_become_paid() {
-        for status in ["paid", "expired", "cancelled", "refunded", "refunding"] {
+        for status in OrderStatus::ALL
+            .into_iter()
+            .filter(|s| *s != OrderStatus::AwaitingPayment)
+        {
             let o = Deadline {
                 status,
                 ..order(None)
             };
-            assert!(!o.may_become_paid("pk", at(-10)), "{status}");
-            assert!(!o.may_start_paying(at(-10)), "{status}");
-            assert!(!o.is_overdue(at(10)), "{status}");
+            assert!(!o.may_become_paid("pk", at(-10)), "{status:?}");
+            assert!(!o.may_start_paying(at(-10)), "{status:?}");
+            assert!(!o.is_overdue(at(10)), "{status:?}");
         }
     }
 }

@@ -7,7 +7,10 @@
 pub mod deadline;
 mod refunds;
 pub mod routes;
+pub mod status;
 pub mod store;
+
+pub use status::OrderStatus;
 
 pub use store::{Holding, holdings};
 
@@ -52,9 +55,8 @@ pub struct Order {
     pub buyer_id: Uuid,
     pub seller_id: Uuid,
     pub amount_krw: i64,
-    /// `awaiting_payment`, `paid`, `shipped`, `received`, `expired`, `refunding` (asked of the
-    /// payment provider, not yet confirmed), `refunded`, `cancelled`.
-    pub status: String,
+    /// Where the order is in its life (`src/orders/status.rs` has the diagram).
+    pub status: OrderStatus,
     pub pay_by: DateTime<Utc>,
     /// Where to ship: shown to the buyer, and to the seller once paid.
     pub delivery_address: Option<DeliveryAddress>,
@@ -82,7 +84,7 @@ impl From<OrderRow> for Order {
             seller_id: o.seller_id,
             amount_krw: o.amount_krw,
             status: if o.overdue {
-                "expired".into()
+                OrderStatus::Expired
             } else {
                 o.status
             },
@@ -155,11 +157,17 @@ impl Orders {
             return Err(ErrorCode::NotYourOrder.into());
         }
         let deadline = row.deadline();
-        match row.status.as_str() {
-            "awaiting_payment" if deadline.may_start_paying(row.now) => {}
-            "awaiting_payment" | "expired" => return Err(ErrorCode::OrderExpired.into()),
-            "paid" | "shipped" | "received" => return Err(ErrorCode::AlreadyPaid.into()),
-            _ => return Err(ErrorCode::OrderNotPayable.into()),
+        match row.status {
+            OrderStatus::AwaitingPayment if deadline.may_start_paying(row.now) => {}
+            OrderStatus::AwaitingPayment | OrderStatus::Expired => {
+                return Err(ErrorCode::OrderExpired.into());
+            }
+            OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Received => {
+                return Err(ErrorCode::AlreadyPaid.into());
+            }
+            OrderStatus::Refunding | OrderStatus::Refunded | OrderStatus::Cancelled => {
+                return Err(ErrorCode::OrderNotPayable.into());
+            }
         }
         if deadline.claimed(row.now) && deadline.paying_key != Some(payment_key) {
             return Err(ErrorCode::PaymentInProgress.into());
@@ -255,7 +263,7 @@ impl Orders {
             tx.commit().await?;
             return Ok(Settled::Paid);
         }
-        tracing::warn!(order = %id, status = row.status, "a payment that does not count for its order is cancelled");
+        tracing::warn!(order = %id, status = row.status.as_str(), "a payment that does not count for its order is cancelled");
         let refund = refunds::refund_late_payment(&mut tx, id, payment_key, amount).await?;
         store::release_claim(&mut *tx, id, payment_key).await?;
         tx.commit().await?;
@@ -357,9 +365,9 @@ impl Orders {
             store::set_refunded_amount(&mut *tx, id, refunded).await?;
         }
         let whole = payment.is_cancelled() || payment.balance_amount == 0;
-        match (row.status.as_str(), whole) {
-            ("paid" | "refunding", true) => {
-                store::set_status(&mut *tx, id, "refunded").await?;
+        match (row.status, whole) {
+            (OrderStatus::Paid | OrderStatus::Refunding, true) => {
+                transition(&mut tx, &row, OrderStatus::Refunded).await?;
                 notify::push(
                     &mut *tx,
                     row.buyer_id,
@@ -371,7 +379,7 @@ impl Orders {
                 .await?;
                 self.hand_on(&mut tx, row.raffle_id).await?;
             }
-            ("shipped" | "received", true) => {
+            (OrderStatus::Shipped | OrderStatus::Received, true) => {
                 store::set_attention(&mut *tx, id, "cancelled_after_shipping").await?
             }
             (_, false) if refunded != row.refunded_amount_krw => {
@@ -397,7 +405,7 @@ impl Orders {
         if row.seller_id != user.id {
             return Err(ErrorCode::NotFound.into());
         }
-        if row.status != "paid" {
+        if !row.status.may_become(OrderStatus::Shipped) {
             return Err(ApiError::with_message(
                 ErrorCode::OrderNotShippable,
                 "Only a paid order can be shipped.",
@@ -425,13 +433,13 @@ impl Orders {
         if row.buyer_id != user.id {
             return Err(ErrorCode::NotFound.into());
         }
-        if row.status != "shipped" {
+        if !row.status.may_become(OrderStatus::Received) {
             return Err(ApiError::with_message(
                 ErrorCode::OrderNotShippable,
                 "Only a shipped order can be received.",
             ));
         }
-        store::set_status(&mut *tx, id, "received").await?;
+        transition(&mut tx, &row, OrderStatus::Received).await?;
         tx.commit().await?;
         Ok(store::find(&self.db, id)
             .await?
@@ -457,10 +465,12 @@ impl Orders {
             return Err(ErrorCode::NotFound.into());
         }
         let mut refund = None;
-        match (row.status.as_str(), admin) {
-            ("paid", _) => refund = Some(refunds::refund_order(&mut tx, &row, reason).await?),
-            ("awaiting_payment", true) => {
-                store::set_status(&mut *tx, id, "cancelled").await?;
+        match (row.status, admin) {
+            (OrderStatus::Paid, _) => {
+                refund = Some(refunds::refund_order(&mut tx, &row, reason).await?)
+            }
+            (OrderStatus::AwaitingPayment, true) => {
+                transition(&mut tx, &row, OrderStatus::Cancelled).await?;
                 notify::push(
                     &mut *tx,
                     row.buyer_id,
@@ -580,7 +590,7 @@ impl Orders {
         let mut promoted = 0;
         for row in &overdue {
             debug_assert!(row.deadline().is_overdue(row.now));
-            store::set_status(&mut *tx, row.id, "expired").await?;
+            transition(&mut tx, row, OrderStatus::Expired).await?;
             notify::push(
                 &mut *tx,
                 row.buyer_id,
@@ -598,6 +608,24 @@ impl Orders {
         self.send_due_refunds().await?;
         Ok((overdue.len(), promoted))
     }
+}
+
+/// Moves a locked order along its state machine ([`OrderStatus::may_become`]); any other move is
+/// a bug, refused rather than written.
+async fn transition(
+    tx: &mut sqlx::PgConnection,
+    row: &OrderRow,
+    to: OrderStatus,
+) -> Result<(), ApiError> {
+    if !row.status.may_become(to) || !store::set_status(&mut *tx, row.id, row.status, to).await? {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "order {} cannot go from {} to {}",
+            row.id,
+            row.status.as_str(),
+            to.as_str()
+        )));
+    }
+    Ok(())
 }
 
 /// What `Orders::settle_payment` made of a completed payment.
@@ -627,22 +655,13 @@ pub enum SalesFilter {
 }
 
 impl SalesFilter {
-    fn statuses(self) -> &'static [&'static str] {
+    fn statuses(self) -> &'static [OrderStatus] {
         match self {
-            Self::ToShip => &["paid"],
-            Self::Shipped => &["shipped", "received"],
-            Self::Refunded => &["refunding", "refunded"],
-            Self::AwaitingPayment => &["awaiting_payment"],
-            Self::All => &[
-                "awaiting_payment",
-                "paid",
-                "shipped",
-                "received",
-                "expired",
-                "refunding",
-                "refunded",
-                "cancelled",
-            ],
+            Self::ToShip => &[OrderStatus::Paid],
+            Self::Shipped => &[OrderStatus::Shipped, OrderStatus::Received],
+            Self::Refunded => &[OrderStatus::Refunding, OrderStatus::Refunded],
+            Self::AwaitingPayment => &[OrderStatus::AwaitingPayment],
+            Self::All => &OrderStatus::ALL,
         }
     }
 }
@@ -697,12 +716,12 @@ pub async fn end_for_revoked_product(
 ) -> Result<usize, ApiError> {
     let orders = store::standing_of_product(&mut *tx, product_id).await?;
     for row in &orders {
-        let body = match row.status.as_str() {
-            "awaiting_payment" => {
-                store::set_status(&mut *tx, row.id, "cancelled").await?;
+        let body = match row.status {
+            OrderStatus::AwaitingPayment => {
+                transition(&mut *tx, row, OrderStatus::Cancelled).await?;
                 "인증이 철회된 상품이라 주문을 취소했습니다."
             }
-            "paid" => {
+            OrderStatus::Paid => {
                 refunds::refund_order(&mut *tx, row, reason).await?;
                 "인증이 철회된 상품이라 결제를 취소하고 환불합니다."
             }

@@ -8,7 +8,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Orders, store};
+use super::{OrderStatus, Orders, store, transition};
 use crate::http::ApiError;
 use crate::notify;
 use crate::providers::payments::PaymentError;
@@ -61,8 +61,8 @@ impl Orders {
                 store::finish_refund(&mut *tx, id, "done", None).await?;
                 let order = store::lock(&mut *tx, refund.order_id).await?;
                 if let Some(order) = order {
-                    if refund.kind == "refund" && order.status == "refunding" {
-                        store::set_status(&mut *tx, order.id, "refunded").await?;
+                    if refund.kind == "refund" && order.status == OrderStatus::Refunding {
+                        transition(&mut tx, &order, OrderStatus::Refunded).await?;
                         notify::push(
                             &mut *tx,
                             order.buyer_id,
@@ -120,7 +120,7 @@ pub async fn refund_order(
     let key = order.payment_key.clone().unwrap_or_default();
     // Toss takes a cancel reason of at most 200 characters.
     let reason: String = reason.chars().take(200).collect();
-    store::set_status(&mut *tx, order.id, "refunding").await?;
+    transition(&mut *tx, order, OrderStatus::Refunding).await?;
     Ok(store::insert_refund(
         &mut *tx,
         order.id,

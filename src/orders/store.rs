@@ -5,6 +5,7 @@ use sqlx::PgExecutor;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::OrderStatus;
 use crate::accounts::DeliveryAddress;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,7 +17,7 @@ pub struct OrderRow {
     pub seller_id: Uuid,
     pub product_id: Uuid,
     pub amount_krw: i64,
-    pub status: String,
+    pub status: OrderStatus,
     pub pay_by: DateTime<Utc>,
     pub payment_provider: Option<String>,
     pub payment_key: Option<String>,
@@ -41,7 +42,7 @@ pub struct OrderRow {
 impl OrderRow {
     pub fn deadline(&self) -> super::deadline::Deadline<'_> {
         super::deadline::Deadline {
-            status: &self.status,
+            status: self.status,
             pay_by: self.pay_by,
             paying_key: self.paying_key.as_deref(),
             paying_until: self.paying_until,
@@ -170,20 +171,28 @@ pub async fn mark_paid(
     Ok(())
 }
 
-pub async fn set_status(db: impl PgExecutor<'_>, id: Uuid, status: &str) -> sqlx::Result<()> {
-    sqlx::query(
+/// Moves the order from `from` to `to` (the caller checked `from.may_become(to)`); false when the
+/// order was not in `from`.
+pub async fn set_status(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    from: OrderStatus,
+    to: OrderStatus,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE orders SET status = $2, updated_at = now(),
              received_at = CASE WHEN $2 = 'received' THEN now() ELSE received_at END,
              closed_at = CASE WHEN $2 IN ('expired', 'refunded', 'cancelled') THEN now() ELSE closed_at END,
              paying_key = CASE WHEN $2 = 'awaiting_payment' THEN paying_key END,
              paying_until = CASE WHEN $2 = 'awaiting_payment' THEN paying_until END
-         WHERE id = $1",
+         WHERE id = $1 AND status = $3",
     )
     .bind(id)
-    .bind(status)
+    .bind(to)
+    .bind(from)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn mark_shipped(
@@ -373,7 +382,7 @@ pub async fn needing_attention(
 pub async fn of_seller(
     db: impl PgExecutor<'_>,
     seller: Uuid,
-    statuses: &[&str],
+    statuses: &[OrderStatus],
     cursor: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<OrderRow>> {
@@ -382,7 +391,7 @@ pub async fn of_seller(
          ORDER BY o.id DESC LIMIT $4"
     )))
     .bind(seller)
-    .bind(statuses)
+    .bind(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>())
     .bind(cursor)
     .bind(limit)
     .fetch_all(db)
