@@ -5,6 +5,7 @@
 
 mod published;
 pub mod routes;
+mod stage;
 pub mod store;
 pub mod worker;
 
@@ -27,6 +28,7 @@ use crate::cpu::CpuPool;
 use crate::http::error::unique_violation;
 use crate::http::{ApiError, ErrorCode};
 use crate::protocol::draw;
+pub use stage::RaffleStage;
 use store::RaffleRow;
 
 /// The shortest raffle: from its opening (or from its creation, if it opens at once or opened in
@@ -94,25 +96,30 @@ pub enum RaffleState {
 
 /// The state from the stored stage and the database's clock.
 pub fn public_state(row: &RaffleRow, now: DateTime<Utc>) -> RaffleState {
-    state_at(&row.stage, row.opens_at, row.closes_at, now)
+    state_at(row.stage, row.opens_at, row.closes_at, now)
 }
 
 /// The public state of a raffle with this stored stage and schedule at `now`.
 pub fn state_at(
-    stage: &str,
+    stage: RaffleStage,
     opens_at: DateTime<Utc>,
     closes_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> RaffleState {
     match stage {
-        "drawn" => RaffleState::Drawn,
-        "settled" => RaffleState::Settled,
-        "cancelled" => RaffleState::Cancelled,
-        "void" => RaffleState::Void,
-        "empty" => RaffleState::Empty,
-        "committed" if now >= opens_at && now < closes_at => RaffleState::Open,
-        "committed" | "committing" if now < closes_at => RaffleState::Scheduled,
-        _ => RaffleState::Closed,
+        RaffleStage::Drawn => RaffleState::Drawn,
+        RaffleStage::Settled => RaffleState::Settled,
+        RaffleStage::Cancelled => RaffleState::Cancelled,
+        RaffleStage::Void => RaffleState::Void,
+        RaffleStage::Empty => RaffleState::Empty,
+        RaffleStage::Committed if now >= opens_at && now < closes_at => RaffleState::Open,
+        RaffleStage::Committed | RaffleStage::Committing if now < closes_at => {
+            RaffleState::Scheduled
+        }
+        RaffleStage::Committed
+        | RaffleStage::Committing
+        | RaffleStage::Closing
+        | RaffleStage::Closed => RaffleState::Closed,
     }
 }
 
@@ -188,7 +195,7 @@ impl Raffle {
 #[derive(Debug, Clone)]
 pub struct LatestRaffle {
     pub raffle: Raffle,
-    pub stage: String,
+    pub stage: RaffleStage,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -403,7 +410,7 @@ impl Raffles {
         Ok(rows
             .into_iter()
             .map(|row| {
-                let stage = row.stage.clone();
+                let stage = row.stage;
                 (
                     row.product_id,
                     LatestRaffle {
@@ -554,7 +561,7 @@ async fn end_cancelled(
     store::set_stage(
         &mut *tx,
         raffle_id,
-        "cancelled",
+        RaffleStage::Cancelled,
         store::StageChange {
             cancel_reason: Some(reason),
             ..Default::default()
@@ -632,7 +639,7 @@ pub(crate) fn order_terms(row: &RaffleRow) -> crate::orders::store::OrderTerms {
 /// its draw is at most [`ALTERNATES_PERIOD`] old. After that the edition stays unsold rather
 /// than keep alternates waiting for ever.
 pub fn alternates_may_move_up(row: &RaffleRow, now: DateTime<Utc>) -> bool {
-    matches!(row.stage.as_str(), "drawn" | "settled")
+    matches!(row.stage, RaffleStage::Drawn | RaffleStage::Settled)
         && row
             .drawn_at
             .is_some_and(|drawn| now - drawn <= ALTERNATES_PERIOD)

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use super::RaffleStage;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RaffleRow {
     pub id: Uuid,
@@ -15,7 +17,7 @@ pub struct RaffleRow {
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     pub payment_window_secs: i32,
-    pub stage: String,
+    pub stage: RaffleStage,
     pub seed_sealed: Vec<u8>,
     pub seed_hash: Vec<u8>,
     pub seed: Option<Vec<u8>>,
@@ -194,12 +196,13 @@ pub struct StageChange<'a> {
     pub drawn: bool,
 }
 
-/// Moves a raffle to `stage`. A cancelled raffle stays cancelled: a worker pass that read the
-/// row before an admin or a revocation cancelled it cannot bring it back.
+/// Moves a raffle to `stage`, only from a stage that may become it ([`RaffleStage::may_become`]):
+/// a worker pass that read the row before an admin or a revocation cancelled it cannot bring it
+/// back.
 pub async fn set_stage(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    stage: &str,
+    stage: RaffleStage,
     c: StageChange<'_>,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -219,7 +222,7 @@ pub async fn set_stage(
              void_tx = coalesce($15, void_tx),
              cancel_reason = coalesce($16, cancel_reason),
              drawn_at = CASE WHEN $17 THEN now() ELSE drawn_at END
-         WHERE id = $1 AND (stage <> 'cancelled' OR $2 = 'cancelled')",
+         WHERE id = $1 AND stage = ANY($18)",
     )
     .bind(id)
     .bind(stage)
@@ -238,6 +241,7 @@ pub async fn set_stage(
     .bind(c.void_tx)
     .bind(c.cancel_reason)
     .bind(c.drawn)
+    .bind(RaffleStage::sources(stage))
     .execute(db)
     .await?;
     Ok(())

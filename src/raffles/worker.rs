@@ -10,8 +10,8 @@ use alloy::sol_types::SolEvent;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::Raffles;
 use super::store::{self, RaffleRow, StageChange};
+use super::{RaffleStage, Raffles};
 use crate::chain::{ChainClient, TruffleRegistry};
 use crate::protocol::draw;
 
@@ -73,12 +73,18 @@ impl DrawWorker {
         let now: chrono::DateTime<chrono::Utc> =
             sqlx::query_scalar("SELECT now()").fetch_one(db).await?;
         for row in store::working(db).await? {
-            match row.stage.as_str() {
-                "committing" => self.commit(&row, &mut pass).await?,
-                "committed" if now >= row.closes_at => self.freeze(&row).await?,
-                "closing" => self.close(&row, &mut pass).await?,
-                "closed" => self.reveal(&row, &mut pass).await?,
-                _ => {}
+            match row.stage {
+                RaffleStage::Committing => self.commit(&row, &mut pass).await?,
+                RaffleStage::Committed if now >= row.closes_at => self.freeze(&row).await?,
+                RaffleStage::Closing => self.close(&row, &mut pass).await?,
+                RaffleStage::Closed => self.reveal(&row, &mut pass).await?,
+                // Open until its closing time; the others are not in the working set.
+                RaffleStage::Committed
+                | RaffleStage::Drawn
+                | RaffleStage::Settled
+                | RaffleStage::Cancelled
+                | RaffleStage::Void
+                | RaffleStage::Empty => {}
             }
         }
         for row in store::cancelled_on_chain(db).await? {
@@ -103,7 +109,7 @@ impl DrawWorker {
             store::set_stage(
                 &self.raffles.db,
                 row.id,
-                "committed",
+                RaffleStage::Committed,
                 StageChange {
                     commit_tx: tx.as_deref(),
                     ..Default::default()
@@ -125,7 +131,7 @@ impl DrawWorker {
             store::set_stage(
                 &self.raffles.db,
                 row.id,
-                "committing",
+                RaffleStage::Committing,
                 StageChange {
                     commit_tx: Some(tx.as_slice()),
                     commit_sent: true,
@@ -143,7 +149,7 @@ impl DrawWorker {
     async fn freeze(&self, row: &RaffleRow) -> anyhow::Result<()> {
         let mut tx = self.raffles.db.begin().await?;
         let locked = store::lock(&mut *tx, row.id).await?;
-        if locked.as_ref().map(|r| r.stage.as_str()) != Some("committed") {
+        if locked.as_ref().map(|r| r.stage) != Some(RaffleStage::Committed) {
             return Ok(());
         }
         let tickets = store::tickets(&mut *tx, row.id).await?;
@@ -160,7 +166,7 @@ impl DrawWorker {
         store::set_stage(
             &mut *tx,
             row.id,
-            "closing",
+            RaffleStage::Closing,
             StageChange {
                 ticket_root: Some(&root),
                 ticket_count: Some(tickets.len() as i32),
@@ -194,7 +200,7 @@ impl DrawWorker {
                 store::set_stage(
                     &self.raffles.db,
                     row.id,
-                    "closed",
+                    RaffleStage::Closed,
                     StageChange {
                         close_tx: tx.as_deref(),
                         close_block: Some(on_chain.close_block as i64),
@@ -217,7 +223,7 @@ impl DrawWorker {
                 store::set_stage(
                     &self.raffles.db,
                     row.id,
-                    "closing",
+                    RaffleStage::Closing,
                     StageChange {
                         close_tx: Some(tx.as_slice()),
                         close_sent: true,
@@ -247,7 +253,7 @@ impl DrawWorker {
         store::set_stage(
             &self.raffles.db,
             row.id,
-            "empty",
+            RaffleStage::Empty,
             StageChange {
                 close_tx,
                 seed: Some(&seed),
@@ -296,7 +302,7 @@ impl DrawWorker {
                 store::set_stage(
                     &mut *tx,
                     row.id,
-                    "drawn",
+                    RaffleStage::Drawn,
                     StageChange {
                         reveal_tx: landed.map(|l| l.tx_hash.to_vec()).as_deref(),
                         seed: Some(&seed),
@@ -350,7 +356,13 @@ impl DrawWorker {
                 pass.drawn += 1;
             }
             on_chain::VOID => {
-                store::set_stage(&self.raffles.db, row.id, "void", StageChange::default()).await?;
+                store::set_stage(
+                    &self.raffles.db,
+                    row.id,
+                    RaffleStage::Void,
+                    StageChange::default(),
+                )
+                .await?;
                 pass.voided += 1;
             }
             on_chain::CLOSED => {
@@ -361,7 +373,7 @@ impl DrawWorker {
                     store::set_stage(
                         &self.raffles.db,
                         row.id,
-                        "closed",
+                        RaffleStage::Closed,
                         StageChange {
                             void_tx: Some(tx.as_slice()),
                             ..Default::default()
@@ -381,7 +393,7 @@ impl DrawWorker {
                     store::set_stage(
                         &self.raffles.db,
                         row.id,
-                        "closed",
+                        RaffleStage::Closed,
                         StageChange {
                             reveal_tx: Some(tx.as_slice()),
                             reveal_sent: true,

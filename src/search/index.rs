@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use super::analyzer::{self, QueryTerms};
 use super::highlight;
-use crate::raffles::{RaffleState, state_at};
+use crate::raffles::{RaffleStage, RaffleState, state_at};
 
 /// Bumped whenever the schema or the analysers change: an index of another version is rebuilt.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -58,7 +58,7 @@ pub struct IndexDoc {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexRaffle {
     /// The stored stage (`raffles.stage`); the public state follows from it and the clock.
-    pub stage: String,
+    pub stage: RaffleStage,
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
 }
@@ -219,30 +219,14 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-/// Raffle stages as stored in the index (`stage` field); 0 is "no raffle".
-const STAGES: [&str; 10] = [
-    "",
-    "committing",
-    "committed",
-    "closing",
-    "closed",
-    "drawn",
-    "settled",
-    "cancelled",
-    "void",
-    "empty",
-];
-
-fn stage_code(stage: &str) -> u64 {
-    STAGES.iter().position(|s| *s == stage).unwrap_or(4) as u64
-}
-
 /// The public state of an indexed raffle at `now` (seconds), or None without a raffle.
 fn state_of_codes(code: u64, opens: i64, closes: i64, now: i64) -> Option<RaffleState> {
     if code == 0 {
         return None;
     }
-    let stage = STAGES.get(code as usize).copied().unwrap_or("closed");
+    // A code this build does not know (an index written by a newer one) reads as no raffle
+    // until the index is rebuilt.
+    let stage = RaffleStage::from_index_code(code)?;
     let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
     Some(state_at(stage, at(opens), at(closes), at(now)))
 }
@@ -458,7 +442,7 @@ impl SearchIndex {
         doc.add_u64(f.verified, d.verified as u64);
         match &d.raffle {
             Some(r) => {
-                doc.add_u64(f.stage, stage_code(&r.stage));
+                doc.add_u64(f.stage, r.stage.index_code());
                 doc.add_i64(f.opens, r.opens_at.timestamp());
                 doc.add_i64(f.closes, r.closes_at.timestamp());
             }
@@ -732,19 +716,25 @@ impl SearchIndex {
     }
 }
 
-fn stage_is(f: &Fields, stages: &[&str]) -> Box<dyn Query> {
+/// Documents whose raffle is in one of `codes` (index codes; 0 is "no raffle").
+fn codes_are(f: &Fields, codes: &[u64]) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(
-        stages
+        codes
             .iter()
-            .map(|s| {
+            .map(|c| {
                 let q: Box<dyn Query> = Box::new(TermQuery::new(
-                    Term::from_field_u64(f.stage, stage_code(s)),
+                    Term::from_field_u64(f.stage, *c),
                     IndexRecordOption::Basic,
                 ));
                 (Occur::Should, q)
             })
             .collect(),
     ))
+}
+
+fn stage_is(f: &Fields, stages: &[RaffleStage]) -> Box<dyn Query> {
+    let codes: Vec<u64> = stages.iter().map(|s| s.index_code()).collect();
+    codes_are(f, &codes)
 }
 
 fn time_range(field: Field, from: Bound<i64>, to: Bound<i64>) -> Box<dyn Query> {
@@ -771,32 +761,35 @@ fn state_query(f: &Fields, state: StateFilter, now: i64) -> Box<dyn Query> {
     let before_close = || time_range(f.closes, Excluded(now), Unbounded);
     let closed_by_time = || time_range(f.closes, Unbounded, Included(now));
     match state {
-        StateFilter::NoRaffle => stage_is(f, &[""]),
+        StateFilter::NoRaffle => codes_are(f, &[0]),
         StateFilter::State(s) => match s {
             RaffleState::Open => all_of(vec![
-                stage_is(f, &["committed"]),
+                stage_is(f, &[RaffleStage::Committed]),
                 time_range(f.opens, Unbounded, Included(now)),
                 before_close(),
             ]),
             RaffleState::Scheduled => any_of(vec![
                 all_of(vec![
-                    stage_is(f, &["committed"]),
+                    stage_is(f, &[RaffleStage::Committed]),
                     time_range(f.opens, Excluded(now), Unbounded),
                 ]),
-                all_of(vec![stage_is(f, &["committing"]), before_close()]),
+                all_of(vec![
+                    stage_is(f, &[RaffleStage::Committing]),
+                    before_close(),
+                ]),
             ]),
             RaffleState::Closed => any_of(vec![
-                stage_is(f, &["closing", "closed"]),
+                stage_is(f, &[RaffleStage::Closing, RaffleStage::Closed]),
                 all_of(vec![
-                    stage_is(f, &["committing", "committed"]),
+                    stage_is(f, &[RaffleStage::Committing, RaffleStage::Committed]),
                     closed_by_time(),
                 ]),
             ]),
-            RaffleState::Drawn => stage_is(f, &["drawn"]),
-            RaffleState::Settled => stage_is(f, &["settled"]),
-            RaffleState::Cancelled => stage_is(f, &["cancelled"]),
-            RaffleState::Void => stage_is(f, &["void"]),
-            RaffleState::Empty => stage_is(f, &["empty"]),
+            RaffleState::Drawn => stage_is(f, &[RaffleStage::Drawn]),
+            RaffleState::Settled => stage_is(f, &[RaffleStage::Settled]),
+            RaffleState::Cancelled => stage_is(f, &[RaffleStage::Cancelled]),
+            RaffleState::Void => stage_is(f, &[RaffleStage::Void]),
+            RaffleState::Empty => stage_is(f, &[RaffleStage::Empty]),
         },
     }
 }
@@ -1095,7 +1088,7 @@ mod tests {
         let hours = |h: i64| now + chrono::Duration::hours(h);
         let raffle = |stage: &str, opens: i64, closes: i64| {
             Some(IndexRaffle {
-                stage: stage.into(),
+                stage: serde_json::from_value(serde_json::json!(stage)).unwrap(),
                 opens_at: hours(opens),
                 closes_at: hours(closes),
             })
