@@ -71,7 +71,7 @@ fuzz() {
   local name="$1"; shift
   say "fuzz-api: schemathesis, $name"
   local status=0
-  timeout 900 "$venv/bin/st" run "$base/openapi.json" \
+  timeout 900 "$venv/bin/st" --config-file "$ROOT/scripts/fuzz-api.toml" run "$base/openapi.json" \
     --checks all --max-examples 30 --seed "$seed" --workers 2 --request-timeout 20 \
     --suppress-health-check all --warnings off \
     --report-json-path "$reports/$name.json" \

@@ -12,6 +12,8 @@ use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Query};
 
 /// The longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
+/// The highest price filter, the highest retail price a product may have.
+const MAX_PRICE: u64 = 1_000_000_000_000;
 /// How deep pagination goes: results past this are not served (narrow the search instead).
 pub const MAX_DEPTH: usize = 1000;
 
@@ -31,9 +33,11 @@ pub struct SearchQuery {
     /// `void`: the state of the product's newest raffle. Empty: any.
     #[param(pattern = r"^(none|scheduled|open|closed|drawn|settled|cancelled|void)?$")]
     pub raffle_state: Option<String>,
-    /// Lowest retail price in won.
+    /// Lowest retail price in won, at most 1000000000000 (the highest a product may have).
+    #[param(maximum = 1000000000000_u64)]
     pub min_price: Option<u64>,
-    /// Highest retail price in won. Below `min_price`, nothing matches.
+    /// Highest retail price in won, at most 1000000000000. Below `min_price`, nothing matches.
+    #[param(maximum = 1000000000000_u64)]
     pub max_price: Option<u64>,
     /// Only products whose current record is anchored on chain (and not revoked).
     pub verified: Option<bool>,
@@ -83,6 +87,14 @@ pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=50).contains(&limit) {
         return Err(ApiError::validation("limit", "must be 1 to 50."));
+    }
+    for (field, price) in [("min_price", q.min_price), ("max_price", q.max_price)] {
+        if price.is_some_and(|p| p > MAX_PRICE) {
+            return Err(ApiError::validation(
+                field,
+                "must be at most 1000000000000.",
+            ));
+        }
     }
     let raffle_state = clean(q.raffle_state)
         .map(|s| {
