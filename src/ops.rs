@@ -52,7 +52,8 @@ pub async fn ready(State(db): State<PgPool>) -> ApiResult<Json<Health>> {
 /// from a fixed set, else `other`; matched route templates, else `unmatched`), and a scrape
 /// reads the worker gauges from memory: it never runs a query.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Metrics", content_type = "text/plain")))]
+    responses((status = 200, description = "Metrics in the OpenMetrics text format",
+        content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     (
         StatusCode::OK,

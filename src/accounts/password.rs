@@ -85,6 +85,42 @@ const COMMON: &[&str] = &[
     "asdf1234",
 ];
 
+/// The password policy as the OpenAPI document states it: 8 to 128 characters, not one
+/// character repeated, not a well-known password in any case, and the text rule. (That it is not
+/// the account's email is the one part a schema cannot say.)
+pub fn policy_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let common: Vec<String> = COMMON
+        .iter()
+        .map(|w| {
+            w.chars()
+                .map(|c| {
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let pattern = format!(
+        "^(?!(.)\\1*$)(?!(?:{})$){}*$",
+        common.join("|"),
+        crate::http::text::allowed_class(false)
+    );
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "8 to 128 characters; not one character repeated, not a well-known password, not \
+             the account's email.",
+        ))
+        .min_length(Some(8))
+        .max_length(Some(128))
+        .pattern(Some(pattern))
+        .build()
+}
+
 /// The password policy: 8 to 128 characters, not a well-known password, not the email.
 pub fn check_policy(password: &str, email: Option<&str>) -> Result<(), &'static str> {
     let len = password.chars().count();
@@ -120,6 +156,33 @@ mod tests {
         assert!(verify_blocking("correct horse battery", &phc));
         assert!(!verify_blocking("correct horse batterx", &phc));
         assert!(!verify_blocking("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn the_documented_pattern_is_the_policy() {
+        // Rust's regex has no look-around; check the pattern's parts as they are assembled.
+        let schema = policy_schema();
+        let pattern = schema.pattern.unwrap();
+        assert!(pattern.starts_with("^(?!(.)\\1*$)(?!(?:[pP][aA][sS][sS]"), "{pattern}");
+        for word in COMMON {
+            let spelled: String = word
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect();
+            assert!(pattern.contains(&spelled), "{word}");
+            assert!(check_policy(&word.to_uppercase(), None).is_err(), "{word}");
+        }
+        let tail = &pattern[pattern.rfind(")$)").unwrap() + 3..];
+        let tail = regex::Regex::new(&format!("^{tail}")).unwrap();
+        assert!(tail.is_match("덩크로우-좋아요-2026"));
+        assert!(!tail.is_match("a\u{0}bcdefgh"));
+        assert_eq!((schema.min_length, schema.max_length), (Some(8), Some(128)));
     }
 
     #[test]

@@ -157,22 +157,25 @@ impl TryFrom<CampaignRow> for Campaign {
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
     /// 1 to 100 characters, for admins (never shown to viewers).
-    #[schema(example = "나이키 덩크 래플 오픈")]
+    #[schema(example = "나이키 덩크 래플 오픈", min_length = 1, max_length = 100)]
     pub name: String,
-    /// https only.
-    #[schema(example = "https://cdn.truffle.kr/banners/dunk.png")]
+    /// https only, no user name or password, at most 2048 characters; stored normalised.
+    #[schema(example = "https://cdn.truffle.kr/banners/dunk.png", max_length = 2048,
+        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$")]
     pub image_url: String,
     /// https only, no user name or password, at most 2048 characters; stored normalised.
-    #[schema(example = "https://www.nike.com/kr/launch")]
+    #[schema(example = "https://www.nike.com/kr/launch", max_length = 2048,
+        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$")]
     pub target_url: String,
     /// `home_top`, `search_top`, `product_detail` or `raffle_list`.
-    #[schema(example = "home_top")]
+    #[schema(value_type = Placement, example = "home_top")]
     pub placement: String,
-    /// Default: now.
+    /// Default: now. Between the years 2000 and 9999.
     pub starts_at: Option<DateTime<Utc>>,
-    /// After `starts_at`, and in the future.
+    /// After `starts_at`, and in the future; between the years 2000 and 9999.
     pub ends_at: DateTime<Utc>,
     /// 1 to 1000; default 100.
+    #[schema(minimum = 1, maximum = 1000)]
     pub weight: Option<i64>,
     /// Create it paused; default false.
     pub paused: Option<bool>,
@@ -182,13 +185,20 @@ pub struct NewCampaign {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 2048,
+        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$")]
     pub image_url: Option<String>,
+    #[schema(max_length = 2048,
+        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$")]
     pub target_url: Option<String>,
+    #[schema(value_type = Option<Placement>)]
     pub placement: Option<String>,
     pub starts_at: Option<DateTime<Utc>>,
     /// In the future; to stop a campaign now, end it instead.
     pub ends_at: Option<DateTime<Utc>>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub weight: Option<i64>,
     /// Pause (true) or resume (false).
     pub paused: Option<bool>,

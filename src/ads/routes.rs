@@ -51,10 +51,12 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this placement.
+    #[param(value_type = Option<Placement>)]
     pub placement: Option<String>,
     /// The last id of the previous page.
     pub cursor: Option<Uuid>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -196,8 +198,10 @@ pub async fn stats(
 #[into_params(parameter_in = Query)]
 pub struct ServeQuery {
     /// `home_top`, `search_top`, `product_detail` or `raffle_list`.
+    #[param(value_type = Placement)]
     pub placement: String,
     /// How many banners, 1 to 5, default 1.
+    #[param(minimum = 1, maximum = 5)]
     pub limit: Option<u32>,
 }
 

@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use uuid::Uuid;
 
 use crate::accounts::person::{clean_multiline, clean_text};
@@ -51,28 +52,73 @@ impl std::ops::Deref for Catalogue {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
-    #[schema(example = "나이키 덩크 로우 레트로 판다")]
+    #[schema(example = "나이키 덩크 로우 레트로 판다", min_length = 1, max_length = 200)]
     pub name: String,
-    #[schema(example = "Nike")]
+    #[schema(example = "Nike", min_length = 1, max_length = 100)]
     pub brand: String,
-    #[schema(example = "sneakers")]
+    #[schema(example = "sneakers", min_length = 1, max_length = 50)]
     pub category: String,
-    #[schema(example = 500)]
+    #[schema(example = 500, minimum = 1, maximum = 1000000)]
     pub edition_size: u32,
-    #[schema(example = 129000)]
+    #[schema(example = 129000, maximum = 1000000000000_u64)]
     pub retail_price_krw: u64,
+    /// Several lines are fine; at most 5000 characters.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: String,
-    #[schema(example = "DD1391-100")]
+    #[schema(example = "DD1391-100", min_length = 1, max_length = 64)]
     pub sku: Option<String>,
-    /// sha256 of each image, 64 hex digits (with or without 0x).
+    /// sha256 of each image, 64 hex digits (with or without 0x); at most 20.
     #[serde(default)]
+    #[schema(schema_with = image_list_schema)]
     pub image_sha256s: Vec<String>,
-    /// Search keywords (at most 10, each up to 30 characters). Listing data, not part of the
+    /// Search keywords (at most 10, each 1 to 30 characters). Listing data, not part of the
     /// signed record: changing them makes no new version.
     #[serde(default)]
-    #[schema(example = json!(["한정판", "판다"]))]
+    #[schema(schema_with = tag_list_schema)]
     pub tags: Vec<String>,
+}
+
+/// `image_sha256s` as the document states it.
+fn image_list_schema() -> Array {
+    image_list(SchemaType::Type(Type::Array))
+}
+
+fn nullable_image_list_schema() -> Array {
+    image_list(SchemaType::Array(vec![Type::Array, Type::Null]))
+}
+
+fn image_list(kind: SchemaType) -> Array {
+    let sha256 = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^(0x)?[0-9a-fA-F]{64}$"));
+    ArrayBuilder::new()
+        .schema_type(kind)
+        .items(sha256)
+        .max_items(Some(20))
+        .build()
+}
+
+/// `tags` as the document states it (the text rule's pattern is added with the others).
+fn tag_list_schema() -> Array {
+    tag_list(SchemaType::Type(Type::Array))
+}
+
+fn nullable_tag_list_schema() -> Array {
+    tag_list(SchemaType::Array(vec![Type::Array, Type::Null]))
+}
+
+fn tag_list(kind: SchemaType) -> Array {
+    let tag = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(30));
+    ArrayBuilder::new()
+        .schema_type(kind)
+        .items(tag)
+        .max_items(Some(10))
+        .examples([serde_json::json!(["한정판", "판다"])])
+        .build()
 }
 
 /// Where a product's current record stands.
@@ -252,15 +298,24 @@ impl ProductInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub brand: Option<String>,
+    #[schema(min_length = 1, max_length = 50)]
     pub category: Option<String>,
+    #[schema(minimum = 1, maximum = 1000000)]
     pub edition_size: Option<u32>,
+    #[schema(maximum = 1000000000000_u64)]
     pub retail_price_krw: Option<u64>,
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: Option<String>,
+    #[schema(schema_with = nullable_image_list_schema)]
     pub image_sha256s: Option<Vec<String>>,
     /// Changing only the tags makes no new version.
+    #[schema(schema_with = nullable_tag_list_schema)]
     pub tags: Option<Vec<String>>,
 }
 

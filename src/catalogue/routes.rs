@@ -72,6 +72,7 @@ pub struct ListQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -144,6 +145,7 @@ pub async fn list(
 pub struct MineQuery {
     pub cursor: Option<Uuid>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -248,7 +250,8 @@ pub async fn delist(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ProofQuery {
-    /// The record version; the current one when left out.
+    /// The record version (1, 2, …); the current one when left out.
+    #[param(minimum = 1)]
     pub version: Option<u32>,
 }
 
@@ -273,7 +276,7 @@ pub async fn proof(
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// Why: a counterfeit report, a leaked key, …
-    #[schema(example = "위조품 신고 확인")]
+    #[schema(example = "위조품 신고 확인", min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -313,8 +316,10 @@ pub async fn revoke(
 #[serde(deny_unknown_fields)]
 pub struct SignatureRequest {
     /// The version being signed (see `version` and `typed_data` on the product).
+    #[schema(minimum = 1)]
     pub version: u32,
     /// 65 bytes r ‖ s ‖ v (v 27 or 28, low s), 0x-hex, from `eth_signTypedData_v4`.
+    #[schema(pattern = r"^(0x)?[0-9a-fA-F]{130}$")]
     pub signature: String,
 }
 
@@ -345,15 +350,52 @@ pub async fn sign(
     ))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// `{"mode": "custodial"}` (the platform holds a key for you) or
+/// `{"mode": "wallet", "address": "0x…"}` (you sign with your own).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SigningRequest {
-    /// `custodial` (the platform holds a key for you) or `wallet` (you sign with your own).
-    #[schema(example = "wallet")]
     pub mode: String,
-    /// Your wallet address, for `wallet`.
     pub address: Option<String>,
 }
+
+impl utoipa::PartialSchema for SigningRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let mode = |m: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([m]))
+        };
+        let custodial = ObjectBuilder::new()
+            .description(Some("The platform holds a key for you."))
+            .property("mode", mode("custodial"))
+            .required("mode")
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
+                false,
+            )));
+        let wallet = ObjectBuilder::new()
+            .description(Some("You sign with your own wallet, at this address."))
+            .property("mode", mode("wallet"))
+            .property(
+                "address",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^(0x)?[0-9a-fA-F]{40}$"))
+                    .examples([serde_json::json!(
+                        "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+                    )]),
+            )
+            .required("mode")
+            .required("address")
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
+                false,
+            )));
+        OneOfBuilder::new().item(custodial).item(wallet).into()
+    }
+}
+
+impl utoipa::ToSchema for SigningRequest {}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SigningInfo {

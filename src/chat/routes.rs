@@ -56,8 +56,10 @@ pub async fn open(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^-?[0-9]{1,18}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -134,10 +136,14 @@ pub async fn get(
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Messages older than this id (the first id of the page you have). Default: the newest.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub before: Option<String>,
-    /// Messages newer than this id (the last id you have); not with `before`.
+    /// Messages newer than this id (the last id you have). With `before` too: the messages
+    /// between the two, oldest first.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub after: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -166,7 +172,8 @@ fn message_id_param(name: &str, v: Option<&str>) -> Result<Option<i64>, ApiError
 }
 
 /// A page of a conversation's messages, oldest first within the page. Without cursors: the
-/// newest page; `before=<id>` pages back in time, `after=<id>` forward.
+/// newest page; `before=<id>` pages back in time, `after=<id>` forward; both: the messages
+/// between the two, from `after` on.
 ///
 /// Its two participants only; `404 not_found` for anyone else.
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "chat",
@@ -186,12 +193,6 @@ pub async fn history(
     let limit = limit(q.limit, 50)?;
     let before = message_id_param("before", q.before.as_deref())?;
     let after = message_id_param("after", q.after.as_deref())?;
-    if before.is_some() && after.is_some() {
-        return Err(ApiError::validation(
-            "before",
-            "give before or after, not both.",
-        ));
-    }
     let (items, has_more) = chat.history(user.id, id, before, after, limit).await?;
     Ok(Json(MessagePage { items, has_more }))
 }
@@ -199,10 +200,13 @@ pub async fn history(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
-    /// 1 to `CHAT_MAX_MESSAGE_CHARS` characters (2000 by default).
+    /// 1 to `CHAT_MAX_MESSAGE_CHARS` characters (2000 by default, as stated here); several
+    /// lines are fine; not blank.
+    #[schema(min_length = 1, max_length = 2000)]
     pub body: String,
     /// Your own id for the message (1–64 characters): sending it again returns the stored
     /// message instead of storing it twice.
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]{1,64}$")]
     pub client_id: Option<String>,
 }
 
@@ -243,10 +247,12 @@ pub async fn send(
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MarkConversationRead)]
 pub struct MarkRead {
-    /// The last message id read; the newest when left out. The marker never moves back.
+    /// The last message id read (a decimal string); the newest when left out. The marker never
+    /// moves back.
     #[serde(default, with = "id_string::option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{1,18}$")]
     pub up_to: Option<i64>,
 }
 
@@ -276,6 +282,7 @@ pub async fn mark_read(
 #[into_params(parameter_in = Query)]
 pub struct SocketQuery {
     /// Resume: deliver every message after this id first (the last one the client saw).
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub after: Option<String>,
 }
 
@@ -313,10 +320,15 @@ fn socket_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// `CHAT_MAX_CONNECTIONS_PER_USER` sockets per person on one replica.
 #[utoipa::path(get, path = "/v1/chat/ws", tag = "chat",
     security(("bearer" = [])),
-    params(SocketQuery),
+    params(SocketQuery,
+        ("Connection" = String, Header, description = "`Upgrade` (a list that holds it)", pattern = "[Uu][Pp][Gg][Rr][Aa][Dd][Ee]"),
+        ("Upgrade" = String, Header, description = "`websocket`", pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`", pattern = "^13$"),
+        ("Sec-WebSocket-Key" = String, Header, description = "16 random bytes, base64", pattern = "^[A-Za-z0-9+/]{22}==$")),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 400, description = "`invalid_query_parameter`; or not a WebSocket upgrade request"),
+        (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody),
+        (status = 426, description = "`upgrade_required`: not a WebSocket upgrade request (with `Upgrade: websocket`)", body = ErrorBody),
         (status = 401, description = "`authentication_required`, `invalid_token`, `token_expired`, `session_revoked`", body = ErrorBody),
         (status = 429, description = "`too_many_connections`", body = ErrorBody)))]
 pub async fn socket(

@@ -274,11 +274,13 @@ pub async fn history(
         Some(after) => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {MESSAGE_COLUMNS} FROM chat_messages
-                 WHERE conversation_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3"
+                 WHERE conversation_id = $1 AND id > $2 AND ($4::bigint IS NULL OR id < $4)
+                 ORDER BY id ASC LIMIT $3"
             )))
             .bind(conversation)
             .bind(after)
             .bind(limit)
+            .bind(before)
             .fetch_all(db)
             .await
         }

@@ -20,6 +20,7 @@ pub enum ErrorCode {
     InvalidPathParameter,
     InvalidQueryParameter,
     ValidationFailed,
+    // 403
     VerificationCodeInvalid,
     // 401
     AuthenticationRequired,
@@ -289,8 +290,7 @@ impl ErrorCode {
             Self::MalformedJson
             | Self::InvalidPathParameter
             | Self::InvalidQueryParameter
-            | Self::ValidationFailed
-            | Self::VerificationCodeInvalid => StatusCode::BAD_REQUEST,
+            | Self::ValidationFailed => StatusCode::BAD_REQUEST,
             Self::AuthenticationRequired
             | Self::InvalidToken
             | Self::TokenExpired
@@ -299,9 +299,11 @@ impl ErrorCode {
             | Self::InvalidCredentials
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::WrongPassword | Self::IdentityVerificationRequired => {
-                StatusCode::FORBIDDEN
-            }
+            // A wrong code is a failed proof, like a wrong password, not a malformed request.
+            Self::Forbidden
+            | Self::WrongPassword
+            | Self::IdentityVerificationRequired
+            | Self::VerificationCodeInvalid => StatusCode::FORBIDDEN,
             Self::NotFound | Self::VerificationNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict

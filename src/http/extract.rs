@@ -63,14 +63,50 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 /// Checks the text rule on the parsed document, then reads it as `T`; syntax and type errors
 /// keep the messages axum gives them.
 fn typed_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        super::text::check_json(&value)?;
+    let parsed = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+    if let Some(value) = &parsed {
+        super::text::check_json(value)?;
     }
-    let axum::Json(value) = axum::Json::<T>::from_bytes(bytes)?;
-    Ok(value)
+    match axum::Json::<T>::from_bytes(bytes) {
+        Ok(axum::Json(value)) => Ok(value),
+        Err(rejection) => {
+            // JSON has one number type: `5.0` is the integer 5 to JSON Schema, so to us too.
+            if let Some(mut value) = parsed
+                && integral_floats_to_integers(&mut value)
+                && let Ok(typed) = serde_json::from_value::<T>(value)
+            {
+                return Ok(typed);
+            }
+            Err(rejection.into())
+        }
+    }
 }
 
-/// A JSON body that may be left out: an empty body is `T::default()`; anything else is read as
+/// Rewrites numbers such as `5.0` or `1e3` as the integers they are; whether any changed.
+fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Within ±2^53 a float names one integer exactly.
+            if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                *value = Value::from(f as i64);
+                true
+            } else {
+                false
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, v| integral_floats_to_integers(v) | any),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |any, v| integral_floats_to_integers(v) | any),
+        _ => false,
+    }
+}
+
+/// A JSON body that may be left out: an empty body (or `null`) is `T::default()`; anything else is read as
 /// [`Json`] reads it (content type, syntax, text rule, fields), with the same rejections.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub T);
@@ -92,6 +128,9 @@ where
         }
         if !json {
             return Err(ErrorCode::UnsupportedMediaType.into());
+        }
+        if bytes.trim_ascii() == b"null" {
+            return Ok(OptionalJson(T::default()));
         }
         Ok(OptionalJson(typed_json(&bytes)?))
     }

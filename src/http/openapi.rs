@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use utoipa::Modify;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::request_body::RequestBody;
-use utoipa::openapi::schema::{ArrayItems, Object, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Object, Schema, SchemaType, Type};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
 use super::text;
@@ -32,8 +32,11 @@ struct Takes {
     writes: bool,
 }
 
-/// The shared answers: status, when it applies, what it says.
-const SHARED: &[(&str, fn(&Takes) -> bool, &str)] = &[
+/// A shared answer: its status, when it applies, what it says.
+type Shared = (&'static str, fn(&Takes) -> bool, &'static str);
+
+/// The shared answers.
+const SHARED: &[Shared] = &[
     (
         "400",
         |t| t.parameters || t.body,
@@ -180,9 +183,10 @@ impl TextPattern {
             }
         }
         // Follow references until every schema a request can reach has been patched once.
-        let Some(components) = openapi.components.as_mut() else {
-            return;
-        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .schemas
+            .insert(JSON_TEXT.to_owned(), RefOr::T(json_text()));
         let mut done: BTreeSet<String> = BTreeSet::new();
         while let Some(name) = referenced.iter().find(|n| !done.contains(*n)).cloned() {
             done.insert(name.clone());
@@ -248,7 +252,63 @@ fn is_string(t: &SchemaType) -> bool {
     }
 }
 
+/// The schema of free-form JSON a client sends (the KakaoTalk payload, the webhook's extras).
+const JSON_TEXT: &str = "JsonText";
+
+fn json_text_ref() -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(JSON_TEXT))
+}
+
+fn key_schema() -> Schema {
+    let mut key = Object::with_type(Type::String);
+    key.pattern = Some(text::pattern(false, 0));
+    Schema::Object(key)
+}
+
+/// Any JSON value whose strings and keys, at any depth, keep the text rule.
+fn json_text() -> Schema {
+    let mut string = Object::with_type(Type::String);
+    string.pattern = Some(text::pattern(false, 0));
+    let scalar = Object::with_type(SchemaType::Array(vec![
+        Type::Number,
+        Type::Boolean,
+        Type::Null,
+    ]));
+    let array = utoipa::openapi::schema::ArrayBuilder::new()
+        .items(json_text_ref())
+        .build();
+    let mut object = Object::with_type(Type::Object);
+    free_form_as_text(&mut object);
+    let mut any = utoipa::openapi::schema::AnyOf::new();
+    any.description = Some(
+        "Any JSON value whose strings and keys, at any depth, keep the text rule.".to_owned(),
+    );
+    any.items = vec![
+        RefOr::T(Schema::Object(string)),
+        RefOr::T(Schema::Object(scalar)),
+        RefOr::T(Schema::Array(array)),
+        RefOr::T(Schema::Object(object)),
+    ];
+    Schema::AnyOf(any)
+}
+
+/// An object that takes properties beyond its own: their names and values keep the rule too.
+fn free_form_as_text(o: &mut Object) {
+    o.property_names = Some(Box::new(key_schema()));
+    o.additional_properties = Some(Box::new(AdditionalProperties::RefOr(json_text_ref())));
+}
+
 fn patch_object(o: &mut Object, field: Option<&str>, referenced: &mut BTreeSet<String>) {
+    let object = matches!(o.schema_type, SchemaType::Type(Type::Object));
+    let open = match o.additional_properties.as_deref() {
+        None => true,
+        Some(AdditionalProperties::FreeForm(free)) => *free,
+        Some(AdditionalProperties::RefOr(_)) => false,
+    };
+    if object && open {
+        free_form_as_text(o);
+        referenced.insert(JSON_TEXT.to_owned());
+    }
     if is_string(&o.schema_type)
         && o.format.is_none()
         && o.enum_values.is_none()

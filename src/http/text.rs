@@ -144,11 +144,17 @@ fn refused_class(multiline: bool) -> &'static str {
 /// The white space that trimming removes (Unicode `White_Space`), less what is refused anyway.
 const SPACE_CLASS: &str = r"\t\n\r\u0020\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000";
 
+/// One character the text rule lets through, as a regular-expression class (for patterns that
+/// add their own rules, such as the password policy's).
+pub fn allowed_class(multiline: bool) -> String {
+    format!("[^{}]", refused_class(multiline))
+}
+
 /// The text rule as a JSON Schema `pattern`. `min_visible` characters that are not white space
 /// must be present: free text is trimmed before its length is checked, so a field of at least
 /// one character refuses a blank one.
 pub fn pattern(multiline: bool, min_visible: usize) -> String {
-    let allowed = format!("[^{}]", refused_class(multiline));
+    let allowed = allowed_class(multiline);
     match min_visible {
         0 => format!("^{allowed}*$"),
         1 => format!(

@@ -16,6 +16,7 @@ pub struct InboxQuery {
     pub unread: Option<bool>,
     pub cursor: Option<Uuid>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -56,6 +57,7 @@ pub async fn inbox(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MarkNotificationsRead)]
 pub struct MarkRead {
     /// Which to mark read; all of them when left out.
     pub ids: Option<Vec<Uuid>>,

@@ -32,7 +32,8 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     /// From the provider's success redirect (`paymentKey`); with `dev`, any `dev_…` string.
-    #[schema(example = "dev_5zJ4xY7m0kODnyRpQWGrN2xqGlNvLrKwv1M9ENjbeoPaZdL6")]
+    #[schema(example = "dev_5zJ4xY7m0kODnyRpQWGrN2xqGlNvLrKwv1M9ENjbeoPaZdL6",
+        pattern = r"^[!-~]{1,200}$")]
     pub payment_key: String,
     /// The amount from the success redirect; it must equal the order's.
     pub amount: i64,
@@ -73,9 +74,9 @@ pub async fn pay(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentRequest {
-    #[schema(example = "CJ대한통운")]
+    #[schema(example = "CJ대한통운", min_length = 1, max_length = 50)]
     pub carrier: String,
-    #[schema(example = "6543210987")]
+    #[schema(example = "6543210987", min_length = 1, max_length = 50)]
     pub tracking_number: String,
 }
 
@@ -125,7 +126,7 @@ pub async fn receive(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
-    #[schema(example = "단순 변심")]
+    #[schema(example = "단순 변심", min_length = 1, max_length = 200)]
     pub reason: String,
 }
 
@@ -245,6 +246,7 @@ fn valid_payment_key(key: &str) -> bool {
 pub struct HistoryQuery {
     pub cursor: Option<Uuid>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

@@ -63,6 +63,7 @@ pub struct ListQuery {
     pub product_id: Option<Uuid>,
     pub cursor: Option<Uuid>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -147,6 +148,7 @@ pub async fn withdraw(
 pub struct EntriesQuery {
     pub cursor: Option<Uuid>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -179,7 +181,7 @@ pub async fn my_entries(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
-    #[schema(example = "판매자 재고 문제로 취소")]
+    #[schema(example = "판매자 재고 문제로 취소", min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -212,8 +214,10 @@ pub async fn cancel(
 #[into_params(parameter_in = Query)]
 pub struct TicketsQuery {
     /// The last ticket of the previous page (0x-hex).
+    #[param(pattern = r"^(0x)?([0-9a-fA-F]{2})*$")]
     pub after: Option<String>,
     /// 1 to 10000, default 1000.
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
     /// `true`: the whole list as text, one ticket per line.
     pub download: Option<bool>,
@@ -245,7 +249,8 @@ async fn closed_row(raffles: &Raffles, id: Uuid) -> Result<store::RaffleRow, Api
 #[utoipa::path(get, path = "/v1/raffles/{id}/tickets", tag = "raffles",
     params(("id" = Uuid, Path, description = "Raffle id"), TicketsQuery),
     responses(
-        (status = 200, description = "A page of tickets (or text/plain with download=true)", body = TicketPage),
+        (status = 200, description = "A page of tickets; with download=true, the whole list as text, one 0x-hex ticket per line",
+            content((TicketPage = "application/json"), (String = "text/plain"))),
         (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`tickets_not_published`", body = ErrorBody)))]
@@ -299,7 +304,7 @@ pub struct TicketProof {
 ///
 /// Anyone may call this, once the raffle has closed.
 #[utoipa::path(get, path = "/v1/raffles/{id}/tickets/{ticket}/proof", tag = "raffles",
-    params(("id" = Uuid, Path, description = "Raffle id"), ("ticket" = String, Path, description = "The ticket, 0x-hex")),
+    params(("id" = Uuid, Path, description = "Raffle id"), ("ticket" = String, Path, description = "The ticket, 32 bytes of 0x-hex", pattern = r"^(0x)?[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The inclusion proof", body = TicketProof),
         (status = 400, description = "`invalid_path_parameter`", body = ErrorBody),

@@ -13,6 +13,7 @@ use crate::http::{ApiError, ApiResult, ErrorBody, Json, Query};
 #[into_params(parameter_in = Query)]
 pub struct RecommendationQuery {
     /// 1 to 50, default 10.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 

@@ -1,19 +1,19 @@
 //! `GET /v1/search`. Anyone may call it.
 
 use axum::extract::State;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 use utoipa::IntoParams;
 
 use super::index::{self, SearchRequest, Sort};
 use super::{Search, SearchPage};
-use crate::http::{ApiError, ApiResult, ErrorBody, Json, Query};
+use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Query};
 
 /// The longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
+/// The highest price filter, the highest retail price a product may have.
+const MAX_PRICE: u64 = 1_000_000_000_000;
 /// How deep pagination goes: results past this are not served (narrow the search instead).
 pub const MAX_DEPTH: usize = 1000;
 
@@ -23,35 +23,35 @@ pub const MAX_DEPTH: usize = 1000;
 pub struct SearchQuery {
     /// Free text over name, brand, category, description, tags and SKU; Korean and English.
     /// Empty or absent: browse with the filters. At most 200 characters.
-    #[param(example = "덩크 로우")]
+    #[param(example = "덩크 로우", max_length = 200)]
     pub q: Option<String>,
     /// Brand, any case, e.g. `Nike`.
     pub brand: Option<String>,
     /// Category, any case, e.g. `sneakers`.
     pub category: Option<String>,
     /// `none` (no raffle), `scheduled`, `open`, `closed`, `drawn`, `settled`, `cancelled` or
-    /// `void`: the state of the product's newest raffle.
+    /// `void`: the state of the product's newest raffle. Empty: any.
+    #[param(pattern = r"^(none|scheduled|open|closed|drawn|settled|cancelled|void)?$")]
     pub raffle_state: Option<String>,
-    /// Lowest retail price in won.
+    /// Lowest retail price in won, at most 1000000000000 (the highest a product may have).
+    #[param(maximum = 1000000000000_u64)]
     pub min_price: Option<u64>,
-    /// Highest retail price in won.
+    /// Highest retail price in won, at most 1000000000000. Below `min_price`, nothing matches.
+    #[param(maximum = 1000000000000_u64)]
     pub max_price: Option<u64>,
     /// Only products whose current record is anchored on chain (and not revoked).
     pub verified: Option<bool>,
     /// `relevance` (default), `newest`, `closing_soon`, `price_asc` or `price_desc`.
     pub sort: Option<Sort>,
-    /// The `next_cursor` of the previous page of the same search.
+    /// The `next_cursor` of the previous page of the same search; another search's cursor is
+    /// `409 conflict`.
+    #[param(pattern = r"^[0-9]{1,3}\.[0-9a-f]{16}$")]
     pub cursor: Option<String>,
     /// 1 to 50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 
-/// Where the next page starts, bound to the search it belongs to.
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    o: usize,
-    f: String,
-}
 
 fn fingerprint(req: &SearchRequest) -> String {
     let key = format!(
@@ -76,19 +76,25 @@ fn clean(value: Option<String>) -> Option<String> {
 
 /// Checks the parameters; errors name the parameter.
 pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
-    let text = clean(q.q);
-    if text
-        .as_ref()
-        .is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS)
-    {
+    // As sent, before normalisation, as the OpenAPI document counts it.
+    if q.q.as_ref().is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS) {
         return Err(ApiError::validation(
             "q",
             &format!("must be at most {MAX_QUERY_CHARS} characters."),
         ));
     }
+    let text = clean(q.q);
     let limit = q.limit.unwrap_or(20);
     if !(1..=50).contains(&limit) {
         return Err(ApiError::validation("limit", "must be 1 to 50."));
+    }
+    for (field, price) in [("min_price", q.min_price), ("max_price", q.max_price)] {
+        if price.is_some_and(|p| p > MAX_PRICE) {
+            return Err(ApiError::validation(
+                field,
+                "must be at most 1000000000000.",
+            ));
+        }
     }
     let raffle_state = clean(q.raffle_state)
         .map(|s| {
@@ -100,14 +106,6 @@ pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
             })
         })
         .transpose()?;
-    if let (Some(min), Some(max)) = (q.min_price, q.max_price)
-        && min > max
-    {
-        return Err(ApiError::validation(
-            "min_price",
-            "must not be above max_price.",
-        ));
-    }
     let mut req = SearchRequest {
         text,
         brand: clean(q.brand),
@@ -121,13 +119,20 @@ pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
         limit: limit as usize,
     };
     if let Some(cursor) = q.cursor {
-        let bad = || ApiError::validation("cursor", "is not a cursor of this search.");
-        let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
-        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        if c.f != fingerprint(&req) || c.o >= MAX_DEPTH {
-            return Err(bad());
+        // `<offset>.<fingerprint>`: where the next page starts, bound to the search it belongs to.
+        let (offset, print) = cursor
+            .trim()
+            .split_once('.')
+            .and_then(|(o, f)| Some((o.parse::<usize>().ok()?, f)))
+            .filter(|(o, f)| *o < MAX_DEPTH && f.len() == 16)
+            .ok_or_else(|| ApiError::validation("cursor", "is not a cursor this API gave."))?;
+        if print != fingerprint(&req) {
+            return Err(ApiError::with_message(
+                ErrorCode::Conflict,
+                "cursor: belongs to another search; start again from the first page.",
+            ));
         }
-        req.offset = c.o;
+        req.offset = offset;
     }
     req.limit = req.limit.min(MAX_DEPTH - req.offset);
     Ok(req)
@@ -135,13 +140,7 @@ pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
 
 fn next_cursor(req: &SearchRequest, total: u64) -> Option<String> {
     let next = req.offset + req.limit;
-    (next < MAX_DEPTH && (next as u64) < total).then(|| {
-        let c = Cursor {
-            o: next,
-            f: fingerprint(req),
-        };
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap_or_default())
-    })
+    (next < MAX_DEPTH && (next as u64) < total).then(|| format!("{next}.{}", fingerprint(req)))
 }
 
 /// Search the catalogue. Every hit carries its product's chain status (anchored or not, root,
@@ -153,6 +152,7 @@ fn next_cursor(req: &SearchRequest, total: u64) -> Option<String> {
     responses(
         (status = 200, description = "A page of hits with facet counts", body = SearchPage),
         (status = 400, description = "`invalid_query_parameter`, `validation_failed`", body = ErrorBody),
+        (status = 409, description = "`conflict`: the cursor belongs to another search", body = ErrorBody),
         (status = 503, description = "`overloaded`: the CPU pool is full; `Retry-After` says when to try again", body = ErrorBody)))]
 pub async fn search(
     State(search): State<Search>,

@@ -43,7 +43,7 @@ async fn a_wrong_code_can_be_retried_until_attempts_run_out() {
         let r = app
             .post(&url, None, json!({"code": wrong}))
             .await
-            .expect(400, "verification_code_invalid");
+            .expect(403, "verification_code_invalid");
         assert!(
             r.body["message"]
                 .as_str()

@@ -458,9 +458,15 @@ async fn history_pages_back_and_forth_with_cursors() {
     assert_eq!(page(String::new()).await, (ids.clone(), false));
 
     let base = format!("/v1/conversations/{c}/messages");
-    app.get(&format!("{base}?before=1&after=2"), Some(&p.buyer))
-        .await
-        .expect(400, "validation_failed");
+    // Both cursors: the messages between them, oldest first.
+    assert_eq!(
+        page(format!("after={}&before={}", ids[1], ids[5])).await,
+        (ids[2..5].to_vec(), false)
+    );
+    assert_eq!(
+        page(format!("limit=2&after={}&before={}", ids[1], ids[5])).await,
+        (ids[2..4].to_vec(), true)
+    );
     app.get(&format!("{base}?before=abc"), Some(&p.buyer))
         .await
         .expect(400, "invalid_query_parameter");
@@ -651,6 +657,16 @@ async fn limits_refuse_with_their_codes_and_bad_frames_do_no_harm() {
 
     let mut ws = connect(&app, &p.buyer).await;
     assert_eq!(ws.ready["max_message_chars"], 10);
+    // The text rule holds in frames as in JSON bodies: the field is named, nothing is stored.
+    ws.send(json!({"type": "send", "conversation_id": c, "body": "안녕", "client_id": "c\u{0}1"}))
+        .await;
+    let e = ws.next().await;
+    assert_eq!(e["code"], "validation_failed", "{e}");
+    assert!(e["message"].as_str().unwrap().starts_with("client_id: "), "{e}");
+    ws.send(json!({"type": "send", "conversation_id": c, "body": "a\u{202e}b"}))
+        .await;
+    let e = ws.next().await;
+    assert!(e["message"].as_str().unwrap().starts_with("body: "), "{e}");
     // Bad frames: an error frame each, and the socket stays up.
     ws.ws.send(WsMessage::text("not json")).await.unwrap();
     assert_eq!(ws.next().await["code"], "malformed_json");

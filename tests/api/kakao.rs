@@ -206,6 +206,40 @@ fn text(v: &Value) -> String {
 const FALLBACK: &str = "죄송해요, 지금은 답변을 드리기 어려워요";
 
 #[tokio::test]
+async fn the_text_rule_holds_in_skill_payloads_once_they_are_from_kakao() {
+    let app = kakao_app().await;
+    let user = new_user_key();
+    let r = skill_as(&app, Some(SECRET), &says(&user, "덩크\u{0}")).await;
+    let r = r.expect(400, "validation_failed");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("userRequest.utterance: "),
+        "{}",
+        r.body
+    );
+    let r = skill_as(
+        &app,
+        Some(SECRET),
+        &payload(&user, "검색", "상품 검색", json!({"query": "a\u{202e}b"}), json!({})),
+    )
+    .await;
+    assert!(
+        r.expect(400, "validation_failed").body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("action.params.query: ")
+    );
+    // Without the secret it is still only a 401.
+    skill_as(&app, None, &says(&user, "덩크\u{0}"))
+        .await
+        .expect(401, "skill_unauthorized");
+    // What a KakaoTalk user types may span lines.
+    answer(skill_as(&app, Some(SECRET), &says(&user, "도움말\n부탁해요")).await);
+}
+
+#[tokio::test]
 async fn skill_calls_without_the_secret_or_from_another_bot_are_refused() {
     let app = kakao_app().await;
     let user = new_user_key();

@@ -11,6 +11,7 @@ mod ads;
 mod anchoring;
 mod catalogue;
 mod chat;
+mod input;
 mod kakao;
 mod operations;
 mod orders;

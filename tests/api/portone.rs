@@ -219,7 +219,7 @@ async fn signup_through_portone() {
     let url = format!("/v1/identity-verifications/{id}/confirm");
     app.post(&url, None, json!({"code": "111111"}))
         .await
-        .expect(400, "verification_code_invalid");
+        .expect(403, "verification_code_invalid");
     // An outage is not the person's fault: it costs no attempt.
     app.post(&url, None, json!({"code": "999999"}))
         .await

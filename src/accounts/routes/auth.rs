@@ -17,12 +17,14 @@ use crate::ratelimit;
 pub struct SignupRequest {
     /// A confirmed verification started with purpose `signup`.
     pub identity_verification_id: String,
-    #[schema(example = "minsu@example.com")]
+    /// At most 64 characters before the `@`; the domain has a dot.
+    #[schema(example = "minsu@example.com", max_length = 254,
+        pattern = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
     pub email: String,
-    /// 8 to 128 characters.
-    #[schema(example = "덩크로우-좋아요-2026")]
+    #[schema(schema_with = password::policy_schema, example = "덩크로우-좋아요-2026")]
     pub password: String,
-    #[schema(example = "스니커헤드")]
+    /// 2 to 20 characters once trimmed.
+    #[schema(example = "스니커헤드", min_length = 2, max_length = 20)]
     pub nickname: Option<String>,
     #[serde(default)]
     pub marketing_consent: bool,
@@ -326,6 +328,7 @@ pub async fn logout(State(accounts): State<Accounts>, user: CurrentUser) -> ApiR
 pub struct PasswordResetRequest {
     /// A confirmed verification started with purpose `password_reset`.
     pub identity_verification_id: String,
+    #[schema(schema_with = password::policy_schema)]
     pub new_password: String,
 }
 

@@ -31,7 +31,7 @@ pub async fn start_verification(
 #[serde(deny_unknown_fields)]
 pub struct ConfirmVerification {
     /// The digits from the SMS.
-    #[schema(example = "123456")]
+    #[schema(example = "123456", pattern = r"^[0-9]{4,10}$")]
     pub code: String,
 }
 
@@ -44,7 +44,8 @@ pub struct ConfirmVerification {
     request_body = ConfirmVerification,
     responses(
         (status = 200, description = "Verified; use the id to sign up or reset a password", body = VerificationStatus),
-        (status = 400, description = "`verification_code_invalid`, `validation_failed`", body = ErrorBody),
+        (status = 400, description = "`validation_failed`", body = ErrorBody),
+        (status = 403, description = "`verification_code_invalid`: the code is wrong; the attempts left are in the message", body = ErrorBody),
         (status = 404, description = "`verification_not_found`", body = ErrorBody),
         (status = 409, description = "`verification_already_confirmed`, `verification_already_used`", body = ErrorBody),
         (status = 410, description = "`verification_expired`, `verification_attempts_exceeded`, `verification_failed`", body = ErrorBody),

@@ -30,11 +30,11 @@ pub async fn get_me(
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
     /// Display and delivery name. The verified legal name is kept apart and cannot change.
-    #[schema(example = "김민수")]
+    #[schema(example = "김민수", min_length = 1, max_length = 50)]
     pub name: Option<String>,
-    /// `null` clears it.
+    /// 2 to 20 characters once trimmed; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = "스니커헤드")]
+    #[schema(value_type = Option<String>, example = "스니커헤드", min_length = 2, max_length = 20)]
     pub nickname: Option<Option<String>>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -133,6 +133,7 @@ pub async fn update_me(
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    #[schema(schema_with = password::policy_schema)]
     pub new_password: String,
 }
 

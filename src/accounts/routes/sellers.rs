@@ -13,10 +13,12 @@ use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SellerApplicationRequest {
-    #[schema(example = "트러플 스니커즈")]
+    #[schema(example = "트러플 스니커즈", min_length = 1, max_length = 100)]
     pub business_name: String,
-    /// 사업자등록번호, ten digits with or without dashes; its check digit is verified.
-    #[schema(example = "220-81-62517")]
+    /// 사업자등록번호, ten digits with or without dashes (`XXX-XX-XXXXX`) whose last digit is the
+    /// check digit of the first nine (format `kr-business-registration-number`).
+    #[schema(example = "220-81-62517", format = "kr-business-registration-number",
+        pattern = r"^[0-9]{3}-?[0-9]{2}-?[0-9]{5}$")]
     pub business_registration_number: String,
 }
 
@@ -146,6 +148,7 @@ pub struct ApplicationQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -209,8 +212,9 @@ pub async fn list_applications(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
-    /// Shown to the applicant; required when rejecting.
-    #[schema(example = "사업자등록증 사본이 필요합니다.")]
+    /// Shown to the applicant, 1 to 500 characters.
+    #[schema(value_type = String, required = true, example = "사업자등록증 사본이 필요합니다.",
+        min_length = 1, max_length = 500)]
     pub reason: Option<String>,
 }
 
