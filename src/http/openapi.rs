@@ -280,9 +280,8 @@ fn json_text() -> Schema {
     let mut object = Object::with_type(Type::Object);
     free_form_as_text(&mut object);
     let mut any = utoipa::openapi::schema::AnyOf::new();
-    any.description = Some(
-        "Any JSON value whose strings and keys, at any depth, keep the text rule.".to_owned(),
-    );
+    any.description =
+        Some("Any JSON value whose strings and keys, at any depth, keep the text rule.".to_owned());
     any.items = vec![
         RefOr::T(Schema::Object(string)),
         RefOr::T(Schema::Object(scalar)),
