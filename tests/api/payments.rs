@@ -51,6 +51,20 @@ async fn refunds(app: &TestApp, order: &str) -> Vec<(String, String)> {
     .unwrap()
 }
 
+/// Starts the winner's confirm and returns at once; the task ends with Toss's answer.
+fn pay_in_background(
+    app: &TestApp,
+    token: &str,
+    order: &str,
+    key: &str,
+) -> tokio::task::JoinHandle<reqwest::Response> {
+    let request = reqwest::Client::new()
+        .post(format!("{}/v1/orders/{order}/payment", app.base))
+        .bearer_auth(token)
+        .json(&json!({"payment_key": key, "amount": 159000}));
+    tokio::spawn(async move { request.send().await.unwrap() })
+}
+
 fn cancelled(key: &str, order: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(toss_payment(key, order, "CANCELED", 159000))
 }
@@ -144,20 +158,7 @@ async fn a_confirm_in_flight_holds_no_row_lock_and_counts_when_it_began_before_t
         .expect(1)
         .mount(&server)
         .await;
-    let paying = {
-        let base = app.base.clone();
-        let token = winner.clone();
-        let id = id.clone();
-        tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(format!("{base}/v1/orders/{id}/payment"))
-                .bearer_auth(token)
-                .json(&json!({"payment_key": "tpk_slow", "amount": 159000}))
-                .send()
-                .await
-                .unwrap()
-        })
-    };
+    let paying = pay_in_background(&app, winner, &id, "tpk_slow");
     // While Toss thinks, the order row is free (NOWAIT fails at once on a held lock), the
     // deadline passes, and the clock runs: the claim keeps the order from expiring.
     tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -213,20 +214,7 @@ async fn a_payment_confirmed_after_its_claim_lapsed_is_cancelled_at_toss_and_rec
         .expect(1)
         .mount(&server)
         .await;
-    let paying = {
-        let base = app.base.clone();
-        let token = winner.clone();
-        let id = id.clone();
-        tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(format!("{base}/v1/orders/{id}/payment"))
-                .bearer_auth(token)
-                .json(&json!({"payment_key": "tpk_lapsed", "amount": 159000}))
-                .send()
-                .await
-                .unwrap()
-        })
-    };
+    let paying = pay_in_background(&app, winner, &id, "tpk_lapsed");
     // Toss takes longer than the claim holds: by the time it answers the order has expired
     // and gone to the alternate.
     tokio::time::sleep(Duration::from_millis(1000)).await;
