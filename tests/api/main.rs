@@ -13,6 +13,7 @@ mod catalogue;
 mod chat;
 mod input;
 mod kakao;
+mod openapi_fuzz;
 mod operations;
 mod orders;
 mod payments;
