@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: every test, from a fresh machine. Starts PostgreSQL, installs the chain tools
 # (npm), runs the Solidity tests (forge), the Rust unit and integration tests (each integration test
-# gets its own database), then the smoke test of the run command.
+# gets its own database), then the smoke test of the run command and the API fuzz stage.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -15,3 +15,5 @@ say "cargo test"
 cargo test --all-targets --no-fail-fast
 say "smoke test of the run command"
 scripts/smoke.sh
+say "API fuzz stage (schemathesis)"
+scripts/fuzz-api.sh

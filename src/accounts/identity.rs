@@ -42,13 +42,18 @@ pub struct StartVerification {
     #[schema(example = "김민수", min_length = 1, max_length = 50)]
     pub name: String,
     /// Korean mobile number (010, 011, 016 to 019), with or without dashes.
-    #[schema(example = "010-1234-5678", pattern = r"^01[016789]-?[0-9]{3,4}-?[0-9]{4}$")]
+    #[schema(
+        example = "010-1234-5678",
+        pattern = r"^01[016789]-?[0-9]{3,4}-?[0-9]{4}$"
+    )]
     pub phone: String,
     /// The first seven digits of the resident registration number: a birth date (YYMMDD) and
     /// the digit that gives century and gender. (29 February is valid in leap years only, which
     /// the pattern leaves out.)
-    #[schema(example = "9501012",
-        pattern = r"^[0-9]{2}((0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])(29|30)|(0[13578]|1[02])31)[0-9]$")]
+    #[schema(
+        example = "9501012",
+        pattern = r"^[0-9]{2}((0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])(29|30)|(0[13578]|1[02])31)[0-9]$"
+    )]
     pub identity_number: String,
     pub carrier: Carrier,
 }

@@ -163,7 +163,10 @@ mod tests {
         // Rust's regex has no look-around; check the pattern's parts as they are assembled.
         let schema = policy_schema();
         let pattern = schema.pattern.unwrap();
-        assert!(pattern.starts_with("^(?!(.)\\1*$)(?!(?:[pP][aA][sS][sS]"), "{pattern}");
+        assert!(
+            pattern.starts_with("^(?!(.)\\1*$)(?!(?:[pP][aA][sS][sS]"),
+            "{pattern}"
+        );
         for word in COMMON {
             let spelled: String = word
                 .chars()

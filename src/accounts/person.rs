@@ -192,7 +192,10 @@ mod tests {
         assert_eq!(clean_text(" a ", 2, 20), None);
         assert_eq!(clean_text(" ab ", 2, 20).as_deref(), Some("ab"));
         assert_eq!(clean_text(&format!("{} ", "가".repeat(20)), 1, 20), None);
-        assert_eq!(clean_text(&"가".repeat(20), 1, 20).as_deref(), Some(&*"가".repeat(20)));
+        assert_eq!(
+            clean_text(&"가".repeat(20), 1, 20).as_deref(),
+            Some(&*"가".repeat(20))
+        );
         assert_eq!(clean_text("a\nb", 1, 10), None);
         assert_eq!(
             clean_multiline(" 첫 줄\n둘째 줄\t끝 ", 1, 20).as_deref(),

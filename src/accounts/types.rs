@@ -25,13 +25,19 @@ pub struct DeliveryAddress {
     #[schema(example = "김민수", min_length = 1, max_length = 50)]
     pub recipient: String,
     /// A Korean phone number, mobile or landline: 9 to 11 digits, dashes between the groups.
-    #[schema(example = "010-1234-5678",
-        pattern = r"^(0[0-9]{8,10}|0[0-9]{1,2}-[0-9]{3,4}-[0-9]{4})$")]
+    #[schema(
+        example = "010-1234-5678",
+        pattern = r"^(0[0-9]{8,10}|0[0-9]{1,2}-[0-9]{3,4}-[0-9]{4})$"
+    )]
     pub phone: String,
     /// Five-digit Korean postal code (도로명 우편번호).
     #[schema(example = "06236", pattern = r"^[0-9]{5}$")]
     pub postal_code: String,
-    #[schema(example = "서울특별시 강남구 테헤란로 152", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "서울특별시 강남구 테헤란로 152",
+        min_length = 1,
+        max_length = 200
+    )]
     pub address: String,
     #[schema(example = "12층 1201호", min_length = 1, max_length = 100)]
     pub address_detail: Option<String>,

@@ -160,12 +160,18 @@ pub struct NewCampaign {
     #[schema(example = "나이키 덩크 래플 오픈", min_length = 1, max_length = 100)]
     pub name: String,
     /// https only, no user name or password, at most 2048 characters; stored normalised.
-    #[schema(example = "https://cdn.truffle.kr/banners/dunk.png", max_length = 2048,
-        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$")]
+    #[schema(
+        example = "https://cdn.truffle.kr/banners/dunk.png",
+        max_length = 2048,
+        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$"
+    )]
     pub image_url: String,
     /// https only, no user name or password, at most 2048 characters; stored normalised.
-    #[schema(example = "https://www.nike.com/kr/launch", max_length = 2048,
-        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$")]
+    #[schema(
+        example = "https://www.nike.com/kr/launch",
+        max_length = 2048,
+        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$"
+    )]
     pub target_url: String,
     /// `home_top`, `search_top`, `product_detail` or `raffle_list`.
     #[schema(value_type = Placement, example = "home_top")]
@@ -187,11 +193,15 @@ pub struct NewCampaign {
 pub struct CampaignPatch {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
-    #[schema(max_length = 2048,
-        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$")]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$"
+    )]
     pub image_url: Option<String>,
-    #[schema(max_length = 2048,
-        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$")]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?([/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$"
+    )]
     pub target_url: Option<String>,
     #[schema(value_type = Option<Placement>)]
     pub placement: Option<String>,

@@ -52,7 +52,11 @@ impl std::ops::Deref for Catalogue {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
-    #[schema(example = "나이키 덩크 로우 레트로 판다", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "나이키 덩크 로우 레트로 판다",
+        min_length = 1,
+        max_length = 200
+    )]
     pub name: String,
     #[schema(example = "Nike", min_length = 1, max_length = 100)]
     pub brand: String,

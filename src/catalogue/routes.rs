@@ -372,9 +372,9 @@ impl utoipa::PartialSchema for SigningRequest {
             .description(Some("The platform holds a key for you."))
             .property("mode", mode("custodial"))
             .required("mode")
-            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
-                false,
-            )));
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ));
         let wallet = ObjectBuilder::new()
             .description(Some("You sign with your own wallet, at this address."))
             .property("mode", mode("wallet"))
@@ -389,9 +389,9 @@ impl utoipa::PartialSchema for SigningRequest {
             )
             .required("mode")
             .required("address")
-            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
-                false,
-            )));
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ));
         OneOfBuilder::new().item(custodial).item(wallet).into()
     }
 }

@@ -55,9 +55,9 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    essence
-        .split_once('/')
-        .is_some_and(|(kind, sub)| kind == "application" && (sub == "json" || sub.ends_with("+json")))
+    essence.split_once('/').is_some_and(|(kind, sub)| {
+        kind == "application" && (sub == "json" || sub.ends_with("+json"))
+    })
 }
 
 /// Checks the text rule on the parsed document, then reads it as `T`; syntax and type errors

@@ -102,7 +102,14 @@ mod tests {
         assert!(ok(b"Root=1-67891233-abcdef012345678912345678"));
         assert!(!ok(b""));
         assert!(!ok(&[b'a'; 129]));
-        for bad in [&b"a b"[..], b"a\x00b", b"a\nb", b"\xe2\x80\xae", b"<script>", b"a\"b"] {
+        for bad in [
+            &b"a b"[..],
+            b"a\x00b",
+            b"a\nb",
+            b"\xe2\x80\xae",
+            b"<script>",
+            b"a\"b",
+        ] {
             assert!(!ok(bad), "{bad:?}");
         }
     }

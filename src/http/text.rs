@@ -187,7 +187,14 @@ mod tests {
                 .unwrap_or_else(|| panic!("{bad:?} passed"));
             assert!(msg.starts_with("email: "), "{msg}");
         }
-        for fine in ["한", "한국어 text", "\u{200f}", "\u{feff}x", "emoji 🎉", "ㅎㅏㄴ"] {
+        for fine in [
+            "한",
+            "한국어 text",
+            "\u{200f}",
+            "\u{feff}x",
+            "emoji 🎉",
+            "ㅎㅏㄴ",
+        ] {
             assert_eq!(refused_field(json!({"name": fine})), None, "{fine:?}");
         }
     }
@@ -207,7 +214,10 @@ mod tests {
 
     #[test]
     fn multiline_fields_take_newlines_and_tabs_only() {
-        assert_eq!(refused_field(json!({"description": "줄 하나\n줄 둘\r\n\t끝"})), None);
+        assert_eq!(
+            refused_field(json!({"description": "줄 하나\n줄 둘\r\n\t끝"})),
+            None
+        );
         assert_eq!(refused_field(json!({"body": "a\nb"})), None);
         assert!(refused_field(json!({"description": "a\u{0}b"})).is_some());
         assert!(refused_field(json!({"body": "a\u{2028}b"})).is_some());

@@ -32,8 +32,10 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     /// From the provider's success redirect (`paymentKey`); with `dev`, any `dev_…` string.
-    #[schema(example = "dev_5zJ4xY7m0kODnyRpQWGrN2xqGlNvLrKwv1M9ENjbeoPaZdL6",
-        pattern = r"^[!-~]{1,200}$")]
+    #[schema(
+        example = "dev_5zJ4xY7m0kODnyRpQWGrN2xqGlNvLrKwv1M9ENjbeoPaZdL6",
+        pattern = r"^[!-~]{1,200}$"
+    )]
     pub payment_key: String,
     /// The amount from the success redirect; it must equal the order's.
     pub amount: i64,

@@ -52,7 +52,6 @@ pub struct SearchQuery {
     pub limit: Option<u32>,
 }
 
-
 fn fingerprint(req: &SearchRequest) -> String {
     let key = format!(
         "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
@@ -77,7 +76,10 @@ fn clean(value: Option<String>) -> Option<String> {
 /// Checks the parameters; errors name the parameter.
 pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
     // As sent, before normalisation, as the OpenAPI document counts it.
-    if q.q.as_ref().is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS) {
+    if q.q
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS)
+    {
         return Err(ApiError::validation(
             "q",
             &format!("must be at most {MAX_QUERY_CHARS} characters."),

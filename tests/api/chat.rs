@@ -662,7 +662,10 @@ async fn limits_refuse_with_their_codes_and_bad_frames_do_no_harm() {
         .await;
     let e = ws.next().await;
     assert_eq!(e["code"], "validation_failed", "{e}");
-    assert!(e["message"].as_str().unwrap().starts_with("client_id: "), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().starts_with("client_id: "),
+        "{e}"
+    );
     ws.send(json!({"type": "send", "conversation_id": c, "body": "a\u{202e}b"}))
         .await;
     let e = ws.next().await;

@@ -246,8 +246,10 @@ async fn hostile_bodies_are_4xx_never_5xx() {
             Method::PATCH,
             "/v1/me",
             Some(&buyer),
-            Some(json!({"delivery_address": {"recipient": "김\u{0}민수", "phone": "010-1234-5678",
-                         "postal_code": "06236", "address": "서울"}})),
+            Some(
+                json!({"delivery_address": {"recipient": "김\u{0}민수", "phone": "010-1234-5678",
+                         "postal_code": "06236", "address": "서울"}}),
+            ),
         )
         .await,
         "delivery_address.recipient",
@@ -296,12 +298,8 @@ async fn fields_that_span_lines_take_a_newline_and_others_do_not() {
         "description",
     );
     refused(
-        app.post(
-            "/v1/products",
-            Some(&seller),
-            product("a\u{202e}b", "덩크"),
-        )
-        .await,
+        app.post("/v1/products", Some(&seller), product("a\u{202e}b", "덩크"))
+            .await,
         "description",
     );
 }

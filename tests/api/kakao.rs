@@ -222,7 +222,13 @@ async fn the_text_rule_holds_in_skill_payloads_once_they_are_from_kakao() {
     let r = skill_as(
         &app,
         Some(SECRET),
-        &payload(&user, "검색", "상품 검색", json!({"query": "a\u{202e}b"}), json!({})),
+        &payload(
+            &user,
+            "검색",
+            "상품 검색",
+            json!({"query": "a\u{202e}b"}),
+            json!({}),
+        ),
     )
     .await;
     assert!(

@@ -324,7 +324,10 @@ async fn bad_input_gets_a_4xx_with_a_code_and_odd_queries_a_sane_answer() {
         assert_eq!(page["hits"], json!([]), "{q:?}");
     }
     // A price range with nothing in it matches nothing.
-    assert_eq!(search(&app, "min_price=10&max_price=5").await["hits"], json!([]));
+    assert_eq!(
+        search(&app, "min_price=10&max_price=5").await["hits"],
+        json!([])
+    );
     // Empty or blank: a browse of the (empty) catalogue.
     assert_eq!(search(&app, "q=").await["total"], 0);
     assert_eq!(search(&app, "q=%20%20").await["hits"], json!([]));

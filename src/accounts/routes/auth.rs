@@ -18,8 +18,11 @@ pub struct SignupRequest {
     /// A confirmed verification started with purpose `signup`.
     pub identity_verification_id: String,
     /// At most 64 characters before the `@`; the domain has a dot.
-    #[schema(example = "minsu@example.com", max_length = 254,
-        pattern = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
+    #[schema(
+        example = "minsu@example.com",
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
     pub email: String,
     #[schema(schema_with = password::policy_schema, example = "덩크로우-좋아요-2026")]
     pub password: String,

@@ -17,8 +17,11 @@ pub struct SellerApplicationRequest {
     pub business_name: String,
     /// 사업자등록번호, ten digits with or without dashes (`XXX-XX-XXXXX`) whose last digit is the
     /// check digit of the first nine (format `kr-business-registration-number`).
-    #[schema(example = "220-81-62517", format = "kr-business-registration-number",
-        pattern = r"^[0-9]{3}-?[0-9]{2}-?[0-9]{5}$")]
+    #[schema(
+        example = "220-81-62517",
+        format = "kr-business-registration-number",
+        pattern = r"^[0-9]{3}-?[0-9]{2}-?[0-9]{5}$"
+    )]
     pub business_registration_number: String,
 }
 
