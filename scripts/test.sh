@@ -2,7 +2,7 @@
 # The test command: every test, from a fresh machine. Checks formatting and lints, starts
 # PostgreSQL, installs the chain tools (npm), runs the Solidity tests (forge), the Rust unit and
 # integration tests (each integration test gets its own database; one of them runs every migration
-# down and up again), then the smoke test of the run command.
+# down and up again), then the smoke test of the run command and the API fuzz stage.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -19,3 +19,5 @@ say "cargo test"
 cargo test --all-targets --no-fail-fast
 say "smoke test of the run command"
 scripts/smoke.sh
+say "API fuzz stage (schemathesis)"
+scripts/fuzz-api.sh

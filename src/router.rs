@@ -42,7 +42,8 @@ use crate::search::routes as search;
             seller@demo.truffle.kr / truffle-demo-seller, admin@demo.truffle.kr / truffle-demo-admin."
     ),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
+    // Enums that only query parameters use: parameters refer to them but do not add them.
+    components(schemas(ErrorBody, crate::search::index::Sort, accounts::sellers::ApplicationStatusFilter)),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "identity", description = "Identity verification (본인인증)"),
@@ -216,4 +217,207 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
             .max_age(std::time::Duration::from_secs(600)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::to_value(super::openapi()).unwrap()
+    }
+
+    fn operations(doc: &Value) -> Vec<(String, &Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                    out.push((format!("{} {path}", method.to_uppercase()), op));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_operation_lists_the_shared_answers_that_apply() {
+        let doc = document();
+        for (name, op) in operations(&doc) {
+            let has = |s: &str| op["responses"].get(s).is_some();
+            assert!(has("500") && has("503"), "{name}");
+            if name.contains('{') {
+                assert!(has("404"), "{name}");
+            }
+            if op.get("requestBody").is_some() || op.get("parameters").is_some() {
+                assert!(has("400"), "{name}");
+            }
+            if op.get("security").is_some() {
+                assert!(has("401"), "{name}");
+            }
+            // Every error answer is a JSON ErrorBody.
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        r.pointer("/content/application~1json/schema/$ref"),
+                        Some(&Value::from("#/components/schemas/ErrorBody")),
+                        "{name} {status}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every string a client can send has a pattern, a format or an enum: the text rule at least.
+    #[test]
+    fn every_string_a_client_sends_keeps_the_text_rule_in_the_document() {
+        fn walk(
+            doc: &Value,
+            schema: &Value,
+            at: &str,
+            seen: &mut Vec<String>,
+            bare: &mut Vec<String>,
+        ) {
+            if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+                if seen.iter().any(|s| s == r) {
+                    return;
+                }
+                seen.push(r.to_owned());
+                let target = doc
+                    .pointer(r.trim_start_matches('#'))
+                    .unwrap_or_else(|| panic!("{at}: {r} is not in the document"));
+                return walk(doc, target, at, seen, bare);
+            }
+            let is_string = match &schema["type"] {
+                Value::String(t) => t == "string",
+                Value::Array(ts) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_string
+                && schema.get("pattern").is_none()
+                && schema.get("format").is_none()
+                && schema.get("enum").is_none()
+            {
+                bare.push(at.to_owned());
+            }
+            for key in ["oneOf", "anyOf", "allOf", "prefixItems"] {
+                for s in schema[key].as_array().into_iter().flatten() {
+                    walk(doc, s, at, seen, bare);
+                }
+            }
+            for key in ["items", "additionalProperties", "propertyNames"] {
+                if let Some(s) = schema.get(key).filter(|s| s.is_object()) {
+                    walk(doc, s, &format!("{at}.{key}"), seen, bare);
+                }
+            }
+            for (name, s) in schema["properties"].as_object().into_iter().flatten() {
+                walk(doc, s, &format!("{at}.{name}"), seen, bare);
+            }
+        }
+        let doc = document();
+        let mut bare = Vec::new();
+        for (name, op) in operations(&doc) {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] != "header" {
+                    walk(
+                        &doc,
+                        &p["schema"],
+                        &format!("{name} {}", p["name"]),
+                        &mut vec![],
+                        &mut bare,
+                    );
+                }
+            }
+            for content in op
+                .pointer("/requestBody/content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                walk(
+                    &doc,
+                    &content.1["schema"],
+                    &format!("{name} body"),
+                    &mut vec![],
+                    &mut bare,
+                );
+            }
+        }
+        assert!(bare.is_empty(), "strings without the text rule: {bare:#?}");
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = document();
+        let text = doc.to_string();
+        for r in text.split("\"$ref\":\"").skip(1) {
+            let r = r.split('"').next().unwrap();
+            assert!(
+                doc.pointer(r.trim_start_matches('#')).is_some(),
+                "{r} is not in the document"
+            );
+        }
+    }
+
+    /// utoipa keeps one schema per name, silently: two types of one name would describe one of
+    /// them wrongly. Every `ToSchema` type's name (or its `as =`) must be unique.
+    #[test]
+    fn schema_names_are_unique() {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    files(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut paths,
+        );
+        let mut names: HashMap<String, Vec<String>> = HashMap::new();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let manual = line.trim_start().strip_prefix("impl utoipa::ToSchema for ");
+                let derived = line.contains("derive(") && line.contains("ToSchema");
+                let name = if let Some(rest) = manual {
+                    Some(
+                        rest.trim_end_matches(" {}")
+                            .trim_end_matches(" {")
+                            .to_owned(),
+                    )
+                } else if derived {
+                    let mut alias = None;
+                    lines[i..].iter().find_map(|l| {
+                        if let Some(a) = l.split("as = ").nth(1) {
+                            alias = a.split([')', ',']).next().map(|s| s.trim().to_owned());
+                        }
+                        let item = l
+                            .trim_start()
+                            .strip_prefix("pub struct ")
+                            .or_else(|| l.trim_start().strip_prefix("pub enum "))?;
+                        let name = item.split([' ', '<', '{', '(', ';']).next()?.to_owned();
+                        Some(alias.clone().unwrap_or(name))
+                    })
+                } else {
+                    None
+                };
+                if let Some(name) = name {
+                    names
+                        .entry(name)
+                        .or_default()
+                        .push(path.display().to_string());
+                }
+            }
+        }
+        let dupes: Vec<_> = names.iter().filter(|(_, at)| at.len() > 1).collect();
+        assert!(dupes.is_empty(), "schema names used twice: {dupes:?}");
+        assert!(names.contains_key("MarkConversationRead") && names.contains_key("SigningRequest"));
+    }
 }

@@ -107,13 +107,22 @@ impl Modify for SharedResponses {
     }
 }
 
+/// The extension an operation carries when it reads its body as bytes, leniently (the KakaoTalk
+/// skill): no `415` or `422` for it.
+pub const LENIENT_BODY: &str = "x-lenient-body";
+
 fn add_shared(path: &str, op: &mut Operation, writes: bool) {
     let body = op.request_body.is_some();
-    let json_body = match &op.request_body {
-        Some(RefOr::T(b)) => b.content.keys().any(|c| c.contains("json")),
-        Some(RefOr::Ref(_)) => true,
-        None => false,
-    };
+    let lenient = op
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.contains_key(LENIENT_BODY));
+    let json_body = !lenient
+        && match &op.request_body {
+            Some(RefOr::T(b)) => b.content.keys().any(|c| c.contains("json")),
+            Some(RefOr::Ref(_)) => true,
+            None => false,
+        };
     let takes = Takes {
         parameters: op.parameters.as_ref().is_some_and(|p| !p.is_empty()),
         json_body,

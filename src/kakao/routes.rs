@@ -20,13 +20,16 @@ use crate::http::{ApiResult, ErrorBody, Json};
 ///
 /// Once authenticated, the body is read leniently: unknown fields are ignored, and a body that
 /// is not JSON, has fields of the wrong type or lacks `bot.id` gets a polite Korean fallback
-/// with 200, as does an answer that would take longer than `KAKAO_SKILL_TIMEOUT`.
+/// with 200, as does an answer that would take longer than `KAKAO_SKILL_TIMEOUT`. The one 4xx
+/// after that is the text rule: a control character, line separator or bidi control in any
+/// string or key is `400 validation_failed` naming it (`userRequest.utterance` may span lines).
 ///
 /// Kakao's bot system only: the `X-Skill-Secret` header must equal `KAKAO_SKILL_SECRET` and
 /// `bot.id` must be `KAKAO_BOT_ID`. Without a configured secret every request is refused.
 #[utoipa::path(post, path = "/v1/kakao/skill", tag = "kakao",
     params(("X-Skill-Secret" = String, Header, description = "The configured skill secret")),
     request_body(content = Object, description = "A SkillPayload (intent, userRequest, bot, action, …)"),
+    extensions(("x-lenient-body" = json!(true))),
     responses(
         (status = 200, description = "A SkillResponse, version 2.0", body = Object),
         (status = 401, description = "`skill_unauthorized`: secret missing or wrong, another bot, or the skill is not configured", body = ErrorBody)))]

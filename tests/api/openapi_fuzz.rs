@@ -348,7 +348,10 @@ async fn no_operation_answers_hostile_strings_with_a_5xx() {
             }
         }
     }
-    assert!(operations >= 60, "only {operations} operations in the document");
+    assert!(
+        operations >= 60,
+        "only {operations} operations in the document"
+    );
     let total = cases.len();
     let failures: Vec<String> = futures::stream::iter(cases)
         .map(|(call, slot, h, token)| {
@@ -361,7 +364,8 @@ async fn no_operation_answers_hostile_strings_with_a_5xx() {
                         call.method,
                         call.template,
                         match &h {
-                            Hostile::Text(t) => format!("{:?}", t.chars().take(20).collect::<String>()),
+                            Hostile::Text(t) =>
+                                format!("{:?}", t.chars().take(20).collect::<String>()),
                             Hostile::Surrogate => "lone surrogate".into(),
                         },
                         token.is_some(),
