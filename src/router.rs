@@ -43,7 +43,8 @@ use crate::search::routes as search;
     ),
     modifiers(&BearerAuth),
     // Enums that only query parameters use: parameters refer to them but do not add them.
-    components(schemas(ErrorBody, crate::search::index::Sort, accounts::sellers::ApplicationStatusFilter)),
+    components(schemas(ErrorBody, crate::search::index::Sort, accounts::sellers::ApplicationStatusFilter,
+        crate::orders::SalesFilter)),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "identity", description = "Identity verification (본인인증)"),
