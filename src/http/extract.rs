@@ -66,6 +66,13 @@ fn typed_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     let parsed = serde_json::from_slice::<serde_json::Value>(bytes).ok();
     if let Some(value) = &parsed {
         super::text::check_json(value)?;
+        // Every request body is an object; serde would also fill a struct from an array.
+        if !value.is_object() {
+            return Err(ApiError::with_message(
+                ErrorCode::InvalidBody,
+                "The body must be a JSON object.",
+            ));
+        }
     }
     match axum::Json::<T>::from_bytes(bytes) {
         Ok(axum::Json(value)) => Ok(value),

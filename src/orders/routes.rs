@@ -187,7 +187,23 @@ pub async fn admin_cancel(
 pub struct TossWebhook {
     #[serde(rename = "eventType")]
     pub event_type: Option<String>,
+    #[serde(default, deserialize_with = "object_only")]
     pub data: Option<TossWebhookData>,
+}
+
+/// Reads `data` only from a JSON object (serde would also fill the struct from an array).
+fn object_only<'de, D>(deserializer: D) -> Result<Option<TossWebhookData>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let Some(map) =
+        Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_value(serde_json::Value::Object(map))
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

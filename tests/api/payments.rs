@@ -259,6 +259,13 @@ async fn the_webhook_acknowledges_what_it_ignores_and_flags_partial_cancellation
         let ack = hook(body.clone()).await.ok();
         assert_eq!(ack, json!({"ok": true, "handled": false}), "{body}");
     }
+    // Bodies of the wrong shape are refused, not read as if they were objects.
+    for body in [
+        json!([null, null]),
+        json!({"eventType": "PAYMENT_STATUS_CHANGED", "data": ["tpk", "order"]}),
+    ] {
+        hook(body.clone()).await.expect(422, "invalid_body");
+    }
     // An authentic payment that is no order of ours: acknowledged, nothing changes.
     Mock::given(method("GET"))
         .and(path("/v1/payments/tpk_foreign"))
