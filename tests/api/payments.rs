@@ -51,6 +51,36 @@ async fn refunds(app: &TestApp, order: &str) -> Vec<(String, String)> {
     .unwrap()
 }
 
+/// A drawn raffle's one winner, who has paid through the Toss stub with `key`: (token, order id).
+async fn paid_order(
+    app: &TestApp,
+    chain: &TestChain,
+    server: &MockServer,
+    key: &str,
+) -> (String, String) {
+    let (_, _, buyers) = drawn_raffle(app, chain, 1, 1).await;
+    let (won, _) = split(app, &buyers).await;
+    let (winner, order) = won.into_iter().next().unwrap();
+    let id = order["id"].as_str().unwrap().to_owned();
+    Mock::given(method("POST"))
+        .and(path("/v1/payments/confirm"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(toss_payment(key, &id, "DONE", 159000)),
+        )
+        .mount(server)
+        .await;
+    let paid = app
+        .post(
+            &format!("/v1/orders/{id}/payment"),
+            Some(&winner),
+            json!({"payment_key": key, "amount": 159000}),
+        )
+        .await
+        .ok();
+    assert_eq!(paid["status"], "paid");
+    (winner, id)
+}
+
 /// Starts the winner's confirm and returns at once; the task ends with Toss's answer.
 fn pay_in_background(
     app: &TestApp,
@@ -284,24 +314,8 @@ async fn the_webhook_acknowledges_what_it_ignores_and_flags_partial_cancellation
 
     // A paid order is cancelled in part at Toss's console: the amount is recorded and an
     // admin is asked to look; the order stays paid.
-    let (_, _, buyers) = drawn_raffle(&app, &chain, 1, 1).await;
-    let (won, _) = split(&app, &buyers).await;
-    let (winner, order) = &won[0];
-    let id = order["id"].as_str().unwrap().to_owned();
-    Mock::given(method("POST"))
-        .and(path("/v1/payments/confirm"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(toss_payment("tpk_p", &id, "DONE", 159000)),
-        )
-        .mount(&server)
-        .await;
-    app.post(
-        &format!("/v1/orders/{id}/payment"),
-        Some(winner),
-        json!({"payment_key": "tpk_p", "amount": 159000}),
-    )
-    .await
-    .ok();
+    let (winner, id) = paid_order(&app, &chain, &server, "tpk_p").await;
+    let winner = &winner;
     let mut partial = toss_payment("tpk_p", &id, "PARTIAL_CANCELED", 159000);
     partial["balanceAmount"] = json!(100000);
     Mock::given(method("GET"))
@@ -339,24 +353,8 @@ async fn a_refund_the_provider_cannot_take_yet_is_retried_by_the_order_clock() {
     let chain = TestChain::start().await;
     let server = MockServer::start().await;
     let app = toss_app(&chain, &server).await;
-    let (_, _, buyers) = drawn_raffle(&app, &chain, 1, 1).await;
-    let (won, _) = split(&app, &buyers).await;
-    let (winner, order) = &won[0];
-    let id = order["id"].as_str().unwrap().to_owned();
-    Mock::given(method("POST"))
-        .and(path("/v1/payments/confirm"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(toss_payment("tpk_r", &id, "DONE", 159000)),
-        )
-        .mount(&server)
-        .await;
-    app.post(
-        &format!("/v1/orders/{id}/payment"),
-        Some(winner),
-        json!({"payment_key": "tpk_r", "amount": 159000}),
-    )
-    .await
-    .ok();
+    let (winner, id) = paid_order(&app, &chain, &server, "tpk_r").await;
+    let winner = &winner;
     // Toss is down: the refund is recorded and the order is `refunding`.
     Mock::given(method("POST"))
         .and(path("/v1/payments/tpk_r/cancel"))
