@@ -18,21 +18,10 @@ fi
 
 ensure_postgres
 ensure_chain_tools
-db="truffle_fuzz"
-psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
-psql -d postgres -qc "CREATE DATABASE $db"
-port="$(free_port)"
-log="$(mktemp)"
-devnet="$(mktemp -d)"
+fresh_demo_env truffle_fuzz
 reports="$ROOT/target/fuzz-api"
 rm -rf "$reports"
 mkdir -p "$reports"
-export ANVIL_PORT="$(free_port)"
-export ANVIL_STATE="$devnet/state.json"
-export DATABASE_URL="postgres:///$db?user=$(id -un)"
-export LISTEN_ADDR="127.0.0.1:$port"
-export SEARCH_INDEX_DIR="$devnet/search-index"
-base="http://127.0.0.1:$port"
 
 pid=""
 cleanup() {
@@ -43,15 +32,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "fuzz-api: FAILED: $*" >&2; echo "--- service log ---" >&2; tail -n 50 "$log" >&2; exit 1; }
 
-say "fuzz-api: starting the run command on $LISTEN_ADDR (anvil on $ANVIL_PORT)"
-scripts/run.sh >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  if curl -fsS "$base/ready" >/dev/null 2>&1; then break; fi
-  kill -0 "$pid" 2>/dev/null || fail "the run command exited before it was ready"
-  sleep 1
-done
-curl -fsS "$base/ready" | grep -q '"ready"' || fail "/ready did not answer"
+start_demo fuzz-api
 
 token=""
 for _ in $(seq 1 30); do

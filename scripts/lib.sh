@@ -75,3 +75,35 @@ ensure_chain_tools() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# A fresh place for the run command: a new, empty database named $1, a new devnet directory and
+# free ports. Sets db, log, devnet and base, and exports what scripts/run.sh reads.
+fresh_demo_env() {
+  db="$1"
+  psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  psql -d postgres -qc "CREATE DATABASE $db"
+  log="$(mktemp)"
+  devnet="$(mktemp -d)"
+  local port
+  port="$(free_port)"
+  export ANVIL_PORT="$(free_port)"
+  export ANVIL_STATE="$devnet/state.json"
+  export DATABASE_URL="postgres:///$db?user=$(id -un)"
+  export LISTEN_ADDR="127.0.0.1:$port"
+  export SEARCH_INDEX_DIR="$devnet/search-index"
+  base="http://127.0.0.1:$port"
+}
+
+# Starts the run command in the background (its pid in pid, its output in log) and waits until
+# /ready says ready; $1 names the caller in messages, and the caller's fail() reports a failure.
+start_demo() {
+  say "$1: starting the run command on $LISTEN_ADDR (anvil on $ANVIL_PORT)"
+  scripts/run.sh >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do
+    if curl -fsS "$base/ready" >/dev/null 2>&1; then break; fi
+    kill -0 "$pid" 2>/dev/null || fail "the run command exited before it was ready"
+    sleep 1
+  done
+  curl -fsS "$base/ready" | grep -q '"ready"' || fail "/ready did not answer"
+}

@@ -51,6 +51,14 @@ async fn refunds(app: &TestApp, order: &str) -> Vec<(String, String)> {
     .unwrap()
 }
 
+/// The one winner of a drawn raffle with `entrants` entrants, and their order: (token, order id).
+async fn won_order(app: &TestApp, chain: &TestChain, entrants: usize) -> (String, String) {
+    let (_, _, buyers) = drawn_raffle(app, chain, entrants, 1).await;
+    let (won, _) = split(app, &buyers).await;
+    let (winner, order) = won.into_iter().next().unwrap();
+    (winner, order["id"].as_str().unwrap().to_owned())
+}
+
 /// A drawn raffle's one winner, who has paid through the Toss stub with `key`: (token, order id).
 async fn paid_order(
     app: &TestApp,
@@ -58,10 +66,7 @@ async fn paid_order(
     server: &MockServer,
     key: &str,
 ) -> (String, String) {
-    let (_, _, buyers) = drawn_raffle(app, chain, 1, 1).await;
-    let (won, _) = split(app, &buyers).await;
-    let (winner, order) = won.into_iter().next().unwrap();
-    let id = order["id"].as_str().unwrap().to_owned();
+    let (winner, id) = won_order(app, chain, 1).await;
     Mock::given(method("POST"))
         .and(path("/v1/payments/confirm"))
         .respond_with(
@@ -110,10 +115,8 @@ async fn a_webhook_after_the_deadline_does_not_pay_the_order_and_the_payment_is_
     let chain = TestChain::start().await;
     let server = MockServer::start().await;
     let app = toss_app(&chain, &server).await;
-    let (_, _, buyers) = drawn_raffle(&app, &chain, 2, 1).await;
-    let (won, _) = split(&app, &buyers).await;
-    let (late, order) = &won[0];
-    let id = order["id"].as_str().unwrap().to_owned();
+    let (late, id) = won_order(&app, &chain, 2).await;
+    let late = &late;
     past_deadline(&app, &id).await;
     Mock::given(method("GET"))
         .and(path("/v1/payments/tpk_late"))
@@ -174,10 +177,8 @@ async fn a_confirm_in_flight_holds_no_row_lock_and_counts_when_it_began_before_t
     let chain = TestChain::start().await;
     let server = MockServer::start().await;
     let app = toss_app(&chain, &server).await;
-    let (_, _, buyers) = drawn_raffle(&app, &chain, 2, 1).await;
-    let (won, _) = split(&app, &buyers).await;
-    let (winner, order) = &won[0];
-    let id = order["id"].as_str().unwrap().to_owned();
+    let (winner, id) = won_order(&app, &chain, 2).await;
+    let winner = &winner;
     Mock::given(method("POST"))
         .and(path("/v1/payments/confirm"))
         .respond_with(
@@ -224,10 +225,8 @@ async fn a_payment_confirmed_after_its_claim_lapsed_is_cancelled_at_toss_and_rec
     let chain = TestChain::start().await;
     let server = MockServer::start().await;
     let app = toss_app(&chain, &server).await;
-    let (_, _, buyers) = drawn_raffle(&app, &chain, 2, 1).await;
-    let (won, _) = split(&app, &buyers).await;
-    let (winner, order) = &won[0];
-    let id = order["id"].as_str().unwrap().to_owned();
+    let (winner, id) = won_order(&app, &chain, 2).await;
+    let winner = &winner;
     Mock::given(method("POST"))
         .and(path("/v1/payments/confirm"))
         .respond_with(
