@@ -74,8 +74,25 @@ for d in domains:
     for path in files(os.path.join(src, d), (".rs",)):
         text = open(path, encoding="utf-8").read()
         text = text.split("#[cfg(test)]")[0]
-        for m in use_re.finditer(text):
-            t = m.group(1)
+        names = [m.group(1) for m in use_re.finditer(text)]
+        for m in re.finditer(r"crate::\{", text):
+            depth, item, items = 0, "", []
+            for c in text[m.end():]:
+                if c == "{":
+                    depth += 1
+                elif c == "}" and depth == 0:
+                    break
+                elif c == "}":
+                    depth -= 1
+                elif c == "," and depth == 0:
+                    items.append(item)
+                    item = ""
+                    continue
+                if depth == 0:
+                    item += c
+            items.append(item)
+            names += [re.match(r"\s*(\w*)", i).group(1) for i in items]
+        for t in names:
             if t != d and t in domains:
                 edges[d].add(t)
 print("\n## Imports between domains (A -> B: a file of A names crate::B)")

@@ -237,7 +237,13 @@ impl AppState {
             use secrecy::ExposeSecret;
             secrecy::SecretBox::new(Box::new(master.expose_secret().clone()))
         };
-        let catalogue = Catalogue::new(db.clone(), chain.chain_id, registry, master);
+        let catalogue = Catalogue::new(
+            db.clone(),
+            chain.chain_id,
+            registry,
+            master,
+            Arc::new(crate::raffles::WinnersPromised),
+        );
         let raffles = Raffles::new(
             db.clone(),
             chain.chain_id,
@@ -287,6 +293,7 @@ impl AppState {
                 let draw = DrawWorker {
                     raffles: raffles.clone(),
                     chain: client.clone(),
+                    after_draw: Arc::new(crate::orders::OrdersForWinners),
                 };
                 let anchor = AnchorWorker {
                     db: db.clone(),

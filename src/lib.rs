@@ -17,6 +17,7 @@ pub mod db;
 pub mod demo;
 pub mod http;
 pub mod kakao;
+pub mod lifecycle;
 pub mod metrics;
 pub mod notify;
 pub mod ops;
@@ -29,3 +30,6 @@ pub mod recommend;
 pub mod router;
 pub mod sealing;
 pub mod search;
+
+#[cfg(test)]
+mod layers;

@@ -25,6 +25,7 @@ use crate::http::extract::TrustedProxies;
 use crate::http::middleware;
 use crate::http::openapi::SharedResponses;
 use crate::kakao::routes as kakao;
+use crate::lifecycle::routes as lifecycle;
 use crate::notify::routes as notify;
 use crate::ops;
 use crate::orders::routes as orders;
@@ -91,7 +92,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(
             accounts::me::get_me,
             accounts::me::update_me,
-            accounts::me::delete_me
+            lifecycle::delete_me
         ))
         .routes(routes!(accounts::me::change_password))
         .routes(routes!(
@@ -108,7 +109,7 @@ fn api() -> OpenApiRouter<AppState> {
             catalogue::delist
         ))
         .routes(routes!(catalogue::proof))
-        .routes(routes!(catalogue::revoke))
+        .routes(routes!(lifecycle::revoke))
         .routes(routes!(catalogue::sign))
         .routes(routes!(catalogue::mine))
         .routes(routes!(catalogue::signing_key, catalogue::set_signing_key))

@@ -330,32 +330,22 @@ pub async fn seed_delivery_address(
     Ok(())
 }
 
-/// Deletes an account inside the caller's transaction: sessions revoked, personal data erased,
-/// the person remembered only for the re-join cool-down.
-///
-/// Domains that hold a user's data add their step here (open raffle entries withdrawn, orders
-/// kept but detached), so that one transaction deletes everything or nothing.
-///
-/// A seller's account is refused (`seller_has_open_sales`) while raffles or orders are under
-/// way: raffles not yet drawn, orders awaiting payment, paid orders not shipped. Otherwise every
-/// product of theirs is delisted in the same transaction. The account row is locked first, and
-/// product and raffle creation hold it ([`hold_active`]), so nothing of theirs appears between
-/// the check and the commit.
-pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
-    if !store::lock_for_deletion(&mut *tx, user_id).await? {
-        return Err(ErrorCode::SessionRevoked.into());
+/// Locks an active account for its erasure (`session_revoked` if it is not active). Product and
+/// raffle creation hold the same row ([`hold_active`]), so nothing of the account's appears
+/// between the erasure's checks and its commit.
+pub async fn lock_for_erasure(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
+    if store::lock_for_deletion(&mut *tx, user_id).await? {
+        Ok(())
+    } else {
+        Err(ErrorCode::SessionRevoked.into())
     }
-    let raffles = crate::raffles::unfinished_of_seller(&mut *tx, user_id).await?;
-    let (awaiting, unshipped) = crate::orders::open_sales_of(&mut *tx, user_id).await?;
-    if let Some(left) = open_sales_message(raffles, awaiting, unshipped) {
-        return Err(ApiError::with_message(ErrorCode::SellerHasOpenSales, left));
-    }
-    crate::catalogue::delist_all_of_seller(&mut *tx, user_id).await?;
+}
+
+/// Account erasure's step in accounts, the last one (`lifecycle::erasure` runs every domain's):
+/// sessions revoked, seller applications closed (the business registration number is free
+/// again), personal data erased, the person remembered only for the re-join cool-down.
+pub async fn erase(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
     store::revoke_sessions(&mut *tx, user_id, None, "account_deleted").await?;
-    crate::raffles::withdraw_open_entries(&mut *tx, user_id).await?;
-    crate::recommend::forget(&mut *tx, user_id).await?;
-    crate::kakao::forget(&mut *tx, user_id).await?;
-    // The business registration number is free again once its seller has gone.
     store::close_applications(&mut *tx, user_id).await?;
     let person = store::anonymise_user(&mut *tx, user_id)
         .await?
@@ -366,38 +356,19 @@ pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), 
     Ok(())
 }
 
-/// What keeps a seller's account from being deleted, said plainly; `None` when nothing does.
-fn open_sales_message(raffles: i64, awaiting: i64, unshipped: i64) -> Option<String> {
-    let count = |n: i64, one: &str, many: &str| match n {
-        0 => None,
-        1 => Some(format!("1 {one}")),
-        n => Some(format!("{n} {many}")),
-    };
-    let left: Vec<String> = [
-        count(raffles, "raffle not yet drawn", "raffles not yet drawn"),
-        count(
-            awaiting,
-            "order awaiting payment",
-            "orders awaiting payment",
-        ),
-        count(
-            unshipped,
-            "paid order not shipped",
-            "paid orders not shipped",
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let list = match left.as_slice() {
-        [] => return None,
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    };
-    Some(format!(
-        "This account still has {list}. Wait for the draws and payments, ship what is paid \
-         (or have an admin cancel), then delete the account."
-    ))
+/// Checks a signed-in user's password again before something they cannot undo
+/// (`wrong_password` otherwise). Argon2 runs on the CPU pool.
+pub async fn confirm_password(
+    accounts: &Accounts,
+    user_id: Uuid,
+    password: String,
+) -> Result<(), ApiError> {
+    let current = store::password_hash(&accounts.db, user_id).await?;
+    if password::verify_on(&accounts.cpu, password, current).await? {
+        Ok(())
+    } else {
+        Err(ErrorCode::WrongPassword.into())
+    }
 }
 
 /// Holds an active account in the caller's transaction, so that its deletion waits for it (or it
@@ -449,27 +420,4 @@ pub async fn public_names(
 /// Whether an account is active (not deleted).
 pub async fn is_active(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<bool, ApiError> {
     Ok(store::find_user(db, user_id).await?.is_some())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::open_sales_message as m;
-
-    #[test]
-    fn the_refusal_says_what_is_left() {
-        assert_eq!(m(0, 0, 0), None);
-        assert!(
-            m(1, 0, 0)
-                .unwrap()
-                .contains("still has 1 raffle not yet drawn.")
-        );
-        assert!(m(2, 1, 3).unwrap().contains(
-            "2 raffles not yet drawn, 1 order awaiting payment and 3 paid orders not shipped."
-        ));
-        assert!(
-            m(0, 0, 2)
-                .unwrap()
-                .contains("still has 2 paid orders not shipped.")
-        );
-    }
 }

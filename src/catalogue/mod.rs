@@ -29,6 +29,17 @@ use crate::protocol::bundle::ProofBundle;
 use crate::protocol::product::{self, Record};
 use store::{ProductRow, SellerKey};
 
+/// Korean days: views are counted per day in Korea.
+pub fn korea_today() -> chrono::NaiveDate {
+    let kst = chrono::FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
+    Utc::now().with_timezone(&kst).date_naive()
+}
+
+/// Account erasure's step in the catalogue: the person's product views are forgotten.
+pub async fn forget(tx: &mut PgConnection, user: Uuid) -> Result<(), ApiError> {
+    Ok(store::forget_views(&mut *tx, user).await?)
+}
+
 #[derive(Clone)]
 pub struct Catalogue(Arc<CatalogueInner>);
 
@@ -39,6 +50,17 @@ pub struct CatalogueInner {
     /// The registry that anchors them, when anchoring is configured.
     pub registry: Option<Address>,
     master_key: SecretBox<Vec<u8>>,
+    /// What the domains above have promised of each edition (raffles: their winners).
+    promises: Arc<dyn EditionPromises>,
+}
+
+/// What domains above the catalogue have promised of an edition, asked in the catalogue's
+/// transaction before an edition shrinks: raffles answer with the winners they allot. Offered
+/// by the raffles domain and wired in `app.rs`, so that the catalogue never calls up into it.
+#[async_trait::async_trait]
+pub trait EditionPromises: Send + Sync {
+    /// Pieces of the product's edition already promised.
+    async fn pieces_promised(&self, tx: &mut PgConnection, product: Uuid) -> sqlx::Result<i64>;
 }
 
 impl std::ops::Deref for Catalogue {
@@ -369,12 +391,14 @@ impl Catalogue {
         chain_id: u64,
         registry: Option<Address>,
         master_key: SecretBox<Vec<u8>>,
+        promises: Arc<dyn EditionPromises>,
     ) -> Self {
         Catalogue(Arc::new(CatalogueInner {
             db,
             chain_id,
             registry,
             master_key,
+            promises,
         }))
     }
 
@@ -525,7 +549,7 @@ impl Catalogue {
         if let Some(v) = patch.edition_size {
             // Raffles created under the larger size keep their promise: never fewer pieces than
             // the winners they allot (creation takes this row's lock too).
-            let promised = crate::raffles::winners_committed(&mut tx, id).await?;
+            let promised = self.promises.pieces_promised(&mut tx, id).await?;
             if i64::from(v) < promised {
                 return Err(ApiError::with_message(
                     ErrorCode::EditionBelowWinners,
@@ -802,9 +826,15 @@ impl Catalogue {
         })
     }
 
-    /// Revokes every signed version of a product on chain and marks it revoked.
-    pub async fn revoke(&self, id: Uuid, reason: &str) -> Result<Product, ApiError> {
-        let mut tx = self.db.begin().await?;
+    /// The catalogue's step of a revocation, in the caller's transaction (`lifecycle::revocation`
+    /// adds what reaches raffles and orders): every signed version is queued for revocation on
+    /// chain and the product marked revoked. `not_found`, or `already_revoked`.
+    pub async fn revoke_in(
+        &self,
+        tx: &mut PgConnection,
+        id: Uuid,
+        reason: &str,
+    ) -> Result<(), ApiError> {
         let row = store::lock_product(&mut *tx, id)
             .await?
             .ok_or(ErrorCode::NotFound)?;
@@ -815,12 +845,7 @@ impl Catalogue {
             outbox::request_revocation(&mut *tx, b256(&hash)).await?;
         }
         store::mark_revoked(&mut *tx, id, reason).await?;
-        // Revocation reaches everything sold under the record: raffles not closed are cancelled
-        // (on chain too, by the draw worker), orders are cancelled or refunded, buyers told.
-        crate::raffles::cancel_for_revoked_product(&mut tx, id, reason).await?;
-        crate::orders::end_for_revoked_product(&mut tx, id, reason).await?;
-        tx.commit().await?;
-        self.product(id).await
+        Ok(())
     }
 
     /// A seller's first `limit` listed products, oldest first.
@@ -831,6 +856,12 @@ impl Catalogue {
     /// How many products a seller has, listed or not.
     pub async fn count_for_seller(&self, seller: Uuid) -> Result<i64, ApiError> {
         Ok(store::count_for_seller(&self.db, seller).await?)
+    }
+
+    /// Remembers that `user` opened `product`'s page today (a row per Korean day), for the
+    /// recommender to read.
+    pub async fn record_view(&self, user: Uuid, product: Uuid) -> Result<(), ApiError> {
+        Ok(store::record_view(&self.db, user, product, korea_today()).await?)
     }
 
     pub async fn delist(&self, id: Uuid) -> Result<(), ApiError> {

@@ -13,10 +13,9 @@ use crate::accounts::person::clean_text;
 use crate::accounts::{CurrentUser, Role};
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::bundle::ProofBundle;
-use crate::recommend::Recommendations;
 
 /// The product's seller, or an admin.
-async fn require_owner_or_admin(
+pub async fn require_owner_or_admin(
     catalogue: &Catalogue,
     user: &CurrentUser,
     id: Uuid,
@@ -188,7 +187,6 @@ pub async fn mine(
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 pub async fn get(
     State(catalogue): State<Catalogue>,
-    State(reco): State<Recommendations>,
     user: Option<CurrentUser>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Product>> {
@@ -197,7 +195,7 @@ pub async fn get(
         return Err(ErrorCode::NotFound.into());
     }
     if let Some(user) = user.filter(|u| u.id != product.seller_id) {
-        reco.record_view(user.id, id).await?;
+        catalogue.record_view(user.id, id).await?;
     }
     Ok(Json(product))
 }
@@ -270,46 +268,6 @@ pub async fn proof(
     Query(q): Query<ProofQuery>,
 ) -> ApiResult<Json<ProofBundle>> {
     Ok(Json(catalogue.proof_bundle(id, q.version).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeRequest {
-    /// Why: a counterfeit report, a leaked key, …
-    #[schema(example = "위조품 신고 확인", min_length = 1, max_length = 500)]
-    pub reason: String,
-}
-
-/// Revoke a product: every signed version is marked revoked on chain, and verification says so.
-/// Revocation reaches everything sold under it: no new raffle; raffles not yet closing are
-/// cancelled (on chain too); unpaid orders are cancelled, paid ones refunded, shipped ones
-/// flagged for an admin; every buyer and entrant is told in their inbox.
-///
-/// The product's seller for their own, an admin for any.
-#[utoipa::path(post, path = "/v1/products/{id}/revoke", tag = "catalogue",
-    security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Product id")),
-    request_body = RevokeRequest,
-    responses(
-        (status = 200, description = "Revocation queued for the chain", body = Product),
-        (status = 400, description = "`validation_failed`", body = ErrorBody),
-        (status = 403, description = "`forbidden`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`already_revoked`", body = ErrorBody)))]
-pub async fn revoke(
-    State(catalogue): State<Catalogue>,
-    State(orders): State<crate::orders::Orders>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    Json(req): Json<RevokeRequest>,
-) -> ApiResult<Json<Product>> {
-    let reason = clean_text(&req.reason, 1, 500)
-        .ok_or_else(|| ApiError::validation("reason", "must be 1 to 500 characters."))?;
-    require_owner_or_admin(&catalogue, &user, id).await?;
-    let product = catalogue.revoke(id, &reason).await?;
-    // Refunds for the product's paid orders go to the provider now (the order clock retries).
-    orders.send_due_refunds().await?;
-    Ok(Json(product))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -27,6 +27,8 @@ use crate::accounts::{self, CurrentUser, DeliveryAddress, Role};
 use crate::http::{ApiError, ErrorCode};
 use crate::notify;
 use crate::providers::payments::{Payment, PaymentError, PaymentProvider};
+use crate::raffles::store::RaffleRow;
+use crate::raffles::worker::AfterDraw;
 use store::OrderRow;
 
 /// Remind a winner this long before their payment deadline.
@@ -503,8 +505,8 @@ impl Orders {
         raffle_id: Uuid,
     ) -> Result<bool, ApiError> {
         let promoted = match crate::raffles::promote_next_alternate(tx, raffle_id).await? {
-            Some((terms, winner)) => {
-                create_for_winners(tx, terms, &[winner]).await?;
+            Some((raffle, winner)) => {
+                create_for_winners(tx, store::OrderTerms::of(&raffle), &[winner]).await?;
                 true
             }
             None => false,
@@ -677,7 +679,31 @@ fn page(mut items: Vec<Order>, limit: i64) -> (Vec<Order>, Option<Uuid>) {
     (items, next)
 }
 
-/// Called by the draw, in its transaction: an order for each winner, and their notification.
+/// The orders domain's step after a draw ([`AfterDraw`], wired into the draw worker in
+/// `app.rs`): an order for each winner, ended at once when the product was revoked while the
+/// raffle closed on chain.
+pub struct OrdersForWinners;
+
+#[async_trait::async_trait]
+impl AfterDraw for OrdersForWinners {
+    async fn drawn(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        raffle: &RaffleRow,
+        winners: &[(Uuid, Uuid)],
+        revoked: bool,
+    ) -> anyhow::Result<()> {
+        create_for_winners(&mut *tx, store::OrderTerms::of(raffle), winners).await?;
+        if revoked {
+            end_for_revoked_product(&mut *tx, raffle.product_id, "인증이 철회된 상품입니다.")
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// In the draw's or an alternate's transaction: an order for each winner, and their
+/// notification.
 pub async fn create_for_winners(
     tx: &mut sqlx::PgConnection,
     terms: store::OrderTerms,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::OrderStatus;
 use crate::accounts::DeliveryAddress;
+use crate::raffles::store::RaffleRow;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
@@ -68,6 +69,19 @@ pub struct OrderTerms {
     pub product_id: Uuid,
     pub amount_krw: i64,
     pub payment_window_secs: i32,
+}
+
+impl OrderTerms {
+    /// The terms of a raffle's orders: its price, payment window, seller and product.
+    pub fn of(raffle: &RaffleRow) -> OrderTerms {
+        OrderTerms {
+            raffle_id: raffle.id,
+            seller_id: raffle.seller_id,
+            product_id: raffle.product_id,
+            amount_krw: raffle.price_krw,
+            payment_window_secs: raffle.payment_window_secs,
+        }
+    }
 }
 
 /// An order per winning entry (none twice for one entry).

@@ -599,12 +599,19 @@ pub async fn cancel_for_revoked_product(
     Ok(ids.len())
 }
 
-/// Winners promised across a product's raffles that still count (edition-size checks).
-pub async fn winners_committed(
-    tx: &mut sqlx::PgConnection,
-    product_id: Uuid,
-) -> Result<i64, ApiError> {
-    Ok(store::winners_committed(&mut *tx, product_id).await?)
+/// The raffles' answer to the catalogue's edition-size check: the winners promised across a
+/// product's raffles that still count (wired into the catalogue in `app.rs`).
+pub struct WinnersPromised;
+
+#[async_trait::async_trait]
+impl crate::catalogue::EditionPromises for WinnersPromised {
+    async fn pieces_promised(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        product: Uuid,
+    ) -> sqlx::Result<i64> {
+        store::winners_committed(&mut *tx, product).await
+    }
 }
 
 /// Account deletion: how many of the seller's raffles are scheduled, open, or closed and not yet
@@ -624,17 +631,6 @@ pub async fn withdraw_open_entries(
     Ok(store::withdraw_open_entries(tx, user_id).await?)
 }
 
-/// The order terms of a raffle (price, window, seller, product).
-pub(crate) fn order_terms(row: &RaffleRow) -> crate::orders::store::OrderTerms {
-    crate::orders::store::OrderTerms {
-        raffle_id: row.id,
-        seller_id: row.seller_id,
-        product_id: row.product_id,
-        amount_krw: row.price_krw,
-        payment_window_secs: row.payment_window_secs,
-    }
-}
-
 /// Whether a given-up order still passes to an alternate: the raffle is drawn (or settled) and
 /// its draw is at most [`ALTERNATES_PERIOD`] old. After that the edition stays unsold rather
 /// than keep alternates waiting for ever.
@@ -648,11 +644,11 @@ pub fn alternates_may_move_up(row: &RaffleRow, now: DateTime<Utc>) -> bool {
 /// A winner did not pay in time, was refunded or cancelled: the first alternate without an
 /// order moves up, while the raffle allows ([`alternates_may_move_up`]) and its product is not
 /// revoked. Returns the
-/// order terms and (entry, person), or None when the alternates have run out.
+/// raffle and (entry, person), or None when the alternates have run out.
 pub async fn promote_next_alternate(
     tx: &mut sqlx::PgConnection,
     raffle_id: Uuid,
-) -> Result<Option<(crate::orders::store::OrderTerms, (Uuid, Uuid))>, ApiError> {
+) -> Result<Option<(RaffleRow, (Uuid, Uuid))>, ApiError> {
     let Some(row) = store::lock(&mut *tx, raffle_id).await? else {
         return Ok(None);
     };
@@ -671,7 +667,7 @@ pub async fn promote_next_alternate(
     };
     // A settled raffle has an order to wait for again.
     store::reopen_settled(&mut *tx, raffle_id).await?;
-    Ok(Some((order_terms(&row), next)))
+    Ok(Some((row, next)))
 }
 
 /// Every winning order is paid or given up.

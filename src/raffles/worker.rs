@@ -7,6 +7,9 @@
 
 use alloy::primitives::{B256, FixedBytes};
 use alloy::sol_types::SolEvent;
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -35,6 +38,24 @@ mod on_chain {
 pub struct DrawWorker {
     pub raffles: Raffles,
     pub chain: ChainClient,
+    /// What follows a draw for its winners (their orders), offered by the domain above.
+    pub after_draw: Arc<dyn AfterDraw>,
+}
+
+/// What follows a draw, inside the draw's transaction. Raffles end at the drawn list; the
+/// orders domain owns what winners do next and offers this step, wired in `app.rs`, so that
+/// raffles never call up into orders.
+#[async_trait]
+pub trait AfterDraw: Send + Sync {
+    /// `winners` are (entry, person) in draw order; `revoked` is whether the product was revoked
+    /// while the raffle was closing on chain (too late to cancel there).
+    async fn drawn(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        raffle: &RaffleRow,
+        winners: &[(Uuid, Uuid)],
+        revoked: bool,
+    ) -> anyhow::Result<()>;
 }
 
 /// What one pass did, for tests and logs.
@@ -320,22 +341,15 @@ impl DrawWorker {
                     .filter(|(_, _, o)| o == "won")
                     .map(|(e, u, _)| (*e, *u))
                     .collect();
-                crate::orders::create_for_winners(&mut tx, super::order_terms(row), &winners)
-                    .await?;
                 // Revoked while it was closing on chain (too late to cancel there): drawn as
                 // committed, and its orders ended at once. The product's lock orders this
                 // against a revocation in flight.
-                if crate::catalogue::lock_for_raffle(&mut tx, row.product_id)
+                let revoked = crate::catalogue::lock_for_raffle(&mut tx, row.product_id)
                     .await?
-                    .is_some_and(|p| p.revoked)
-                {
-                    crate::orders::end_for_revoked_product(
-                        &mut tx,
-                        row.product_id,
-                        "인증이 철회된 상품입니다.",
-                    )
+                    .is_some_and(|p| p.revoked);
+                self.after_draw
+                    .drawn(&mut tx, row, &winners, revoked)
                     .await?;
-                }
                 for (_, user, outcome) in outcomes.iter().filter(|(_, _, o)| o != "won") {
                     let body = if outcome == "alternate" {
                         "예비 당첨자입니다. 당첨자가 기한 안에 결제하지 않으면 순서대로 기회가 옵니다."

@@ -6,7 +6,7 @@
 //! raffle; a worker retrains the model from the database on a schedule.
 //!
 //! - [`service`]: the worker and the request path; [`signals`]: the model's input read through
-//!   each domain's functions; [`store`]: product views, the one table this module owns.
+//!   each domain's functions (product views are the catalogue's table, read here).
 //! - [`data`]: buyers, items, features and signals (purchase, raffle entry, view) on dense
 //!   indices.
 //! - [`model`]: the Truffle model — EASE over K candidate items, content similarity, a
@@ -31,16 +31,6 @@ pub mod prior;
 pub mod routes;
 pub mod service;
 pub mod signals;
-pub mod store;
 
 pub use cli::{RecoEvalArgs, SplitName, reco_eval};
 pub use service::Recommendations;
-
-/// Deletes what recommendations keep of a user (their product views), inside the account
-/// deletion's transaction.
-pub async fn forget(
-    tx: &mut sqlx::PgConnection,
-    user: uuid::Uuid,
-) -> Result<(), crate::http::ApiError> {
-    Ok(store::forget(&mut *tx, user).await?)
-}

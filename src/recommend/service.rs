@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -23,8 +23,8 @@ use uuid::Uuid;
 use super::data::{ItemIdx, Signal, UserQuery};
 use super::model::{Reason, TruffleModel, TruffleParams};
 use super::signals::{self, Catalog, Signals};
-use super::store;
-use crate::catalogue::{Catalogue, Product, ProductFacts};
+use crate::catalogue::store as catalogue_store;
+use crate::catalogue::{Catalogue, Product, ProductFacts, korea_today};
 use crate::config::RecoConfig;
 use crate::cpu::CpuPool;
 use crate::http::ApiError;
@@ -128,12 +128,6 @@ pub struct RecommendationList {
     pub model_trained_at: Option<DateTime<Utc>>,
 }
 
-/// Korean days: views are counted per day in Korea.
-fn korea_today() -> NaiveDate {
-    let kst = FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
-    Utc::now().with_timezone(&kst).date_naive()
-}
-
 impl Recommendations {
     pub fn new(
         db: PgPool,
@@ -168,11 +162,6 @@ impl Recommendations {
 
     fn actionable(&self) -> Arc<Vec<Actionable>> {
         self.shared.actionable.read().expect("lock").clone()
-    }
-
-    /// Records that a signed-in buyer opened a product's page (once per day counts).
-    pub async fn record_view(&self, user: Uuid, product: Uuid) -> Result<(), ApiError> {
-        Ok(store::record_view(&self.db, user, product, korea_today()).await?)
     }
 
     /// Reads every signal, trains a model on the background pool and serves it.
@@ -249,7 +238,9 @@ impl Recommendations {
                     }
                     if last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(86_400)) {
                         last_purge = Some(Instant::now());
-                        if let Err(e) = store::purge_views(&this.db, this.views_since()).await {
+                        if let Err(e) =
+                            catalogue_store::purge_views(&this.db, this.views_since()).await
+                        {
                             tracing::warn!(error = %e, "product view purge failed");
                         }
                     }
@@ -292,7 +283,7 @@ impl Recommendations {
         let people = crate::accounts::demographics(&mut *conn, Some(user)).await?;
         let holdings = crate::orders::holdings(&mut *conn, Some(user)).await?;
         let entries = crate::raffles::product_entries(&mut *conn, Some(user)).await?;
-        let views = store::views(&mut *conn, Some(user), since).await?;
+        let views = catalogue_store::views(&mut *conn, Some(user), since).await?;
         drop(conn);
         let held: HashSet<Uuid> = holdings.iter().map(|h| h.product_id).collect();
         let entered: HashSet<Uuid> = entries.iter().map(|e| e.raffle_id).collect();

@@ -13,7 +13,6 @@ use super::data::{
     Demographics, Feature, FeatureIdx, FeatureKind, Gender, Interaction, ItemIdx, Signal,
     TrainingData,
 };
-use super::store;
 use crate::accounts::Demographic;
 use crate::catalogue::ProductFacts;
 use crate::orders::Holding;
@@ -38,7 +37,7 @@ impl Signals {
             people: crate::accounts::demographics(db, None).await?,
             holdings: crate::orders::holdings(db, None).await?,
             entries: crate::raffles::product_entries(db, None).await?,
-            views: store::views(db, None, views_since).await?,
+            views: crate::catalogue::store::views(db, None, views_since).await?,
         })
     }
 }
