@@ -1,4 +1,4 @@
-//! The identity-verification flow (original spec §2): send a code, confirm it, then use the
+//! The identity-verification flow (product description §2, `docs/PRODUCT.md`): send a code, confirm it, then use the
 //! verified person once, for sign-up or a password reset.
 //!
 //! Failure always sends the person back to the start: a wrong code may be retried until the

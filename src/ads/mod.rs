@@ -1,4 +1,4 @@
-//! Banner ads (original spec §9): admins manage campaigns (banner image, https target,
+//! Banner ads (product description §9, `docs/PRODUCT.md`): admins manage campaigns (banner image, https target,
 //! placement, schedule, weight); `GET /v1/ads` serves live banners of a placement by weight and
 //! counts an impression for each; a click is counted (once per viewer within a window) and
 //! redirected to the campaign's registered target, never anywhere a request names. Counters are

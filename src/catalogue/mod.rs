@@ -1,4 +1,4 @@
-//! The catalogue (original spec §10): sellers register limited editions; every version of a
+//! The catalogue (product description §10, `docs/PRODUCT.md`): sellers register limited editions; every version of a
 //! product is a `truffle.product/1` record, signed by the seller's key (custodial or their own
 //! wallet) and put in the anchoring outbox. Reads are public; delisting hides a product while its
 //! anchored records stay verifiable; revocation marks records revoked on chain.

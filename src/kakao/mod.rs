@@ -1,4 +1,4 @@
-//! The KakaoTalk chatbot (original spec §8, issue 7): `POST /v1/kakao/skill` answers Kakao i
+//! The KakaoTalk chatbot (product description §8, `docs/PRODUCT.md`): `POST /v1/kakao/skill` answers Kakao i
 //! Open Builder skill requests in the "2.0" response format, in Korean — product search, open
 //! raffles, one raffle, and, for a Kakao user linked to an account with a one-time code, their
 //! entries and results. The domain owns the link codes and the links; it reads products, raffles

@@ -1,4 +1,4 @@
-//! Reading a skill request (`../shared/reference/external_apis.md` §1.2) leniently, and deciding
+//! Reading a skill request (Kakao i Open Builder's skill API; the fields we use are listed in `docs/KAKAO.md`) leniently, and deciding
 //! what the user asked for.
 //!
 //! The payload is read as untyped JSON and each field is picked by path: a field that is missing

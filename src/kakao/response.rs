@@ -1,4 +1,4 @@
-//! The skill response format, version "2.0" (`../shared/reference/external_apis.md` §1.3), with
+//! The skill response format, version "2.0" (Kakao i Open Builder's skill API; the fields we use are listed in `docs/KAKAO.md`), with
 //! every limit Kakao states enforced where a value is built, so that no answer is refused for
 //! being one character or one card too long.
 

@@ -1,4 +1,4 @@
-//! Orders (original spec §12): each raffle winner gets an order at the raffle's price with a
+//! Orders (product description §12, `docs/PRODUCT.md`): each raffle winner gets an order at the raffle's price with a
 //! payment deadline; payment goes through a `PaymentProvider` (Toss Payments, or `dev`); a winner
 //! who does not pay in time loses the order and the next alternate gets one; once paid the seller
 //! ships to the winner's address and the buyer confirms receipt; a refund is possible until

@@ -1,4 +1,4 @@
-//! Recommendations (issue 6; original spec §7): age, gender and purchase history in, products
+//! Recommendations (product description §7, `docs/PRODUCT.md`): age, gender and purchase history in, products
 //! out, each with a short reason.
 //!
 //! This module owns the model, its offline evaluation (`truffle reco-eval`) and serving it:

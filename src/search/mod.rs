@@ -1,4 +1,4 @@
-//! Product search (original spec §11): a Tantivy index per process, fed from Postgres, whose
+//! Product search (original product description §11 in `docs/PRODUCT.md`): a Tantivy index per process, fed from Postgres, whose
 //! hits carry the chain status read fresh from the catalogue.
 //!
 //! The index is a projection. Triggers write every change to a product, its newest raffle or

@@ -1,4 +1,4 @@
-//! Identity verification (original spec §2): both the success and the failure paths.
+//! Identity verification (product description §2, `docs/PRODUCT.md`): both the success and the failure paths.
 
 use serde_json::json;
 

@@ -1,5 +1,5 @@
 //! `POST /v1/kakao/skill` (Kakao i Open Builder) and `/v1/me/kakao-link`, with payloads of the
-//! real shape (`../shared/reference/external_apis.md` §1.2): intent, userRequest with the
+//! real shape (Kakao i Open Builder's skill API; the fields we use are listed in `docs/KAKAO.md`): intent, userRequest with the
 //! botUserKey and its properties, bot, action with params and detailParams (system entities as
 //! JSON strings), and the extra keys real traffic carries.
 
