@@ -369,29 +369,7 @@ async fn the_whole_life_of_a_raffle_and_a_draw_anyone_can_rerun() {
     );
 
     // And the command a third party runs.
-    // Async, so that this test's runtime keeps serving the app the command calls.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
-        .current_dir(std::env::temp_dir())
-        .env_clear()
-        .args([
-            "verify-draw",
-            &format!("{}/v1/raffles/{id}/draw", app.base),
-            "--rpc-url",
-            &chain.rpc,
-            "--chain-id",
-            "31337",
-            "--registry",
-        ])
-        .arg(format!("{:#x}", chain.registry))
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = verify_draw_command(&app, &chain, &id).await;
     assert!(text.contains("DRAW VERIFIED"), "{text}");
 }
 
@@ -842,28 +820,7 @@ async fn an_empty_raffle_ends_empty_and_publishes_the_seed_it_committed() {
         verify_draw(&lie, &[], &trust).await.failed(),
         vec!["seed commitment"]
     );
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
-        .current_dir(std::env::temp_dir())
-        .env_clear()
-        .args([
-            "verify-draw",
-            &format!("{}/v1/raffles/{id}/draw", app.base),
-            "--rpc-url",
-            &chain.rpc,
-            "--chain-id",
-            "31337",
-            "--registry",
-        ])
-        .arg(format!("{:#x}", chain.registry))
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = verify_draw_command(&app, &chain, &id).await;
     assert!(text.contains("EMPTY RAFFLE VERIFIED"), "{text}");
 
     // An empty raffle recorded by an older worker, without its seed, gets it on the next pass.
@@ -1044,4 +1001,37 @@ async fn an_edition_never_shrinks_below_the_winners_its_raffles_promise() {
         200,
         "as many pieces as winners is fine"
     );
+}
+
+/// What `truffle verify-draw` prints for a raffle's published draw, asserting that it succeeds:
+/// the command a third party runs. Async, so that the test's runtime keeps serving the app the
+/// command calls.
+async fn verify_draw_command(
+    app: &TestApp,
+    chain: &TestChain,
+    id: impl std::fmt::Display,
+) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .args([
+            "verify-draw",
+            &format!("{}/v1/raffles/{id}/draw", app.base),
+            "--rpc-url",
+            &chain.rpc,
+            "--chain-id",
+            "31337",
+            "--registry",
+        ])
+        .arg(format!("{:#x}", chain.registry))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
 }
