@@ -369,7 +369,10 @@ async fn verify_draw(
         eprintln!("--registry {registry:?} is not an address");
         return ExitCode::from(2);
     };
-    let record: DrawRecord = match fetch(draw).await.map(|t| serde_json::from_str(&t)) {
+    let record: DrawRecord = match fetch(draw)
+        .await
+        .map(|t| truffle::protocol::ijson::from_str(&t))
+    {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             eprintln!("not a draw record: {e}");
@@ -399,27 +402,13 @@ async fn verify_draw(
             return ExitCode::from(2);
         }
     };
-    let mut list = Vec::new();
-    for (n, line) in text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .enumerate()
-    {
-        match alloy::primitives::hex::decode(line)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        {
-            Some(t) => list.push(t),
-            None => {
-                eprintln!(
-                    "line {} of the ticket list is not a 32-byte 0x-hex ticket",
-                    n + 1
-                );
-                return ExitCode::FAILURE;
-            }
+    let list = match truffle::protocol::draw::parse_ticket_list(&text) {
+        Ok(list) => list,
+        Err(e) => {
+            eprintln!("not the published ticket list: {e}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
     let trust = Trust {
         rpc_url: rpc_url.to_owned(),
         chain_id,
@@ -488,7 +477,7 @@ async fn verify(bundle: &str, rpc_url: &str, chain_id: u64, registry: &str) -> E
             }
         }
     };
-    let parsed: ProofBundle = match serde_json::from_str(&text) {
+    let parsed: ProofBundle = match truffle::protocol::ijson::from_str(&text) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("not a proof bundle: {e}");

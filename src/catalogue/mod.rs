@@ -809,7 +809,7 @@ impl Catalogue {
             product::typed_message(hash, &parsed.name, &parsed.brand, parsed.edition_size);
         Ok(ProofBundle {
             protocol: product::PROTOCOL.into(),
-            anchor_protocol: "truffle.anchor/1".into(),
+            anchor_protocol: crate::protocol::merkle::PROTOCOL.into(),
             record,
             content_hash: hash.to_string(),
             seller_address: rec.seller_address,

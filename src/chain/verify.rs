@@ -93,18 +93,34 @@ pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
         },
     );
 
-    // 3. The record is a truffle.product/1 record by the bundle's seller.
-    let record_ok = bundle.record.get("protocol") == Some(&Value::from(product::PROTOCOL))
+    // 3. The bundle and its record are of the protocols this verifier knows (a later version is
+    // refused, never read as this one), and the record is by the bundle's seller.
+    let protocols_ok = bundle.protocol == product::PROTOCOL
+        && bundle.anchor_protocol == merkle::PROTOCOL
+        && bundle.record.get("protocol") == Some(&Value::from(product::PROTOCOL));
+    let record_ok = protocols_ok
         && bundle.record.get("seller_address").and_then(Value::as_str)
             == Some(bundle.seller_address.as_str());
     v.push(
         "record",
         record_ok,
-        format!(
-            "protocol {} seller {}",
-            product::PROTOCOL,
-            bundle.seller_address
-        ),
+        if protocols_ok {
+            format!(
+                "protocol {} anchored by {}, seller {}",
+                product::PROTOCOL,
+                merkle::PROTOCOL,
+                bundle.seller_address
+            )
+        } else {
+            format!(
+                "protocols {:?} / {:?} (record {}): this verifier reads {} anchored by {} only",
+                bundle.protocol,
+                bundle.anchor_protocol,
+                bundle.record.get("protocol").unwrap_or(&Value::Null),
+                product::PROTOCOL,
+                merkle::PROTOCOL
+            )
+        },
     );
 
     // 4. The seller signed it (EIP-712, for the chain we trust).

@@ -149,10 +149,63 @@ pub fn ordered_tickets(tickets: &[Hash], r: &Hash) -> Vec<Hash> {
         .collect()
 }
 
+/// Reads the published ticket list exactly as written (§7.3 of `docs/PROTOCOLS.md`): each line
+/// a ticket in lowercase 0x-hex (66 characters) ended by `\n`, an empty list an empty body.
+/// Anything else is refused, not mended: upper-case hex, `\r`, blank lines, white space, a last
+/// line without its `\n`. (Order and duplicates are the draw check's; see [`check_list`].)
+pub fn parse_ticket_list(text: &str) -> Result<Vec<[u8; 32]>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(body) = text.strip_suffix('\n') else {
+        return Err("the last line does not end with \\n".into());
+    };
+    body.split('\n')
+        .enumerate()
+        .map(|(n, line)| {
+            let hex = line.strip_prefix("0x").filter(|h| {
+                h.len() == 64
+                    && h.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            });
+            let mut ticket = [0u8; 32];
+            match hex.map(|h| hex::decode_to_slice(h, &mut ticket)) {
+                Some(Ok(())) => Ok(ticket),
+                _ => Err(format!(
+                    "line {} is not a ticket in lowercase 0x-hex ended by \\n: {:?}",
+                    n + 1,
+                    line.chars().take(80).collect::<String>()
+                )),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_ticket_list_is_read_exactly_as_published() {
+        let a = format!("0x{}", "ab".repeat(32));
+        let b = format!("0x{}", "0c".repeat(32));
+        let list = parse_ticket_list(&format!("{a}\n{b}\n")).unwrap();
+        assert_eq!(list, vec![[0xab; 32], [0x0c; 32]]);
+        assert_eq!(parse_ticket_list("").unwrap(), Vec::<[u8; 32]>::new());
+        for bad in [
+            a.clone(),
+            format!("{a}\r\n"),
+            format!("{a}\n\n{b}\n"),
+            format!("{}\n", a.to_uppercase().replacen("0X", "0x", 1)),
+            format!(" {a}\n"),
+            format!("{}\n", &a[2..]),
+            format!("{a}00\n"),
+            "\n".to_owned(),
+        ] {
+            assert!(parse_ticket_list(&bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn ticket_bytes_are_prefix_then_both_uuids() {

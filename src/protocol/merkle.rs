@@ -4,6 +4,9 @@
 
 use sha2::{Digest, Sha256};
 
+/// The protocol of the anchoring tree and its proofs.
+pub const PROTOCOL: &str = "truffle.anchor/1";
+
 pub type Hash = [u8; 32];
 
 pub fn leaf(content_hash: &Hash) -> Hash {

@@ -4,6 +4,7 @@
 
 pub mod bundle;
 pub mod draw;
+pub mod ijson;
 pub mod jcs;
 pub mod merkle;
 pub mod product;

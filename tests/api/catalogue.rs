@@ -109,6 +109,9 @@ async fn register_anchor_and_verify_and_every_tampering_is_caught() {
         check(&|b| b.proof[0] = flip(&b.proof[0]), "merkle proof"),
         check(&|b| b.root = flip(&b.root), "merkle proof"),
         check(&|b| b.chain_id = 1, "trusted registry"),
+        // A later protocol version is refused, never read as this one.
+        check(&|b| b.protocol = "truffle.product/9".into(), "record"),
+        check(&|b| b.anchor_protocol = "truffle.anchor/2".into(), "record"),
         check(
             &|b| b.contract_address = "0x000000000000000000000000000000000000dead".into(),
             "trusted registry",
@@ -597,5 +600,23 @@ async fn the_verify_command_accepts_a_genuine_bundle_and_refuses_a_forged_one() 
     let text = String::from_utf8_lossy(&bad.stdout).to_string();
     assert_eq!(bad.status.code(), Some(1), "{text}");
     assert!(text.contains("NOT VERIFIED: failed content hash"), "{text}");
+    // A record that holds a key twice (a forged name first, the genuine one last, so that a
+    // parser keeping the last value sees the signed record) is refused before any check.
+    let genuine = serde_json::to_string(&good).unwrap();
+    let twice = genuine.replacen("\"record\":{", "\"record\":{\"name\":\"가짜 덩크\",", 1);
+    assert_ne!(twice, genuine);
+    let path = dir.join("twice.json");
+    std::fs::write(&path, &twice).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+        .current_dir(&dir)
+        .env_clear()
+        .args(["verify", path.to_str().unwrap(), "--rpc-url", &chain.rpc])
+        .args(["--chain-id", "31337", "--registry"])
+        .arg(format!("{:#x}", chain.registry))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("appears twice"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
