@@ -24,16 +24,16 @@ use chrono::{NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use reco_eval::baselines::{Popularity, Recommender, SegmentPopularity};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use truffle::accounts::{self, Role, SeedPerson, password};
 use truffle::app::{AppState, Providers};
 use truffle::config::Config;
-use truffle::recommend::data::{Demographics, Histories, Interaction, Signal, UserQuery};
-use truffle::recommend::model::TruffleModel;
-use truffle::recommend::models::{Popularity, Recommender, SegmentPopularity};
+use truffle::demo::corpus;
 use truffle::recommend::signals::{self, Signals};
-use truffle::search::corpus;
+use truffle_reco::data::{Demographics, Histories, Interaction, Signal, UserQuery};
+use truffle_reco::model::TruffleModel;
 use uuid::Uuid;
 
 #[path = "common/mod.rs"]
@@ -565,9 +565,9 @@ async fn seed(settings: &Settings, state: &AppState) -> anyhow::Result<World> {
             Demographics {
                 age: Some(signals::age_on(birth, today)),
                 gender: Some(if female {
-                    truffle::recommend::data::Gender::Female
+                    truffle_reco::data::Gender::Female
                 } else {
-                    truffle::recommend::data::Gender::Male
+                    truffle_reco::data::Gender::Male
                 }),
             },
         ));

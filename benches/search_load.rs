@@ -5,7 +5,7 @@
 //! One run:
 //!
 //! 1. A fresh database and the app started in-process (no chain: products stay `pending`), one
-//!    seller, and `BENCH_PRODUCTS` products of the generated catalogue (`search::corpus`) created
+//!    seller, and `BENCH_PRODUCTS` products of the generated catalogue (`demo::corpus`) created
 //!    through `Catalogue::create`, signed with the seller's custodial key, as the API creates them.
 //! 2. The index built with `Search::rebuild`, what `truffle reindex` runs; its size on disk.
 //! 3. Tantivy in-process: the built index reopened (`SearchIndex::open`), the query set run from
@@ -35,7 +35,7 @@ use sqlx::postgres::PgPoolOptions;
 use truffle::accounts::{self, Role, SeedPerson, password};
 use truffle::app::{AppState, Providers};
 use truffle::config::Config;
-use truffle::search::corpus::{self, CorpusProduct};
+use truffle::demo::corpus::{self, CorpusProduct};
 use truffle::search::{Opened, SearchIndex, SearchRequest, Sort};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;

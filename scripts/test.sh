@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: every test, from a fresh machine. Checks formatting and lints, starts
+# The test command: every test, from a fresh machine. Checks formatting and lints of the whole
+# workspace (the service, crates/truffle-reco, crates/reco-eval and the shared test set-up), starts
 # PostgreSQL, installs the chain tools (npm), runs the Solidity tests (forge), the Rust unit and
 # integration tests (each integration test gets its own database; one of them runs every migration
 # down and up again), then the smoke test of the run command and the API fuzz stage.
@@ -7,8 +8,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 say "cargo fmt --check and clippy"
-cargo fmt --check
-cargo clippy --all-targets -- -D warnings
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 ensure_postgres
 ensure_chain_tools
 say "forge test (contracts)"
@@ -16,7 +17,7 @@ say "forge test (contracts)"
 scripts/contracts.sh check
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres:///postgres?user=$(id -un)}"
 say "cargo test"
-cargo test --all-targets --no-fail-fast
+cargo test --workspace --all-targets --no-fail-fast
 say "smoke test of the run command"
 scripts/smoke.sh
 say "API fuzz stage (schemathesis)"

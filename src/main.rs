@@ -106,9 +106,6 @@ enum ToolCommand {
         #[arg(long, env = "CHAIN_REGISTRY_ADDRESS")]
         registry: String,
     },
-    /// Evaluate the recommendation models offline on MovieLens-format files (MovieLens 100K,
-    /// fetched from PyPI and cached, by default). Needs no database and no configuration.
-    RecoEval(truffle::recommend::RecoEvalArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -183,7 +180,6 @@ async fn run_tool(tool: ToolCommand) -> ExitCode {
             chain_id,
             registry,
         } => verify_draw(&draw, tickets.as_deref(), &rpc_url, chain_id, &registry).await,
-        ToolCommand::RecoEval(args) => truffle::recommend::reco_eval(args).await,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Search relevance against judged queries: NDCG@10 over a generated catalogue.
 //!
-//! The catalogue (`truffle::search::corpus`) is generated with its attributes; the judgments in
+//! The catalogue (`truffle::demo::corpus`) is generated with its attributes; the judgments in
 //! `tests/search/judged_queries.json` grade products by those attributes, never by their text,
 //! so the measurement does not lean on the search code it measures.
 //!
@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use truffle::search::corpus::{self, CorpusProduct, SplitMix64};
+use truffle::demo::corpus::{self, CorpusProduct, SplitMix64};
 use truffle::search::index::SCHEMA_VERSION;
 use truffle::search::{Payload, SearchIndex, SearchRequest};
 

@@ -20,8 +20,6 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::data::{ItemIdx, Signal, UserQuery};
-use super::model::{Reason, TruffleModel, TruffleParams};
 use super::signals::{self, Catalog, Signals};
 use crate::catalogue::store as catalogue_store;
 use crate::catalogue::{Catalogue, Product, ProductFacts, korea_today};
@@ -29,6 +27,8 @@ use crate::config::RecoConfig;
 use crate::cpu::CpuPool;
 use crate::http::ApiError;
 use crate::raffles::{Raffle, RaffleState, Raffles, Upcoming};
+use truffle_reco::data::{ItemIdx, Signal, UserQuery};
+use truffle_reco::model::{Reason, TruffleModel, TruffleParams};
 
 /// At most this many products per request.
 pub const MAX_LIMIT: usize = 50;
@@ -393,7 +393,7 @@ struct Pick {
 /// three parts, those listed since by their features. Only positive scores are picks.
 fn rank<'a>(
     trained: &Trained,
-    demographics: super::data::Demographics,
+    demographics: truffle_reco::data::Demographics,
     history: &[(ItemIdx, Signal)],
     actionable: impl Iterator<Item = &'a Actionable>,
     want: usize,
@@ -449,7 +449,7 @@ fn rank<'a>(
 }
 
 fn reason_view(reason: &Reason, catalog: &Catalog) -> ReasonView {
-    use super::data::FeatureKind;
+    use truffle_reco::data::FeatureKind;
     let text = reason.describe(
         |i| catalog.items[i as usize].name.clone(),
         &catalog.features,

@@ -1,6 +1,6 @@
 //! The model's input, read from the marketplace: each domain's store gives its part (catalogue:
 //! brand, category and price; accounts: birth date and gender; orders: purchases; raffles:
-//! entries; this module's own table: product views), and [`assemble`] turns them into a
+//! entries; catalogue: product views), and [`assemble`] turns them into a
 //! [`TrainingData`] on dense indices with the [`Catalog`] that maps them back to ids.
 
 use std::collections::HashMap;
@@ -9,14 +9,14 @@ use chrono::{Datelike, NaiveDate};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::data::{
-    Demographics, Feature, FeatureIdx, FeatureKind, Gender, Interaction, ItemIdx, Signal,
-    TrainingData,
-};
 use crate::accounts::Demographic;
 use crate::catalogue::ProductFacts;
 use crate::orders::Holding;
 use crate::raffles::ProductEntry;
+use truffle_reco::data::{
+    Demographics, Feature, FeatureIdx, FeatureKind, Gender, Interaction, ItemIdx, Signal,
+    TrainingData,
+};
 
 /// Everything training reads, as the domains return it.
 #[derive(Debug, Default)]
@@ -130,8 +130,18 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> u8 {
 pub fn demographics(person: &Demographic, today: NaiveDate) -> Demographics {
     Demographics {
         age: person.birth_date.map(|b| age_on(b, today)),
-        gender: person.gender.as_deref().and_then(Gender::parse),
+        gender: person.gender.as_deref().and_then(gender),
     }
+}
+
+/// The model's gender from the account's (the identity provider's words).
+fn gender(text: &str) -> Option<Gender> {
+    use crate::providers::identity::Gender as Identity;
+    Identity::parse(text).map(|g| match g {
+        Identity::Male => Gender::Male,
+        Identity::Female => Gender::Female,
+        Identity::Other => Gender::Other,
+    })
 }
 
 /// One person's history from their own signals, one entry per item (its strongest signal).
@@ -152,7 +162,7 @@ pub fn history_of(
             signal,
         })
         .collect();
-    super::data::Histories::build(1, &interactions)
+    truffle_reco::data::Histories::build(1, &interactions)
         .of(0)
         .to_vec()
 }

@@ -8,7 +8,6 @@
 //! indexing and committing run on the bounded CPU pool (`crate::cpu`), never on the runtime.
 
 pub mod analyzer;
-pub mod corpus;
 mod highlight;
 pub mod index;
 pub mod routes;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use truffle::search::corpus::CorpusProduct;
+use truffle::demo::corpus::CorpusProduct;
 
 pub const PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

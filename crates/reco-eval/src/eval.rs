@@ -1,4 +1,4 @@
-//! The offline evaluation protocol behind `truffle reco-eval`.
+//! The offline evaluation protocol behind `reco-eval`.
 //!
 //! - Every test rating counts as a relevant purchase (binary relevance).
 //! - The items in the buyer's training data are excluded from the ranking; every other item is
@@ -17,10 +17,11 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::data::{Histories, ItemIdx, TrainingData, UserQuery};
-use super::linalg::NotPositiveDefinite;
-use super::model::{EASE_LAMBDA, Part, Reason, TruffleModel, TruffleParams};
-use super::models::{Ease, ItemKnn, Popularity, Recommender, SegmentPopularity};
+use truffle_reco::data::{Histories, ItemIdx, TrainingData, UserQuery};
+use truffle_reco::linalg::NotPositiveDefinite;
+use truffle_reco::model::{EASE_LAMBDA, Part, Reason, TruffleModel, TruffleParams};
+
+use crate::baselines::{Ease, ItemKnn, Popularity, Recommender, SegmentPopularity};
 
 /// The rank cut-off: @10.
 pub const CUTOFF: usize = 10;

@@ -1,18 +1,21 @@
-//! `truffle reco-eval`: needs no database and no configuration.
+//! `reco-eval`: evaluates the recommendation models offline. Needs no database and no
+//! configuration.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::eval::{self, COLD_FOLDS, EvalSet, Table};
-use super::model::{DEFAULT_CANDIDATES, TruffleParams};
-use super::movielens;
+use clap::Parser;
+use reco_eval::eval::{self, COLD_FOLDS, EvalSet, Table};
+use reco_eval::movielens;
+use truffle_reco::model::{DEFAULT_CANDIDATES, TruffleParams};
 
 /// Evaluate the recommendation models offline: train on one MovieLens-format interaction file,
 /// rank for every buyer in another, and print P@10, R@10 and NDCG@10 for popularity, segment
 /// popularity, item-kNN, EASE and the Truffle model, warm and cold-start. Without files, uses
 /// MovieLens 100K, fetched once from PyPI (the recbole 1.2.1 wheel), checked and cached.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RecoEvalArgs {
+#[derive(Debug, Clone, Parser)]
+#[command(name = "reco-eval", version)]
+struct RecoEvalArgs {
     /// Training ratings in u.data format: user, item, rating, timestamp (tab-separated).
     #[arg(long, value_name = "FILE", requires_all = ["test", "users", "items"])]
     pub train: Option<PathBuf>,
@@ -55,9 +58,10 @@ impl SplitName {
     }
 }
 
-/// Runs `truffle reco-eval`: fetching on the runtime, training and ranking on the CPU pool.
-pub async fn reco_eval(args: RecoEvalArgs) -> ExitCode {
-    match run(args).await {
+/// Fetching on a tokio runtime, training and ranking on rayon's pool (one thread per core).
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(RecoEvalArgs::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -97,7 +101,8 @@ async fn run(args: RecoEvalArgs) -> anyhow::Result<()> {
         ..TruffleParams::default()
     };
     let cold_only = args.cold_start;
-    let report = crate::cpu::run(move || evaluate(&files, &title, params, cold_only)).await?;
+    let report =
+        tokio::task::spawn_blocking(move || evaluate(&files, &title, params, cold_only)).await??;
     print!("{report}");
     Ok(())
 }

@@ -6,9 +6,9 @@
 //!   (`docs/RECOMMENDATIONS.md` has the table). Over 100,000 products a full matrix would be
 //!   40 GB; at K = 5,000 it is 100 MB.
 //! - Content: the cosine between the item's features and the buyer's history
-//!   ([`super::content`]); for items outside the candidates (the long tail and fresh listings,
+//!   ([`crate::content`]); for items outside the candidates (the long tail and fresh listings,
 //!   which have no interactions) it also stands in for the history part, at a quarter weight.
-//! - Prior: kernel-smoothed popularity over age and gender ([`super::prior`]).
+//! - Prior: kernel-smoothed popularity over age and gender ([`crate::prior`]).
 //!
 //! Each part is scaled to a maximum of 1 over the items outside the buyer's history, then
 //!
@@ -22,14 +22,21 @@
 //! history and prior weigh the same; from ten on the prior's share is under 17%. The constants
 //! were chosen once on MovieLens ub, never on ua.
 
-use super::content::{self, ContentModel};
-use super::data::{
+use crate::content::{self, ContentModel};
+use crate::data::{
     Feature, FeatureIdx, FeatureKind, ItemIdx, Segment, Signal, TrainingData, UserQuery,
     weighted_counts,
 };
-use super::linalg::{self, NotPositiveDefinite};
-use super::models::Recommender;
-use super::prior::{DemographicPrior, PriorParams};
+use crate::linalg::{self, NotPositiveDefinite};
+use crate::prior::{DemographicPrior, PriorParams};
+
+/// A trained model that scores items for a buyer: the Truffle model here, and the baselines it
+/// is measured against in `reco-eval`.
+pub trait Recommender: Send + Sync {
+    /// Scores every item for `user` into `scores` (one slot per item; higher is better).
+    /// Filtering (what the buyer already has, what cannot be bought) is the caller's job.
+    fn score(&self, user: &UserQuery<'_>, scores: &mut [f32]);
+}
 
 /// K when none is given: covers all of MovieLens 100K; 100 MB of weights to serve.
 pub const DEFAULT_CANDIDATES: usize = 5_000;
@@ -447,9 +454,8 @@ pub fn training_peak_bytes(k: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::data::{Demographics, Gender, Interaction};
-    use super::super::models::Ease;
     use super::*;
+    use crate::data::{Demographics, Gender, Interaction};
 
     const BRAND_A: FeatureIdx = 0;
     const BRAND_B: FeatureIdx = 1;
@@ -676,45 +682,6 @@ mod tests {
             |i| i % 2 == 1,
         );
         assert_eq!(allowed.iter().map(|r| r.item).collect::<Vec<_>>(), [1, 3]);
-    }
-
-    #[test]
-    fn with_the_other_parts_off_it_ranks_like_ease() {
-        let data = marketplace();
-        let model = TruffleModel::train(
-            &data,
-            TruffleParams {
-                candidates: 100,
-                prior_half_life: 0.0,
-                content_weight: 0.0,
-                fresh_content_weight: 0.0,
-                ..TruffleParams::default()
-            },
-        )
-        .unwrap();
-        let ease = Ease::train(N_ITEMS, &data.histories(), EASE_LAMBDA).unwrap();
-        for history in [
-            purchases(&[0]),
-            vec![(5, Signal::Purchase), (10, Signal::View)],
-        ] {
-            let user = UserQuery {
-                demographics: Demographics::default(),
-                history: &history,
-            };
-            let (mut a, mut b) = (vec![0.0; N_ITEMS], vec![0.0; N_ITEMS]);
-            model.score(&user, &mut a);
-            ease.score(&user, &mut b);
-            let max = b
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| history.iter().all(|(h, _)| *h as usize != *i))
-                .map(|(_, s)| *s)
-                .fold(0.0f32, f32::max);
-            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-                // Item 4 has no interactions: outside the candidates, and 0 in both.
-                assert!((x - y / max).abs() < 1e-5, "item {i}: {a:?} vs {b:?}");
-            }
-        }
     }
 
     #[test]

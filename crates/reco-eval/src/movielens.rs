@@ -19,11 +19,12 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::data::{
+use truffle_reco::data::{
     Demographics, Feature, FeatureIdx, FeatureKind, Gender, Interaction, ItemIdx, Signal,
     TrainingData,
 };
-use super::eval::EvalSet;
+
+use crate::eval::EvalSet;
 
 pub const WHEEL_FILE: &str = "recbole-1.2.1-py3-none-any.whl";
 pub const WHEEL_SHA256: &str = "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407";

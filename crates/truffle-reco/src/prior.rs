@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use super::data::{Demographics, Gender, Histories, ItemIdx};
+use crate::data::{Demographics, Gender, Histories, ItemIdx};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PriorParams {
@@ -206,8 +206,8 @@ fn kernel(target: usize, source: usize, p: &PriorParams) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::data::{Interaction, Signal};
     use super::*;
+    use crate::data::{Interaction, Signal};
 
     fn person(age: u8, gender: Gender) -> Demographics {
         Demographics {

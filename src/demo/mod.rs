@@ -1,7 +1,10 @@
 //! Demo data for the run command: a buyer, a seller and an admin a newcomer can log in as, the
 //! seller's anchored limited editions, an open raffle, and a raffle of the shortest length a
 //! raffle may have (`MIN_RAFFLE_WINDOW`, five minutes) that is then drawn and paid, and two banner
-//! ads on the home page. Idempotent: running it again changes nothing.
+//! ads on the home page. Idempotent: running it again changes nothing. [`corpus`] generates the
+//! listings (and the catalogue search relevance is measured on).
+
+pub mod corpus;
 
 use chrono::NaiveDate;
 
@@ -87,9 +90,9 @@ const ENTRANTS: usize = 5;
 /// How many generated products the demo adds, so that search has something to find.
 const SEARCH_PRODUCTS: usize = 150;
 
-/// Products from the generated catalogue (`search::corpus`), after the three above.
+/// Products from the generated catalogue (`corpus`), after the three above.
 fn search_products() -> Vec<ProductInput> {
-    crate::search::corpus::generate(SEARCH_PRODUCTS, 2026)
+    corpus::generate(SEARCH_PRODUCTS, 2026)
         .iter()
         .map(|p| p.input())
         .collect()

@@ -4,7 +4,13 @@
 //! Serving builds the same [`TrainingData`] from PostgreSQL (dense indices mapped to ids in a
 //! table of its own); the offline evaluation builds it from MovieLens files.
 
-pub use crate::providers::identity::Gender;
+/// A buyer's gender as the models read it (the service maps its own identity type onto it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Gender {
+    Male,
+    Female,
+    Other,
+}
 
 /// An item's dense index (0-based).
 pub type ItemIdx = u32;

@@ -1,4 +1,4 @@
-//! A generated catalogue for measuring search relevance: products named the way sellers on a
+//! A generated catalogue, the demo's listings and the data search relevance is measured on: products named the way sellers on a
 //! Korean limited-edition marketplace name them (Korean, English, both, model codes, sizes,
 //! collaborations), each with the structured attributes it was generated from, so that
 //! judgments can say which products a query should find without reading their text.
@@ -8,7 +8,7 @@
 
 use uuid::Uuid;
 
-use super::index::IndexDoc;
+use crate::search::index::IndexDoc;
 
 /// A generated product: the document the index holds, and what it is.
 #[derive(Debug, Clone, PartialEq)]

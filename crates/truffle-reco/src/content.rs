@@ -5,7 +5,7 @@
 //! Items are idf-weighted feature vectors, L2-normalised; a buyer's profile is the
 //! signal-weighted sum of their items' vectors, L2-normalised; the score is the cosine.
 
-use super::data::{FeatureIdx, ItemIdx, Signal};
+use crate::data::{FeatureIdx, ItemIdx, Signal};
 
 #[derive(Debug, Clone)]
 pub struct ContentModel {

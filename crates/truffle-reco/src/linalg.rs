@@ -384,7 +384,7 @@ mod tests {
     }
 
     /// The solver's speed at a given K, for docs/RECOMMENDATIONS.md:
-    /// `RECO_SOLVER_K=5000 cargo test --release --lib recommend::linalg::tests::solver_speed -- --ignored --nocapture`
+    /// `RECO_SOLVER_K=5000 cargo test --release -p truffle-reco --lib linalg::tests::solver_speed -- --ignored --nocapture`
     #[test]
     #[ignore = "a measurement, not a check: run it in release"]
     fn solver_speed() {

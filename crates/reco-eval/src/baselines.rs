@@ -3,15 +3,9 @@
 
 use rayon::prelude::*;
 
-use super::data::{Demographics, Histories, ItemIdx, Segment, UserQuery, weighted_counts};
-use super::linalg::{self, NotPositiveDefinite};
-
-/// A trained model that scores items for a buyer.
-pub trait Recommender: Send + Sync {
-    /// Scores every item for `user` into `scores` (one slot per item; higher is better).
-    /// Filtering (what the buyer already has, what cannot be bought) is the caller's job.
-    fn score(&self, user: &UserQuery<'_>, scores: &mut [f32]);
-}
+use truffle_reco::data::{Demographics, Histories, ItemIdx, Segment, UserQuery, weighted_counts};
+use truffle_reco::linalg::{self, NotPositiveDefinite};
+pub use truffle_reco::model::Recommender;
 
 /// Items ranked by their summed interaction weight (the number of buyers on MovieLens).
 #[derive(Debug, Clone)]
@@ -203,7 +197,9 @@ impl Recommender for Ease {
 
 #[cfg(test)]
 mod tests {
-    use super::super::data::{Gender, Interaction, Signal};
+    use truffle_reco::data::{Gender, Interaction, Signal, TrainingData};
+    use truffle_reco::model::{EASE_LAMBDA, TruffleModel, TruffleParams};
+
     use super::*;
 
     fn purchases(pairs: &[(u32, ItemIdx)]) -> Vec<Interaction> {
@@ -295,6 +291,79 @@ mod tests {
         );
         for (s, e) in scores.iter().zip([0.0, 0.25, 0.25]) {
             assert!((s - e).abs() < 1e-6, "{scores:?}");
+        }
+    }
+
+    const N_ITEMS: usize = 11;
+
+    /// Purchases only (the other parts are off): twelve buyers of 0–3, ten of 5–8 (two also of
+    /// 9 and 10, three also of 10), four of 5 alone; 4 is never bought.
+    fn marketplace() -> TrainingData {
+        let baskets: Vec<&[ItemIdx]> = std::iter::repeat_n(&[0, 1, 2, 3][..], 12)
+            .chain(std::iter::repeat_n(&[5, 6, 7, 8, 9, 10][..], 2))
+            .chain(std::iter::repeat_n(&[5, 6, 7, 8, 10][..], 3))
+            .chain(std::iter::repeat_n(&[5, 6, 7, 8][..], 5))
+            .chain(std::iter::repeat_n(&[5][..], 4))
+            .collect();
+        let interactions = baskets
+            .iter()
+            .enumerate()
+            .flat_map(|(user, items)| {
+                items.iter().map(move |&item| Interaction {
+                    user: user as u32,
+                    item,
+                    signal: Signal::Purchase,
+                })
+            })
+            .collect();
+        TrainingData {
+            users: vec![Demographics::default(); baskets.len()],
+            features: Vec::new(),
+            item_features: vec![Vec::new(); N_ITEMS],
+            interactions,
+        }
+    }
+
+    fn purchases_of(items: &[ItemIdx]) -> Vec<(ItemIdx, Signal)> {
+        items.iter().map(|&i| (i, Signal::Purchase)).collect()
+    }
+
+    #[test]
+    fn with_the_other_parts_off_it_ranks_like_ease() {
+        let data = marketplace();
+        let model = TruffleModel::train(
+            &data,
+            TruffleParams {
+                candidates: 100,
+                prior_half_life: 0.0,
+                content_weight: 0.0,
+                fresh_content_weight: 0.0,
+                ..TruffleParams::default()
+            },
+        )
+        .unwrap();
+        let ease = Ease::train(N_ITEMS, &data.histories(), EASE_LAMBDA).unwrap();
+        for history in [
+            purchases_of(&[0]),
+            vec![(5, Signal::Purchase), (10, Signal::View)],
+        ] {
+            let user = UserQuery {
+                demographics: Demographics::default(),
+                history: &history,
+            };
+            let (mut a, mut b) = (vec![0.0; N_ITEMS], vec![0.0; N_ITEMS]);
+            model.score(&user, &mut a);
+            ease.score(&user, &mut b);
+            let max = b
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| history.iter().all(|(h, _)| *h as usize != *i))
+                .map(|(_, s)| *s)
+                .fold(0.0f32, f32::max);
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                // Item 4 has no interactions: outside the candidates, and 0 in both.
+                assert!((x - y / max).abs() < 1e-5, "item {i}: {a:?} vs {b:?}");
+            }
         }
     }
 }
