@@ -24,7 +24,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts::person::clean_text;
-use crate::http::{ApiError, ErrorCode};
 use store::CampaignRow;
 
 /// Most banners one `GET /v1/ads` may ask for.
@@ -120,18 +119,47 @@ pub struct Campaign {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What can go wrong in the ads domain. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of a campaign or a stats range is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("no such ad campaign")]
+    NotFound,
+    /// The campaign was ended by an admin, which is final.
+    #[error("the ad campaign was ended")]
+    Ended,
+    /// The banner is not live now (not started, over, paused or ended).
+    #[error("the ad is not running now")]
+    NotActive,
+    /// A stored row holds a value the code does not know.
+    #[error("corrupt ad campaign row: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Error {
+    fn invalid(field: &str, reason: &str) -> Self {
+        Error::Invalid {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
 impl TryFrom<CampaignRow> for Campaign {
-    type Error = ApiError;
-    fn try_from(r: CampaignRow) -> Result<Self, ApiError> {
-        let placement = Placement::parse(&r.placement).map_err(|_| {
-            ApiError::internal(anyhow::anyhow!("stored placement {:?}", r.placement))
-        })?;
+    type Error = self::Error;
+    fn try_from(r: CampaignRow) -> Result<Self, Error> {
+        let placement = Placement::parse(&r.placement)
+            .map_err(|_| Error::Corrupt(format!("stored placement {:?}", r.placement)))?;
         let status = match r.status.as_str() {
             "scheduled" => CampaignStatus::Scheduled,
             "active" => CampaignStatus::Active,
             "paused" => CampaignStatus::Paused,
             "ended" => CampaignStatus::Ended,
-            other => return Err(ApiError::internal(anyhow::anyhow!("status {other:?}"))),
+            other => return Err(Error::Corrupt(format!("stored status {other:?}"))),
         };
         Ok(Campaign {
             id: r.id,
@@ -331,17 +359,17 @@ impl Fields {
     }
 
     /// Checks the fields that depend on each other or on the clock.
-    fn check_schedule(&self, now: DateTime<Utc>, ends_at_given: bool) -> Result<(), ApiError> {
+    fn check_schedule(&self, now: DateTime<Utc>, ends_at_given: bool) -> Result<(), Error> {
         for (field, at) in [("starts_at", self.starts_at), ("ends_at", self.ends_at)] {
             if !in_service_years(at.date_naive()) {
-                return Err(ApiError::validation(field, YEARS));
+                return Err(Error::invalid(field, YEARS));
             }
         }
         if self.ends_at <= self.starts_at {
-            return Err(ApiError::validation("ends_at", "must be after starts_at."));
+            return Err(Error::invalid("ends_at", "must be after starts_at."));
         }
         if ends_at_given && self.ends_at <= now {
-            return Err(ApiError::validation(
+            return Err(Error::invalid(
                 "ends_at",
                 "must be in the future (to stop a campaign now, end it).",
             ));
@@ -359,24 +387,23 @@ fn in_service_years(day: NaiveDate) -> bool {
 
 const YEARS: &str = "must be between the years 2000 and 9999.";
 
-fn name_of(input: &str) -> Result<String, ApiError> {
-    clean_text(input, 1, 100)
-        .ok_or_else(|| ApiError::validation("name", "must be 1 to 100 characters."))
+fn name_of(input: &str) -> Result<String, Error> {
+    clean_text(input, 1, 100).ok_or_else(|| Error::invalid("name", "must be 1 to 100 characters."))
 }
 
-fn url_of(field: &str, input: &str) -> Result<String, ApiError> {
-    link::https_url(input).map_err(|why| ApiError::validation(field, why))
+fn url_of(field: &str, input: &str) -> Result<String, Error> {
+    link::https_url(input).map_err(|why| Error::invalid(field, why))
 }
 
-fn placement_of(input: &str) -> Result<Placement, ApiError> {
-    Placement::parse(input).map_err(|why| ApiError::validation("placement", &why))
+fn placement_of(input: &str) -> Result<Placement, Error> {
+    Placement::parse(input).map_err(|why| Error::invalid("placement", &why))
 }
 
-fn weight_of(input: i64) -> Result<i32, ApiError> {
+fn weight_of(input: i64) -> Result<i32, Error> {
     if (1..=1000).contains(&input) {
         Ok(input as i32)
     } else {
-        Err(ApiError::validation("weight", "must be 1 to 1000."))
+        Err(Error::invalid("weight", "must be 1 to 1000."))
     }
 }
 
@@ -439,7 +466,7 @@ impl Ads {
     }
 
     /// Creates a campaign.
-    pub async fn create(&self, admin: Uuid, new: NewCampaign) -> Result<Campaign, ApiError> {
+    pub async fn create(&self, admin: Uuid, new: NewCampaign) -> Result<Campaign, Error> {
         let now = Utc::now();
         let fields = Fields {
             name: name_of(&new.name)?,
@@ -456,10 +483,8 @@ impl Ads {
         Campaign::try_from(row)
     }
 
-    pub async fn campaign(&self, id: Uuid) -> Result<Campaign, ApiError> {
-        let row = store::find(&self.db, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+    pub async fn campaign(&self, id: Uuid) -> Result<Campaign, Error> {
+        let row = store::find(&self.db, id).await?.ok_or(Error::NotFound)?;
         Campaign::try_from(row)
     }
 
@@ -469,7 +494,7 @@ impl Ads {
         placement: Option<Placement>,
         cursor: Option<Uuid>,
         limit: i64,
-    ) -> Result<(Vec<Campaign>, Option<Uuid>), ApiError> {
+    ) -> Result<(Vec<Campaign>, Option<Uuid>), Error> {
         let rows = store::list(
             &self.db,
             placement.map(Placement::as_str),
@@ -492,13 +517,11 @@ impl Ads {
     }
 
     /// Changes a campaign. One ended by an admin is final: `ad_ended`.
-    pub async fn update(&self, id: Uuid, patch: CampaignPatch) -> Result<Campaign, ApiError> {
+    pub async fn update(&self, id: Uuid, patch: CampaignPatch) -> Result<Campaign, Error> {
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut *tx, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+        let row = store::lock(&mut *tx, id).await?.ok_or(Error::NotFound)?;
         if row.ended_at.is_some() {
-            return Err(ErrorCode::AdEnded.into());
+            return Err(Error::Ended);
         }
         let fields = Fields {
             name: match &patch.name {
@@ -532,8 +555,8 @@ impl Ads {
     }
 
     /// Ends a campaign now, for good. Ending it again changes nothing.
-    pub async fn end(&self, id: Uuid) -> Result<Campaign, ApiError> {
-        let row = store::end(&self.db, id).await?.ok_or(ErrorCode::NotFound)?;
+    pub async fn end(&self, id: Uuid) -> Result<Campaign, Error> {
+        let row = store::end(&self.db, id).await?.ok_or(Error::NotFound)?;
         Campaign::try_from(row)
     }
 
@@ -544,7 +567,7 @@ impl Ads {
         placement: Placement,
         limit: u32,
         viewer: Viewer,
-    ) -> Result<Vec<ServedAd>, ApiError> {
+    ) -> Result<Vec<ServedAd>, Error> {
         let live = store::live(&self.db, placement.as_str()).await?;
         let weights: Vec<u32> = live.iter().map(|c| c.weight.max(0) as u32).collect();
         let (chosen, slot) = {
@@ -577,12 +600,12 @@ impl Ads {
     /// A click on a banner: the campaign's registered target, and whether the click counted.
     /// Unknown campaigns are `not_found`; ones not live now (not started, over, paused, ended)
     /// are `ad_not_active`. `count` false (a HEAD request) looks the target up and counts nothing.
-    pub async fn click(&self, id: Uuid, viewer: Viewer, count: bool) -> Result<Click, ApiError> {
+    pub async fn click(&self, id: Uuid, viewer: Viewer, count: bool) -> Result<Click, Error> {
         let target = store::click_target(&self.db, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         if !target.live {
-            return Err(ErrorCode::AdNotActive.into());
+            return Err(Error::NotActive);
         }
         let counted = if count {
             let slot = rand::rng().random_range(0..COUNTER_SLOTS);
@@ -603,26 +626,24 @@ impl Ads {
         id: Uuid,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
-    ) -> Result<CampaignStats, ApiError> {
-        store::find(&self.db, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+    ) -> Result<CampaignStats, Error> {
+        store::find(&self.db, id).await?.ok_or(Error::NotFound)?;
         let to = match to {
             Some(to) => to,
             None => store::korean_today(&self.db).await?,
         };
         if !in_service_years(to) {
-            return Err(ApiError::validation("to", YEARS));
+            return Err(Error::invalid("to", YEARS));
         }
         let from = from.unwrap_or_else(|| to - chrono::Days::new(29));
         if !in_service_years(from) {
-            return Err(ApiError::validation("from", YEARS));
+            return Err(Error::invalid("from", YEARS));
         }
         if from > to {
-            return Err(ApiError::validation("from", "must not be after `to`."));
+            return Err(Error::invalid("from", "must not be after `to`."));
         }
         if (to - from).num_days() + 1 > MAX_STATS_DAYS {
-            return Err(ApiError::validation(
+            return Err(Error::invalid(
                 "from",
                 "the range may cover at most 366 days.",
             ));

@@ -290,3 +290,18 @@ pub async fn click(
 fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
     [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
 }
+
+/// The HTTP answer to each ads error.
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::NotFound => ErrorCode::NotFound.into(),
+            Error::Ended => ErrorCode::AdEnded.into(),
+            Error::NotActive => ErrorCode::AdNotActive.into(),
+            Error::Corrupt(_) => ApiError::internal(e),
+            Error::Db(e) => e.into(),
+        }
+    }
+}

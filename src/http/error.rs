@@ -12,472 +12,126 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Stable error codes. Renaming one breaks clients: add a new one instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    // 400
-    MalformedJson,
-    InvalidPathParameter,
-    InvalidQueryParameter,
-    ValidationFailed,
-    // 403
-    VerificationCodeInvalid,
-    // 401
-    AuthenticationRequired,
-    InvalidToken,
-    TokenExpired,
-    SessionRevoked,
-    SessionExpired,
-    InvalidCredentials,
-    InvalidRefreshToken,
-    RefreshTokenReused,
-    // 403
-    Forbidden,
-    WrongPassword,
-    IdentityVerificationRequired,
-    // 404
-    NotFound,
-    VerificationNotFound,
-    // 405
-    MethodNotAllowed,
-    // 409
-    Conflict,
-    EmailTaken,
-    PersonAlreadyRegistered,
-    RejoinCooldown,
-    VerificationNotConfirmed,
-    VerificationAlreadyConfirmed,
-    VerificationAlreadyUsed,
-    VerificationPurposeMismatch,
-    AccountNotFoundForPerson,
-    ApplicationPending,
-    AlreadySeller,
-    ApplicationAlreadyDecided,
-    // 410
-    VerificationExpired,
-    VerificationAttemptsExceeded,
-    VerificationFailed,
-    // 413
-    PayloadTooLarge,
-    // 415
-    UnsupportedMediaType,
-    // 426: the chat socket's route, asked without a WebSocket upgrade
-    UpgradeRequired,
-    // 422
-    InvalidBody,
-    // 429
-    RateLimited,
-    // ads: 410 and 409
-    AdNotActive,
-    AdEnded,
-    SignatureInvalid,
-    SellerRequired,
-    NotAnchoredYet,
-    ProductRevoked,
-    AlreadyRevoked,
-    SignatureNotAwaited,
-    OwnRaffle,
-    NotEntered,
-    ProductNotAnchored,
-    EditionExhausted,
-    RaffleNotOpen,
-    AlreadyEntered,
-    RaffleNotCancellable,
-    TicketsNotPublished,
-    AmountMismatch,
-    PaymentRefused,
-    NotYourOrder,
-    UnknownPayment,
-    OrderExpired,
-    AlreadyPaid,
-    OrderNotPayable,
-    OrderNotShippable,
-    OrderNotRefundable,
-    // kakao: 401
-    SkillUnauthorized,
-    // chat: 400, 403 and 429
-    MessageTooLong,
-    OwnProduct,
-    TooManyConnections,
-    // lifecycle: 409
-    BusinessNumberTaken,
-    SellerHasOpenSales,
-    ConversationClosed,
-    // payments: 409
-    DeliveryAddressRequired,
-    PaymentInProgress,
-    EditionBelowWinners,
-    // 500
-    Internal,
-    // 502
-    UpstreamError,
-    // 503
-    Unavailable,
-    Timeout,
-    Overloaded,
+/// Writes [`ErrorCode`] from one table: each row is `Variant => (STATUS, "code", "Default message.")`,
+/// and the enum, [`ErrorCode::ALL`], the status, the code string and the default message all come
+/// from it, so a code cannot be in one list and missing from another.
+macro_rules! error_codes {
+    ($($variant:ident => ($status:ident, $code:literal, $message:literal),)+) => {
+        /// Stable error codes. Renaming one breaks clients: add a new one instead.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, for the error catalogue and its tests.
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)+
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(Self::$variant => StatusCode::$status,)+
+                }
+            }
+
+            pub fn default_message(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $message,)+
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// Every code, for the error catalogue and its tests.
-    pub const ALL: &'static [ErrorCode] = &[
-        Self::MalformedJson,
-        Self::InvalidPathParameter,
-        Self::InvalidQueryParameter,
-        Self::ValidationFailed,
-        Self::VerificationCodeInvalid,
-        Self::AuthenticationRequired,
-        Self::InvalidToken,
-        Self::TokenExpired,
-        Self::SessionRevoked,
-        Self::SessionExpired,
-        Self::InvalidCredentials,
-        Self::InvalidRefreshToken,
-        Self::RefreshTokenReused,
-        Self::Forbidden,
-        Self::WrongPassword,
-        Self::IdentityVerificationRequired,
-        Self::NotFound,
-        Self::VerificationNotFound,
-        Self::MethodNotAllowed,
-        Self::Conflict,
-        Self::EmailTaken,
-        Self::PersonAlreadyRegistered,
-        Self::RejoinCooldown,
-        Self::VerificationNotConfirmed,
-        Self::VerificationAlreadyConfirmed,
-        Self::VerificationAlreadyUsed,
-        Self::VerificationPurposeMismatch,
-        Self::AccountNotFoundForPerson,
-        Self::ApplicationPending,
-        Self::AlreadySeller,
-        Self::ApplicationAlreadyDecided,
-        Self::VerificationExpired,
-        Self::VerificationAttemptsExceeded,
-        Self::VerificationFailed,
-        Self::PayloadTooLarge,
-        Self::UnsupportedMediaType,
-        Self::UpgradeRequired,
-        Self::InvalidBody,
-        Self::RateLimited,
-        Self::AdNotActive,
-        Self::AdEnded,
-        Self::SignatureInvalid,
-        Self::SellerRequired,
-        Self::NotAnchoredYet,
-        Self::ProductRevoked,
-        Self::AlreadyRevoked,
-        Self::SignatureNotAwaited,
-        Self::OwnRaffle,
-        Self::NotEntered,
-        Self::ProductNotAnchored,
-        Self::EditionExhausted,
-        Self::RaffleNotOpen,
-        Self::AlreadyEntered,
-        Self::RaffleNotCancellable,
-        Self::TicketsNotPublished,
-        Self::AmountMismatch,
-        Self::PaymentRefused,
-        Self::NotYourOrder,
-        Self::UnknownPayment,
-        Self::OrderExpired,
-        Self::AlreadyPaid,
-        Self::OrderNotPayable,
-        Self::OrderNotShippable,
-        Self::OrderNotRefundable,
-        Self::SkillUnauthorized,
-        Self::MessageTooLong,
-        Self::OwnProduct,
-        Self::TooManyConnections,
-        Self::BusinessNumberTaken,
-        Self::SellerHasOpenSales,
-        Self::ConversationClosed,
-        Self::DeliveryAddressRequired,
-        Self::PaymentInProgress,
-        Self::EditionBelowWinners,
-        Self::Internal,
-        Self::UpstreamError,
-        Self::Unavailable,
-        Self::Timeout,
-        Self::Overloaded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MalformedJson => "malformed_json",
-            Self::InvalidPathParameter => "invalid_path_parameter",
-            Self::InvalidQueryParameter => "invalid_query_parameter",
-            Self::ValidationFailed => "validation_failed",
-            Self::VerificationCodeInvalid => "verification_code_invalid",
-            Self::AuthenticationRequired => "authentication_required",
-            Self::InvalidToken => "invalid_token",
-            Self::TokenExpired => "token_expired",
-            Self::SessionRevoked => "session_revoked",
-            Self::SessionExpired => "session_expired",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::InvalidRefreshToken => "invalid_refresh_token",
-            Self::RefreshTokenReused => "refresh_token_reused",
-            Self::Forbidden => "forbidden",
-            Self::WrongPassword => "wrong_password",
-            Self::IdentityVerificationRequired => "identity_verification_required",
-            Self::NotFound => "not_found",
-            Self::VerificationNotFound => "verification_not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict => "conflict",
-            Self::EmailTaken => "email_taken",
-            Self::PersonAlreadyRegistered => "person_already_registered",
-            Self::RejoinCooldown => "rejoin_cooldown",
-            Self::VerificationNotConfirmed => "verification_not_confirmed",
-            Self::VerificationAlreadyConfirmed => "verification_already_confirmed",
-            Self::VerificationAlreadyUsed => "verification_already_used",
-            Self::VerificationPurposeMismatch => "verification_purpose_mismatch",
-            Self::AccountNotFoundForPerson => "account_not_found_for_person",
-            Self::ApplicationPending => "application_pending",
-            Self::AlreadySeller => "already_seller",
-            Self::ApplicationAlreadyDecided => "application_already_decided",
-            Self::VerificationExpired => "verification_expired",
-            Self::VerificationAttemptsExceeded => "verification_attempts_exceeded",
-            Self::VerificationFailed => "verification_failed",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::UpgradeRequired => "upgrade_required",
-            Self::InvalidBody => "invalid_body",
-            Self::RateLimited => "rate_limited",
-            Self::AdNotActive => "ad_not_active",
-            Self::AdEnded => "ad_ended",
-            Self::SignatureInvalid => "signature_invalid",
-            Self::SellerRequired => "seller_required",
-            Self::NotAnchoredYet => "not_anchored_yet",
-            Self::ProductRevoked => "product_revoked",
-            Self::AlreadyRevoked => "already_revoked",
-            Self::SignatureNotAwaited => "signature_not_awaited",
-            Self::OwnRaffle => "own_raffle",
-            Self::NotEntered => "not_entered",
-            Self::ProductNotAnchored => "product_not_anchored",
-            Self::EditionExhausted => "edition_exhausted",
-            Self::RaffleNotOpen => "raffle_not_open",
-            Self::AlreadyEntered => "already_entered",
-            Self::RaffleNotCancellable => "raffle_not_cancellable",
-            Self::TicketsNotPublished => "tickets_not_published",
-            Self::AmountMismatch => "amount_mismatch",
-            Self::PaymentRefused => "payment_refused",
-            Self::NotYourOrder => "not_your_order",
-            Self::UnknownPayment => "unknown_payment",
-            Self::OrderExpired => "order_expired",
-            Self::AlreadyPaid => "already_paid",
-            Self::OrderNotPayable => "order_not_payable",
-            Self::OrderNotShippable => "order_not_shippable",
-            Self::OrderNotRefundable => "order_not_refundable",
-            Self::SkillUnauthorized => "skill_unauthorized",
-            Self::MessageTooLong => "message_too_long",
-            Self::OwnProduct => "own_product",
-            Self::TooManyConnections => "too_many_connections",
-            Self::BusinessNumberTaken => "business_number_taken",
-            Self::SellerHasOpenSales => "seller_has_open_sales",
-            Self::ConversationClosed => "conversation_closed",
-            Self::DeliveryAddressRequired => "delivery_address_required",
-            Self::PaymentInProgress => "payment_in_progress",
-            Self::EditionBelowWinners => "edition_below_winners",
-            Self::Internal => "internal",
-            Self::UpstreamError => "upstream_error",
-            Self::Unavailable => "unavailable",
-            Self::Timeout => "timeout",
-            Self::Overloaded => "overloaded",
-        }
-    }
-
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::MalformedJson
-            | Self::InvalidPathParameter
-            | Self::InvalidQueryParameter
-            | Self::ValidationFailed => StatusCode::BAD_REQUEST,
-            Self::AuthenticationRequired
-            | Self::InvalidToken
-            | Self::TokenExpired
-            | Self::SessionRevoked
-            | Self::SessionExpired
-            | Self::InvalidCredentials
-            | Self::InvalidRefreshToken
-            | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            // A wrong code is a failed proof, like a wrong password, not a malformed request.
-            Self::Forbidden
-            | Self::WrongPassword
-            | Self::IdentityVerificationRequired
-            | Self::VerificationCodeInvalid => StatusCode::FORBIDDEN,
-            Self::NotFound | Self::VerificationNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict
-            | Self::EmailTaken
-            | Self::PersonAlreadyRegistered
-            | Self::RejoinCooldown
-            | Self::VerificationNotConfirmed
-            | Self::VerificationAlreadyConfirmed
-            | Self::VerificationAlreadyUsed
-            | Self::VerificationPurposeMismatch
-            | Self::AccountNotFoundForPerson
-            | Self::ApplicationPending
-            | Self::AlreadySeller
-            | Self::ApplicationAlreadyDecided => StatusCode::CONFLICT,
-            Self::VerificationExpired
-            | Self::VerificationAttemptsExceeded
-            | Self::VerificationFailed => StatusCode::GONE,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
-            Self::InvalidBody => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::AdNotActive => StatusCode::GONE,
-            Self::AdEnded => StatusCode::CONFLICT,
-            Self::SignatureInvalid => StatusCode::BAD_REQUEST,
-            Self::SellerRequired => StatusCode::FORBIDDEN,
-            Self::NotAnchoredYet => StatusCode::CONFLICT,
-            Self::ProductRevoked => StatusCode::CONFLICT,
-            Self::AlreadyRevoked => StatusCode::CONFLICT,
-            Self::SignatureNotAwaited => StatusCode::CONFLICT,
-            Self::OwnRaffle => StatusCode::FORBIDDEN,
-            Self::NotEntered => StatusCode::NOT_FOUND,
-            Self::ProductNotAnchored => StatusCode::CONFLICT,
-            Self::EditionExhausted => StatusCode::CONFLICT,
-            Self::RaffleNotOpen => StatusCode::CONFLICT,
-            Self::AlreadyEntered => StatusCode::CONFLICT,
-            Self::RaffleNotCancellable => StatusCode::CONFLICT,
-            Self::TicketsNotPublished => StatusCode::CONFLICT,
-            Self::AmountMismatch => StatusCode::BAD_REQUEST,
-            Self::PaymentRefused => StatusCode::PAYMENT_REQUIRED,
-            Self::NotYourOrder => StatusCode::FORBIDDEN,
-            Self::UnknownPayment => StatusCode::NOT_FOUND,
-            Self::OrderExpired => StatusCode::CONFLICT,
-            Self::AlreadyPaid => StatusCode::CONFLICT,
-            Self::OrderNotPayable => StatusCode::CONFLICT,
-            Self::OrderNotShippable => StatusCode::CONFLICT,
-            Self::OrderNotRefundable => StatusCode::CONFLICT,
-            Self::SkillUnauthorized => StatusCode::UNAUTHORIZED,
-            Self::MessageTooLong => StatusCode::BAD_REQUEST,
-            Self::OwnProduct => StatusCode::FORBIDDEN,
-            Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
-            Self::BusinessNumberTaken => StatusCode::CONFLICT,
-            Self::SellerHasOpenSales => StatusCode::CONFLICT,
-            Self::ConversationClosed => StatusCode::CONFLICT,
-            Self::DeliveryAddressRequired => StatusCode::CONFLICT,
-            Self::PaymentInProgress => StatusCode::CONFLICT,
-            Self::EditionBelowWinners => StatusCode::CONFLICT,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::UpstreamError => StatusCode::BAD_GATEWAY,
-            Self::Unavailable | Self::Timeout | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    fn default_message(self) -> &'static str {
-        match self {
-            Self::MalformedJson => "The request body is not valid JSON.",
-            Self::InvalidPathParameter => "A path parameter is not valid.",
-            Self::InvalidQueryParameter => "A query parameter is not valid.",
-            Self::ValidationFailed => "A field is not valid.",
-            Self::VerificationCodeInvalid => "The verification code is wrong.",
-            Self::AuthenticationRequired => "Log in first: send an access token.",
-            Self::InvalidToken => "The access token is not valid.",
-            Self::TokenExpired => "The access token has expired; refresh it.",
-            Self::SessionRevoked => "This session has ended; log in again.",
-            Self::SessionExpired => "This session reached its maximum lifetime; log in again.",
-            Self::InvalidCredentials => "The email or password is wrong.",
-            Self::InvalidRefreshToken => "The refresh token is not valid.",
-            Self::RefreshTokenReused => {
-                "This refresh token was already used; the session has been ended for safety."
-            }
-            Self::Forbidden => "You may not do this.",
-            Self::WrongPassword => "The password is wrong.",
-            Self::IdentityVerificationRequired => "Verify your identity first.",
-            Self::NotFound => "Nothing was found here.",
-            Self::VerificationNotFound => "No such identity verification.",
-            Self::MethodNotAllowed => "This method is not allowed here.",
-            Self::Conflict => "This conflicts with existing data.",
-            Self::EmailTaken => "An account with this email already exists.",
-            Self::PersonAlreadyRegistered => "This person already has an account.",
-            Self::RejoinCooldown => {
-                "This person deleted an account recently and cannot sign up again yet."
-            }
-            Self::VerificationNotConfirmed => "The identity verification is not confirmed yet.",
-            Self::VerificationAlreadyConfirmed => "The identity verification is already confirmed.",
-            Self::VerificationAlreadyUsed => "The identity verification was already used.",
-            Self::VerificationPurposeMismatch => {
-                "The identity verification was started for another purpose."
-            }
-            Self::AccountNotFoundForPerson => "No account belongs to this verified person.",
-            Self::ApplicationPending => "A seller application is already waiting for review.",
-            Self::AlreadySeller => "This account can already sell.",
-            Self::ApplicationAlreadyDecided => "This application was already decided.",
-            Self::VerificationExpired => "The identity verification expired; start again.",
-            Self::VerificationAttemptsExceeded => {
-                "Too many wrong codes; start the identity verification again."
-            }
-            Self::VerificationFailed => "The identity verification failed; start again.",
-            Self::PayloadTooLarge => "The request body is too large.",
-            Self::UnsupportedMediaType => "Send the body as application/json.",
-            Self::UpgradeRequired => {
-                "This route takes WebSocket connections only; send a WebSocket upgrade request."
-            }
-            Self::InvalidBody => "The request body has a missing or wrongly typed field.",
-            Self::RateLimited => "Too many requests; try again later.",
-            Self::AdNotActive => "This ad is not running now.",
-            Self::AdEnded => "This ad campaign was ended and cannot change.",
-            Self::SignatureInvalid => "The signature does not check out.",
-            Self::SellerRequired => "Only an approved seller may do this.",
-            Self::NotAnchoredYet => "This record is not anchored on chain yet; try again shortly.",
-            Self::ProductRevoked => "This product was revoked and cannot change.",
-            Self::AlreadyRevoked => "This product is already revoked.",
-            Self::SignatureNotAwaited => "This record is already signed.",
-            Self::OwnRaffle => "Sellers cannot enter their own raffles.",
-            Self::NotEntered => "You have no entry in this raffle.",
-            Self::ProductNotAnchored => "The product's record is not anchored on chain yet.",
-            Self::EditionExhausted => {
-                "The raffles of this product would give away more than its edition size."
-            }
-            Self::RaffleNotOpen => "This raffle is not taking entries.",
-            Self::AlreadyEntered => "You already entered this raffle.",
-            Self::RaffleNotCancellable => "Only a raffle that has not closed can be cancelled.",
-            Self::TicketsNotPublished => "The ticket list is published when the raffle closes.",
-            Self::AmountMismatch => "The amount does not match the order.",
-            Self::PaymentRefused => "The payment provider refused the payment.",
-            Self::NotYourOrder => "This order belongs to someone else.",
-            Self::UnknownPayment => "No order has this payment.",
-            Self::OrderExpired => {
-                "The payment deadline has passed; the order went to the next alternate."
-            }
-            Self::AlreadyPaid => "This order is already paid.",
-            Self::OrderNotPayable => "This order cannot be paid.",
-            Self::OrderNotShippable => "This order is not at that step.",
-            Self::OrderNotRefundable => "Only a paid order that has not shipped can be refunded.",
-            Self::SkillUnauthorized => "This skill request is not from our KakaoTalk bot.",
-            Self::MessageTooLong => "The message is too long.",
-            Self::OwnProduct => "Sellers cannot open a conversation about their own product.",
-            Self::TooManyConnections => {
-                "Too many chat connections are open for this account; close one first."
-            }
-            Self::BusinessNumberTaken => {
-                "This business registration number already belongs to a seller or an application under review."
-            }
-            Self::SellerHasOpenSales => {
-                "This account still has raffles or orders under way; finish them before deleting it."
-            }
-            Self::ConversationClosed => {
-                "The other side has deleted their account; this conversation takes no new messages."
-            }
-            Self::DeliveryAddressRequired => {
-                "Add a delivery address to your profile before paying."
-            }
-            Self::PaymentInProgress => {
-                "Another payment for this order is being confirmed; try again shortly."
-            }
-            Self::EditionBelowWinners => {
-                "The edition cannot be smaller than the winners its raffles already promise."
-            }
-            Self::Internal => "Something went wrong on our side.",
-            Self::UpstreamError => "An outside service failed; try again later.",
-            Self::Unavailable => "The service is not available right now.",
-            Self::Timeout => "The request took too long.",
-            Self::Overloaded => "The service is busy right now; try again in a moment.",
-        }
-    }
+// The one list of error codes. Adding a code is adding a row here and its row in docs/ERRORS.md
+// (a unit test compares the two). A wrong code is a failed proof, like a wrong password, not a
+// malformed request: `verification_code_invalid` is 403.
+#[rustfmt::skip]
+error_codes! {
+    MalformedJson => (BAD_REQUEST, "malformed_json", "The request body is not valid JSON."),
+    InvalidPathParameter => (BAD_REQUEST, "invalid_path_parameter", "A path parameter is not valid."),
+    InvalidQueryParameter => (BAD_REQUEST, "invalid_query_parameter", "A query parameter is not valid."),
+    ValidationFailed => (BAD_REQUEST, "validation_failed", "A field is not valid."),
+    VerificationCodeInvalid => (FORBIDDEN, "verification_code_invalid", "The verification code is wrong."),
+    AuthenticationRequired => (UNAUTHORIZED, "authentication_required", "Log in first: send an access token."),
+    InvalidToken => (UNAUTHORIZED, "invalid_token", "The access token is not valid."),
+    TokenExpired => (UNAUTHORIZED, "token_expired", "The access token has expired; refresh it."),
+    SessionRevoked => (UNAUTHORIZED, "session_revoked", "This session has ended; log in again."),
+    SessionExpired => (UNAUTHORIZED, "session_expired", "This session reached its maximum lifetime; log in again."),
+    InvalidCredentials => (UNAUTHORIZED, "invalid_credentials", "The email or password is wrong."),
+    InvalidRefreshToken => (UNAUTHORIZED, "invalid_refresh_token", "The refresh token is not valid."),
+    RefreshTokenReused => (UNAUTHORIZED, "refresh_token_reused", "This refresh token was already used; the session has been ended for safety."),
+    Forbidden => (FORBIDDEN, "forbidden", "You may not do this."),
+    WrongPassword => (FORBIDDEN, "wrong_password", "The password is wrong."),
+    IdentityVerificationRequired => (FORBIDDEN, "identity_verification_required", "Verify your identity first."),
+    NotFound => (NOT_FOUND, "not_found", "Nothing was found here."),
+    VerificationNotFound => (NOT_FOUND, "verification_not_found", "No such identity verification."),
+    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here."),
+    Conflict => (CONFLICT, "conflict", "This conflicts with existing data."),
+    EmailTaken => (CONFLICT, "email_taken", "An account with this email already exists."),
+    PersonAlreadyRegistered => (CONFLICT, "person_already_registered", "This person already has an account."),
+    RejoinCooldown => (CONFLICT, "rejoin_cooldown", "This person deleted an account recently and cannot sign up again yet."),
+    VerificationNotConfirmed => (CONFLICT, "verification_not_confirmed", "The identity verification is not confirmed yet."),
+    VerificationAlreadyConfirmed => (CONFLICT, "verification_already_confirmed", "The identity verification is already confirmed."),
+    VerificationAlreadyUsed => (CONFLICT, "verification_already_used", "The identity verification was already used."),
+    VerificationPurposeMismatch => (CONFLICT, "verification_purpose_mismatch", "The identity verification was started for another purpose."),
+    AccountNotFoundForPerson => (CONFLICT, "account_not_found_for_person", "No account belongs to this verified person."),
+    ApplicationPending => (CONFLICT, "application_pending", "A seller application is already waiting for review."),
+    AlreadySeller => (CONFLICT, "already_seller", "This account can already sell."),
+    ApplicationAlreadyDecided => (CONFLICT, "application_already_decided", "This application was already decided."),
+    VerificationExpired => (GONE, "verification_expired", "The identity verification expired; start again."),
+    VerificationAttemptsExceeded => (GONE, "verification_attempts_exceeded", "Too many wrong codes; start the identity verification again."),
+    VerificationFailed => (GONE, "verification_failed", "The identity verification failed; start again."),
+    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large."),
+    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the body as application/json."),
+    UpgradeRequired => (UPGRADE_REQUIRED, "upgrade_required", "This route takes WebSocket connections only; send a WebSocket upgrade request."),
+    InvalidBody => (UNPROCESSABLE_ENTITY, "invalid_body", "The request body has a missing or wrongly typed field."),
+    RateLimited => (TOO_MANY_REQUESTS, "rate_limited", "Too many requests; try again later."),
+    AdNotActive => (GONE, "ad_not_active", "This ad is not running now."),
+    AdEnded => (CONFLICT, "ad_ended", "This ad campaign was ended and cannot change."),
+    SignatureInvalid => (BAD_REQUEST, "signature_invalid", "The signature does not check out."),
+    SellerRequired => (FORBIDDEN, "seller_required", "Only an approved seller may do this."),
+    NotAnchoredYet => (CONFLICT, "not_anchored_yet", "This record is not anchored on chain yet; try again shortly."),
+    ProductRevoked => (CONFLICT, "product_revoked", "This product was revoked and cannot change."),
+    AlreadyRevoked => (CONFLICT, "already_revoked", "This product is already revoked."),
+    SignatureNotAwaited => (CONFLICT, "signature_not_awaited", "This record is already signed."),
+    OwnRaffle => (FORBIDDEN, "own_raffle", "Sellers cannot enter their own raffles."),
+    NotEntered => (NOT_FOUND, "not_entered", "You have no entry in this raffle."),
+    ProductNotAnchored => (CONFLICT, "product_not_anchored", "The product's record is not anchored on chain yet."),
+    EditionExhausted => (CONFLICT, "edition_exhausted", "The raffles of this product would give away more than its edition size."),
+    RaffleNotOpen => (CONFLICT, "raffle_not_open", "This raffle is not taking entries."),
+    AlreadyEntered => (CONFLICT, "already_entered", "You already entered this raffle."),
+    RaffleNotCancellable => (CONFLICT, "raffle_not_cancellable", "Only a raffle that has not closed can be cancelled."),
+    TicketsNotPublished => (CONFLICT, "tickets_not_published", "The ticket list is published when the raffle closes."),
+    AmountMismatch => (BAD_REQUEST, "amount_mismatch", "The amount does not match the order."),
+    PaymentRefused => (PAYMENT_REQUIRED, "payment_refused", "The payment provider refused the payment."),
+    NotYourOrder => (FORBIDDEN, "not_your_order", "This order belongs to someone else."),
+    UnknownPayment => (NOT_FOUND, "unknown_payment", "No order has this payment."),
+    OrderExpired => (CONFLICT, "order_expired", "The payment deadline has passed; the order went to the next alternate."),
+    AlreadyPaid => (CONFLICT, "already_paid", "This order is already paid."),
+    OrderNotPayable => (CONFLICT, "order_not_payable", "This order cannot be paid."),
+    OrderNotShippable => (CONFLICT, "order_not_shippable", "This order is not at that step."),
+    OrderNotRefundable => (CONFLICT, "order_not_refundable", "Only a paid order that has not shipped can be refunded."),
+    SkillUnauthorized => (UNAUTHORIZED, "skill_unauthorized", "This skill request is not from our KakaoTalk bot."),
+    MessageTooLong => (BAD_REQUEST, "message_too_long", "The message is too long."),
+    OwnProduct => (FORBIDDEN, "own_product", "Sellers cannot open a conversation about their own product."),
+    TooManyConnections => (TOO_MANY_REQUESTS, "too_many_connections", "Too many chat connections are open for this account; close one first."),
+    BusinessNumberTaken => (CONFLICT, "business_number_taken", "This business registration number already belongs to a seller or an application under review."),
+    SellerHasOpenSales => (CONFLICT, "seller_has_open_sales", "This account still has raffles or orders under way; finish them before deleting it."),
+    ConversationClosed => (CONFLICT, "conversation_closed", "The other side has deleted their account; this conversation takes no new messages."),
+    DeliveryAddressRequired => (CONFLICT, "delivery_address_required", "Add a delivery address to your profile before paying."),
+    PaymentInProgress => (CONFLICT, "payment_in_progress", "Another payment for this order is being confirmed; try again shortly."),
+    EditionBelowWinners => (CONFLICT, "edition_below_winners", "The edition cannot be smaller than the winners its raffles already promise."),
+    Internal => (INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side."),
+    UpstreamError => (BAD_GATEWAY, "upstream_error", "An outside service failed; try again later."),
+    Unavailable => (SERVICE_UNAVAILABLE, "unavailable", "The service is not available right now."),
+    Timeout => (SERVICE_UNAVAILABLE, "timeout", "The request took too long."),
+    Overloaded => (SERVICE_UNAVAILABLE, "overloaded", "The service is busy right now; try again in a moment."),
 }
 
 /// The JSON body of every error response.
@@ -678,21 +332,61 @@ mod tests {
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 
-    #[test]
-    fn the_error_catalogue_lists_every_code_with_its_status() {
-        let doc = include_str!("../../docs/ERRORS.md");
-        for code in ErrorCode::ALL {
-            let row = format!("| {} | `{}` |", code.status().as_u16(), code.as_str());
-            assert!(doc.contains(&row), "docs/ERRORS.md lacks the row {row}");
-        }
-        let rows = doc
+    /// The rows of the table in docs/ERRORS.md: status, code, default message.
+    fn documented_codes() -> Vec<(u16, String, String)> {
+        include_str!("../../docs/ERRORS.md")
             .lines()
-            .filter(|l| l.starts_with("| 4") || l.starts_with("| 5"))
-            .count();
-        assert_eq!(
-            rows,
-            ErrorCode::ALL.len(),
-            "docs/ERRORS.md lists a code the service does not have"
-        );
+            .filter_map(|line| {
+                let cells: Vec<&str> = line
+                    .strip_prefix('|')?
+                    .strip_suffix('|')?
+                    .split('|')
+                    .map(str::trim)
+                    .collect();
+                let [status, code, message] = cells[..] else {
+                    return None;
+                };
+                let status = status.parse().ok()?;
+                let code = code.strip_prefix('`')?.strip_suffix('`')?;
+                Some((status, code.to_owned(), message.to_owned()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_error_catalogue_documents_every_code_with_its_status_and_message() {
+        let documented = documented_codes();
+        for code in ErrorCode::ALL {
+            let row = documented.iter().find(|(_, c, _)| c == code.as_str());
+            let Some((status, _, message)) = row else {
+                panic!("docs/ERRORS.md lacks the code {}", code.as_str());
+            };
+            assert_eq!(
+                *status,
+                code.status().as_u16(),
+                "docs/ERRORS.md gives {} another status",
+                code.as_str()
+            );
+            assert_eq!(
+                message,
+                code.default_message(),
+                "docs/ERRORS.md gives {} another message",
+                code.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn the_error_catalogue_documents_no_code_the_service_lacks() {
+        let documented = documented_codes();
+        assert!(documented.len() >= ErrorCode::ALL.len());
+        let mut seen = std::collections::HashSet::new();
+        for (_, code, _) in &documented {
+            assert!(seen.insert(code), "docs/ERRORS.md lists {code} twice");
+            assert!(
+                ErrorCode::ALL.iter().any(|c| c.as_str() == code),
+                "docs/ERRORS.md lists {code}, which the service does not have"
+            );
+        }
     }
 }

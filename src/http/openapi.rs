@@ -332,3 +332,34 @@ fn patch_object(o: &mut Object, field: Option<&str>, referenced: &mut BTreeSet<S
         }
     }
 }
+
+#[cfg(test)]
+mod shared_codes {
+    use super::SHARED;
+    use crate::http::error::ErrorCode;
+
+    /// The shared answers name their codes in prose; each must be a code of the one table in
+    /// `error.rs`, under the status it has there.
+    #[test]
+    fn every_shared_answer_names_real_codes_with_their_status() {
+        for (status, _, description) in SHARED {
+            let named: Vec<&str> = description
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .collect();
+            assert!(
+                !named.is_empty(),
+                "the shared {status} answer names no code"
+            );
+            for name in named {
+                let code = ErrorCode::ALL.iter().find(|c| c.as_str() == name);
+                let Some(code) = code else {
+                    panic!("the shared {status} answer names {name}, which is not a code");
+                };
+                assert_eq!(code.status().as_str(), *status, "{name} has another status");
+            }
+        }
+    }
+}

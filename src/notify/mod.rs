@@ -9,6 +9,13 @@ use sqlx::PgExecutor;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// What can go wrong with the inbox: only the database, for now.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("notifications: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Notification {
     pub id: Uuid,
@@ -37,7 +44,7 @@ pub async fn push(
     title: &str,
     body: &str,
     data: serde_json::Value,
-) -> sqlx::Result<()> {
+) -> Result<(), Error> {
     sqlx::query(
         "WITH n AS (
             INSERT INTO notifications (id, user_id, kind, title, body, data)
@@ -62,15 +69,15 @@ pub async fn find(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     id: Uuid,
-) -> sqlx::Result<Option<Notification>> {
-    sqlx::query_as(
+) -> Result<Option<Notification>, Error> {
+    Ok(sqlx::query_as(
         "SELECT id, kind, title, body, data, created_at, read_at FROM notifications
          WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
     .bind(user_id)
     .fetch_optional(db)
-    .await
+    .await?)
 }
 
 pub async fn list(
@@ -79,8 +86,8 @@ pub async fn list(
     unread_only: bool,
     cursor: Option<Uuid>,
     limit: i64,
-) -> sqlx::Result<Vec<Notification>> {
-    sqlx::query_as(
+) -> Result<Vec<Notification>, Error> {
+    Ok(sqlx::query_as(
         "SELECT id, kind, title, body, data, created_at, read_at FROM notifications
          WHERE user_id = $1 AND (NOT $2 OR read_at IS NULL) AND ($3::uuid IS NULL OR id < $3)
          ORDER BY id DESC LIMIT $4",
@@ -90,7 +97,7 @@ pub async fn list(
     .bind(cursor)
     .bind(limit)
     .fetch_all(db)
-    .await
+    .await?)
 }
 
 /// Marks the given notifications read (all of the user's when `ids` is None); only the user's own.
@@ -98,7 +105,7 @@ pub async fn mark_read(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     ids: Option<&[Uuid]>,
-) -> sqlx::Result<u64> {
+) -> Result<u64, Error> {
     let done = sqlx::query(
         "UPDATE notifications SET read_at = now()
          WHERE user_id = $1 AND read_at IS NULL AND ($2::uuid[] IS NULL OR id = ANY($2))",

@@ -85,3 +85,12 @@ pub async fn mark_read(
     let marked = super::mark_read(&db, user.id, req.ids.as_deref()).await?;
     Ok(Json(Marked { marked }))
 }
+
+/// The HTTP answer to each inbox error.
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        match e {
+            super::Error::Db(e) => e.into(),
+        }
+    }
+}
