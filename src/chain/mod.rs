@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod outbox;
+pub mod status;
 pub mod verify;
 pub mod worker;
 

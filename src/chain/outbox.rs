@@ -8,6 +8,8 @@ use alloy::primitives::B256;
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
+use super::status::{BatchStatus, RevocationStatus};
+
 /// Where a hash stands on its way to the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -80,20 +82,20 @@ struct InfoRow {
     leaf: Option<Vec<u8>>,
     proof: Option<Vec<u8>>,
     root: Option<Vec<u8>>,
-    status: Option<String>,
+    status: Option<BatchStatus>,
     tx_hash: Option<Vec<u8>>,
     block_number: Option<i64>,
     block_time: Option<DateTime<Utc>>,
-    revocation_status: Option<String>,
+    revocation_status: Option<RevocationStatus>,
     revocation_tx: Option<Vec<u8>>,
     head: Option<i64>,
 }
 
-fn state_of(status: Option<&str>) -> AnchorState {
+/// Not yet in a batch is pending.
+fn state_of(status: Option<BatchStatus>) -> AnchorState {
     match status {
-        Some("confirmed") => AnchorState::Confirmed,
-        Some("mined") => AnchorState::Anchored,
-        _ => AnchorState::Pending,
+        Some(s) => s.anchor_state(),
+        None => AnchorState::Pending,
     }
 }
 
@@ -119,7 +121,7 @@ pub async fn status_of(
         .into_iter()
         .filter_map(|r| {
             let hash = b256(&r.hash)?;
-            let state = state_of(r.status.as_deref());
+            let state = state_of(r.status);
             let anchored = state != AnchorState::Pending;
             Some((
                 hash,
@@ -137,12 +139,9 @@ pub async fn status_of(
                         }
                         _ => None,
                     },
-                    revocation: r.revocation_status.map(|s| {
-                        (
-                            state_of(Some(s.as_str())),
-                            r.revocation_tx.as_deref().and_then(b256),
-                        )
-                    }),
+                    revocation: r
+                        .revocation_status
+                        .map(|s| (s.anchor_state(), r.revocation_tx.as_deref().and_then(b256))),
                 },
             ))
         })
@@ -224,7 +223,7 @@ pub async fn insert_batch(
 pub struct OpenBatch {
     pub id: i64,
     pub root: Vec<u8>,
-    pub status: String,
+    pub status: BatchStatus,
     pub tx_hash: Option<Vec<u8>>,
     pub block_number: Option<i64>,
     pub sent_seconds_ago: Option<f64>,
@@ -242,10 +241,12 @@ pub async fn open_batches(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<OpenBatch
 
 pub async fn batch_sent(db: impl PgExecutor<'_>, id: i64, tx: B256) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE anchor_batches SET status = 'sent', tx_hash = $2, sent_at = now() WHERE id = $1",
+        "UPDATE anchor_batches SET status = 'sent', tx_hash = $2, sent_at = now()
+         WHERE id = $1 AND status = ANY($3)",
     )
     .bind(id)
     .bind(tx.as_slice())
+    .bind(BatchStatus::sources(BatchStatus::Sent))
     .execute(db)
     .await?;
     Ok(())
@@ -262,12 +263,13 @@ pub async fn batch_mined(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE anchor_batches SET status = 'mined', tx_hash = $2, block_number = $3, block_time = $4
-         WHERE id = $1",
+         WHERE id = $1 AND status = ANY($5)",
     )
     .bind(id)
     .bind(tx.as_slice())
     .bind(block as i64)
     .bind(block_time)
+    .bind(BatchStatus::sources(BatchStatus::Mined))
     .execute(db)
     .await?;
     Ok(())
@@ -278,18 +280,22 @@ pub async fn batch_confirmed(
     id: i64,
     block_time: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE anchor_batches SET status = 'confirmed', block_time = $2, confirmed_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(block_time)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE anchor_batches SET status = 'confirmed', block_time = $2, confirmed_at = now()
+         WHERE id = $1 AND status = ANY($3)",
+    )
+    .bind(id)
+    .bind(block_time)
+    .bind(BatchStatus::sources(BatchStatus::Confirmed))
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct OpenRevocation {
     pub hash: Vec<u8>,
-    pub status: String,
+    pub status: RevocationStatus,
     pub block_number: Option<i64>,
     pub sent_seconds_ago: Option<f64>,
 }
@@ -303,10 +309,11 @@ pub async fn open_revocations(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<OpenR
     .await
 }
 
+/// Moves a revocation to `status`, if it may become it.
 pub async fn revocation_update(
     db: impl PgExecutor<'_>,
     hash: &[u8],
-    status: &str,
+    status: RevocationStatus,
     tx: Option<B256>,
     block: Option<u64>,
 ) -> sqlx::Result<()> {
@@ -315,12 +322,13 @@ pub async fn revocation_update(
              block_number = coalesce($4, block_number),
              sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END,
              confirmed_at = CASE WHEN $2 = 'confirmed' THEN now() ELSE confirmed_at END
-         WHERE hash = $1",
+         WHERE hash = $1 AND status = ANY($5)",
     )
     .bind(hash)
-    .bind(status)
+    .bind(status.as_str())
     .bind(tx.map(|t| t.to_vec()))
     .bind(block.map(|b| b as i64))
+    .bind(RevocationStatus::sources(status))
     .execute(db)
     .await?;
     Ok(())

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::client::ChainClient;
 use super::outbox;
+use super::status::{BatchStatus, RevocationStatus};
 use crate::protocol::merkle::{self, MerkleTree};
 
 /// The advisory-lock key of the anchoring worker ("TRUFANCH").
@@ -66,8 +67,8 @@ impl AnchorWorker {
         outbox::record_head(&self.db, head).await?;
         for batch in outbox::open_batches(&self.db).await? {
             let root = B256::try_from(batch.root.as_slice())?;
-            match batch.status.as_str() {
-                "built" | "sent" => {
+            match batch.status {
+                BatchStatus::Built | BatchStatus::Sent => {
                     if let Some(landed) = self.chain.find_anchored(root).await? {
                         let time = self.block_time(landed.block_number).await?;
                         outbox::batch_mined(
@@ -84,7 +85,7 @@ impl AnchorWorker {
                         {
                             pass.batches_confirmed += 1;
                         }
-                    } else if batch.status == "built"
+                    } else if batch.status == BatchStatus::Built
                         || batch
                             .sent_seconds_ago
                             .is_some_and(|s| s > RESEND_AFTER.as_secs_f64())
@@ -96,53 +97,72 @@ impl AnchorWorker {
                         pass.roots_sent += 1;
                     }
                 }
-                "mined" => {
+                BatchStatus::Mined => {
                     let block = batch.block_number.unwrap_or_default() as u64;
                     if self.confirm_batch(batch.id, block, head).await? {
                         pass.batches_confirmed += 1;
                     }
                 }
-                _ => {}
+                // Open batches and revocations are never confirmed.
+                BatchStatus::Confirmed => {}
             }
         }
         for rev in outbox::open_revocations(&self.db).await? {
             let hash = B256::try_from(rev.hash.as_slice())?;
-            match rev.status.as_str() {
-                "pending" | "sent" => {
+            match rev.status {
+                RevocationStatus::Pending | RevocationStatus::Sent => {
                     if let Some(landed) = self.chain.find_revoked(hash).await? {
                         outbox::revocation_update(
                             &self.db,
                             &rev.hash,
-                            "mined",
+                            RevocationStatus::Mined,
                             Some(landed.tx_hash),
                             Some(landed.block_number),
                         )
                         .await?;
                         if head + 1 >= landed.block_number + self.confirmations {
-                            outbox::revocation_update(&self.db, &rev.hash, "confirmed", None, None)
-                                .await?;
+                            outbox::revocation_update(
+                                &self.db,
+                                &rev.hash,
+                                RevocationStatus::Confirmed,
+                                None,
+                                None,
+                            )
+                            .await?;
                             pass.revocations_confirmed += 1;
                         }
-                    } else if rev.status == "pending"
+                    } else if rev.status == RevocationStatus::Pending
                         || rev
                             .sent_seconds_ago
                             .is_some_and(|s| s > RESEND_AFTER.as_secs_f64())
                     {
                         let tx = self.chain.send_revoke(hash).await?;
-                        outbox::revocation_update(&self.db, &rev.hash, "sent", Some(tx), None)
-                            .await?;
+                        outbox::revocation_update(
+                            &self.db,
+                            &rev.hash,
+                            RevocationStatus::Sent,
+                            Some(tx),
+                            None,
+                        )
+                        .await?;
                         pass.revocations_sent += 1;
                     }
                 }
-                "mined" => {
+                RevocationStatus::Mined => {
                     let block = rev.block_number.unwrap_or_default() as u64;
                     if head + 1 >= block + self.confirmations {
-                        outbox::revocation_update(&self.db, &rev.hash, "confirmed", None, None)
-                            .await?;
+                        outbox::revocation_update(
+                            &self.db,
+                            &rev.hash,
+                            RevocationStatus::Confirmed,
+                            None,
+                            None,
+                        )
+                        .await?;
                         pass.revocations_confirmed += 1;
                     }
                 }
-                _ => {}
+                RevocationStatus::Confirmed => {}
             }
         }
         Ok(pass)
