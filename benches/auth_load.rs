@@ -23,7 +23,7 @@ use truffle::config::Config;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_sql, admin_url, describe, num, url_for};
+use common::{admin_url, describe, num};
 
 /// The one password every benchmark user has: hashing it once keeps seeding fast.
 const PASSWORD: &str = "bench-password-1";
@@ -75,25 +75,11 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = Settings::from_env()?;
-    let db_name = format!("truffle_bench_{}", uuid::Uuid::new_v4().simple());
-    let db_url = url_for(&settings.admin_url, &db_name)?;
-    admin_sql(&settings.admin_url, format!("CREATE DATABASE {db_name}")).await?;
-
-    // Ctrl-C abandons the run but still falls through to the DROP below.
-    let outcome = tokio::select! {
-        r = run(&settings, &db_url) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
-
-    // FORCE ends whatever connections are left (an abandoned run's pool, say).
-    if let Err(e) = admin_sql(
-        &settings.admin_url,
-        format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
-    )
-    .await
-    {
-        eprintln!("warning: could not drop {db_name}: {e:#}");
-    }
+    let outcome = common::in_fresh_database(&settings.admin_url, |db_url| {
+        let settings = &settings;
+        async move { run(settings, &db_url).await }
+    })
+    .await;
 
     let report = outcome?;
     print_table(&report);
@@ -109,35 +95,22 @@ async fn main() -> anyhow::Result<()> {
 
 /// The app's environment: the tests' map, with the limits a load test needs.
 fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    [
-        ("DATABASE_URL", db_url.to_owned()),
-        (
-            "DB_MAX_CONNECTIONS",
-            settings.db_max_connections.to_string(),
-        ),
-        ("LISTEN_ADDR", "127.0.0.1:0".into()),
-        // Closed-loop clients measure the queue, so the CPU pool never refuses them.
-        ("CPU_QUEUE_DEPTH", "100000".into()),
-        ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
-        ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
-        ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
-        ("SEARCH_INDEX_DIR", common::index_dir("auth_load")),
-        ("TRUFFLE_ENV", "development".into()),
-        ("IDENTITY_PROVIDER", "dev".into()),
-        ("PAYMENT_PROVIDER", "dev".into()),
-        // Every request comes from 127.0.0.1 and reuses 200 accounts: the production limits
-        // (100/15m per IP) would turn the run into a benchmark of 429s.
-        ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
-        ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
-        ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
-        // The /v1/me tokens are issued once, before the phase; they must outlive it.
-        ("ACCESS_TOKEN_TTL", "1h".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    let mut env = common::bench_env(db_url, settings.db_max_connections);
+    env.extend(
+        [
+            ("SEARCH_INDEX_DIR", common::index_dir("auth_load")),
+            // Every request comes from 127.0.0.1 and reuses 200 accounts: the production limits
+            // (100/15m per IP) would turn the run into a benchmark of 429s.
+            ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
+            ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
+            ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
+            // The /v1/me tokens are issued once, before the phase; they must outlive it.
+            ("ACCESS_TOKEN_TTL", "1h".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
 }
 
 async fn run(settings: &Settings, db_url: &str) -> anyhow::Result<Report> {

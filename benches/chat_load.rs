@@ -26,7 +26,7 @@ use uuid::Uuid;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{Server, admin_sql, admin_url, num, url_for};
+use common::{Server, admin_url, num};
 
 /// How many sockets are opened at once while connecting.
 const CONNECT_PARALLELISM: usize = 64;
@@ -82,25 +82,14 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = Settings::from_env()?;
-    let db_name = format!("truffle_bench_{}", Uuid::new_v4().simple());
-    let db_url = url_for(&settings.admin_url, &db_name)?;
-    admin_sql(&settings.admin_url, format!("CREATE DATABASE {db_name}")).await?;
     let run_dir = std::env::temp_dir().join(format!("truffle-bench-chat-{}", std::process::id()));
     std::fs::create_dir_all(&run_dir)?;
 
-    let outcome = tokio::select! {
-        r = run(&settings, &db_url, &run_dir) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
-
-    if let Err(e) = admin_sql(
-        &settings.admin_url,
-        format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
-    )
-    .await
-    {
-        eprintln!("warning: could not drop {db_name}: {e:#}");
-    }
+    let outcome = common::in_fresh_database(&settings.admin_url, |db_url| {
+        let (settings, run_dir) = (&settings, &run_dir);
+        async move { run(settings, &db_url, run_dir).await }
+    })
+    .await;
     let _ = std::fs::remove_dir_all(&run_dir);
 
     let report = outcome?;
@@ -116,35 +105,22 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    [
-        ("DATABASE_URL", db_url.to_owned()),
-        (
-            "DB_MAX_CONNECTIONS",
-            settings.db_max_connections.to_string(),
-        ),
-        ("LISTEN_ADDR", "127.0.0.1:0".into()),
-        // Closed-loop clients measure the queue, so the CPU pool never refuses them.
-        ("CPU_QUEUE_DEPTH", "100000".into()),
-        ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
-        ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
-        ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
-        ("TRUFFLE_ENV", "development".into()),
-        ("IDENTITY_PROVIDER", "dev".into()),
-        ("PAYMENT_PROVIDER", "dev".into()),
-        ("ACCESS_TOKEN_TTL", "1h".into()),
-        // Closed-loop senders go as fast as the server lets them: the per-socket limit would
-        // measure refusals instead.
-        ("CHAT_MESSAGES_PER_SECOND", "100000".into()),
-        ("CHAT_MESSAGE_BURST", "100000".into()),
-        // Pings are not what is measured.
-        ("CHAT_PING_INTERVAL", "5m".into()),
-        ("CHAT_IDLE_TIMEOUT", "10m".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    let mut env = common::bench_env(db_url, settings.db_max_connections);
+    env.extend(
+        [
+            ("ACCESS_TOKEN_TTL", "1h".into()),
+            // Closed-loop senders go as fast as the server lets them: the per-socket limit would
+            // measure refusals instead.
+            ("CHAT_MESSAGES_PER_SECOND", "100000".into()),
+            ("CHAT_MESSAGE_BURST", "100000".into()),
+            // Pings are not what is measured.
+            ("CHAT_PING_INTERVAL", "5m".into()),
+            ("CHAT_IDLE_TIMEOUT", "10m".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
 }
 
 /// A buyer–seller pair with their conversation and tokens.

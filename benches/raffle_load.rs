@@ -50,7 +50,7 @@ use uuid::Uuid;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_sql, admin_url, describe, key_hex, num, url_for};
+use common::{admin_url, describe, key_hex, num};
 
 /// anvil's chain id (and the app's `CHAIN_ID`).
 const CHAIN_ID: u64 = 31337;
@@ -81,13 +81,7 @@ impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
         let s = Settings {
             admin_url: admin_url(),
-            anvil_path: std::env::var("ANVIL").unwrap_or_else(|_| {
-                concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-                )
-                .into()
-            }),
+            anvil_path: std::env::var("ANVIL").unwrap_or_else(|_| truffle_testkit::anvil_path()),
             buyers: num("BENCH_BUYERS", 2_000usize)?,
             concurrency: num("BENCH_CONCURRENCY", 64usize)?,
             db_max_connections: num("BENCH_DB_MAX_CONNECTIONS", 20u32)?,
@@ -150,25 +144,12 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
 
-    let db_name = format!("truffle_bench_{}", Uuid::new_v4().simple());
-    let db_url = url_for(&settings.admin_url, &db_name)?;
-    admin_sql(&settings.admin_url, format!("CREATE DATABASE {db_name}")).await?;
-
     // Ctrl-C abandons the run but still falls through to the DROP and anvil's shutdown below.
-    let outcome = tokio::select! {
-        r = entry_part(&settings, &anvil, &db_url) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
-
-    // FORCE ends whatever connections are left (an abandoned run's pool, say).
-    if let Err(e) = admin_sql(
-        &settings.admin_url,
-        format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
-    )
-    .await
-    {
-        eprintln!("warning: could not drop {db_name}: {e:#}");
-    }
+    let outcome = common::in_fresh_database(&settings.admin_url, |db_url| {
+        let (settings, anvil) = (&settings, &anvil);
+        async move { entry_part(settings, anvil, &db_url).await }
+    })
+    .await;
     // SIGTERM, then SIGKILL after 10 s (alloy's AnvilInstance::drop).
     drop(anvil);
     let entries = outcome?;
@@ -224,41 +205,28 @@ fn app_env(
     registry: &str,
     anchor_key: &str,
 ) -> HashMap<String, String> {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    [
-        ("DATABASE_URL", db_url.to_owned()),
-        (
-            "DB_MAX_CONNECTIONS",
-            settings.db_max_connections.to_string(),
-        ),
-        ("LISTEN_ADDR", "127.0.0.1:0".into()),
-        // Closed-loop clients measure the queue, so the CPU pool never refuses them.
-        ("CPU_QUEUE_DEPTH", "100000".into()),
-        ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
-        ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
-        ("TRUFFLE_ENV", "development".into()),
-        ("IDENTITY_PROVIDER", "dev".into()),
-        ("PAYMENT_PROVIDER", "dev".into()),
-        // Every login comes from 127.0.0.1: the production limits (100/15m per IP) would stop
-        // the buyers' logins after the first hundred.
-        ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
-        ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
-        ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
-        // The tokens are issued before the phase; they must outlive it.
-        ("ACCESS_TOKEN_TTL", "1h".into()),
-        ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
-        ("SEARCH_INDEX_DIR", common::index_dir("raffle_load")),
-        ("CHAIN_RPC_URL", rpc.to_owned()),
-        ("CHAIN_ID", CHAIN_ID.to_string()),
-        ("CHAIN_REGISTRY_ADDRESS", registry.to_owned()),
-        ("ANCHOR_PRIVATE_KEY", anchor_key.to_owned()),
-        ("CHAIN_CONFIRMATIONS", "2".into()),
-        ("ANCHOR_BATCH_INTERVAL", "1h".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    let mut env = common::bench_env(db_url, settings.db_max_connections);
+    env.extend(
+        [
+            // Every login comes from 127.0.0.1: the production limits (100/15m per IP) would stop
+            // the buyers' logins after the first hundred.
+            ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
+            ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
+            ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
+            // The tokens are issued before the phase; they must outlive it.
+            ("ACCESS_TOKEN_TTL", "1h".into()),
+            ("SEARCH_INDEX_DIR", common::index_dir("raffle_load")),
+            ("CHAIN_RPC_URL", rpc.to_owned()),
+            ("CHAIN_ID", CHAIN_ID.to_string()),
+            ("CHAIN_REGISTRY_ADDRESS", registry.to_owned()),
+            ("ANCHOR_PRIVATE_KEY", anchor_key.to_owned()),
+            ("CHAIN_CONFIRMATIONS", "2".into()),
+            ("ANCHOR_BATCH_INTERVAL", "1h".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
 }
 
 async fn entry_part(

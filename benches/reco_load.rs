@@ -38,7 +38,7 @@ use uuid::Uuid;
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{LoadResult, Server, admin_sql, admin_url, describe, num, task_load, url_for};
+use common::{LoadResult, Server, admin_url, describe, num, task_load};
 
 const SELLER_EMAIL: &str = "bench-seller@bench.truffle.test";
 const PASSWORD: &str = "bench-password-1";
@@ -103,22 +103,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = Settings::from_env()?;
     let load_before = common::loadavg();
-    let db_name = format!("truffle_bench_{}", Uuid::new_v4().simple());
-    let db_url = url_for(&settings.admin_url, &db_name)?;
     let run_dir = PathBuf::from(common::index_dir("reco_load"));
-    admin_sql(&settings.admin_url, format!("CREATE DATABASE {db_name}")).await?;
-    let outcome = tokio::select! {
-        r = run(&settings, &db_url, &run_dir) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
-    if let Err(e) = admin_sql(
-        &settings.admin_url,
-        format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
-    )
-    .await
-    {
-        eprintln!("warning: could not drop {db_name}: {e:#}");
-    }
+    let outcome = common::in_fresh_database(&settings.admin_url, |db_url| {
+        let (settings, run_dir) = (&settings, &run_dir);
+        async move { run(settings, &db_url, run_dir).await }
+    })
+    .await;
     let _ = std::fs::remove_dir_all(&run_dir);
     let mut report = outcome?;
     report["load_before"] = json!(load_before);
@@ -135,34 +125,21 @@ fn app_env(
     db_url: &str,
     run_dir: &std::path::Path,
 ) -> HashMap<String, String> {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    [
-        ("DATABASE_URL", db_url.to_owned()),
-        (
-            "DB_MAX_CONNECTIONS",
-            settings.db_max_connections.to_string(),
-        ),
-        ("LISTEN_ADDR", "127.0.0.1:0".into()),
-        // Closed-loop clients measure the queue, so the CPU pool never refuses them.
-        ("CPU_QUEUE_DEPTH", "100000".into()),
-        ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
-        ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
-        ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
-        ("TRUFFLE_ENV", "development".into()),
-        ("IDENTITY_PROVIDER", "dev".into()),
-        ("PAYMENT_PROVIDER", "dev".into()),
-        (
-            "SEARCH_INDEX_DIR",
-            run_dir.join("index").display().to_string(),
-        ),
-        ("RECO_CANDIDATES", settings.candidates.to_string()),
-        // Trained once at start-up; the run is over long before a second training.
-        ("RECO_REBUILD_INTERVAL", "6h".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    let mut env = common::bench_env(db_url, settings.db_max_connections);
+    env.extend(
+        [
+            (
+                "SEARCH_INDEX_DIR",
+                run_dir.join("index").display().to_string(),
+            ),
+            ("RECO_CANDIDATES", settings.candidates.to_string()),
+            // Trained once at start-up; the run is over long before a second training.
+            ("RECO_REBUILD_INTERVAL", "6h".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
 }
 
 /// The generated marketplace: who likes what.

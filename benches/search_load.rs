@@ -296,28 +296,13 @@ fn evaluate(
 /// The app's environment: the tests' map, with a pool for concurrent product creation and this
 /// run's own index directory.
 fn app_env(settings: &Settings, db_url: &str, index_dir: &Path) -> HashMap<String, String> {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    [
-        ("DATABASE_URL", db_url.to_owned()),
-        (
-            "DB_MAX_CONNECTIONS",
-            settings.db_max_connections.to_string(),
-        ),
-        ("LISTEN_ADDR", "127.0.0.1:0".into()),
-        // Closed-loop clients measure the queue, so the CPU pool never refuses them.
-        ("CPU_QUEUE_DEPTH", "100000".into()),
-        ("JWT_KEYS", format!("bench={}", b64(&[7u8; 32]))),
-        ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
-        ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
-        ("TRUFFLE_ENV", "development".into()),
-        ("IDENTITY_PROVIDER", "dev".into()),
-        ("PAYMENT_PROVIDER", "dev".into()),
-        ("SEARCH_INDEX_DIR", index_dir.display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    let mut env = common::bench_env(db_url, settings.db_max_connections);
+    env.extend(
+        [("SEARCH_INDEX_DIR", index_dir.display().to_string())]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
 }
 
 async fn run(

@@ -1,5 +1,5 @@
-//! What every benchmark needs: its own database next to the tests', and the names of transport
-//! errors. Each benchmark is its own crate and includes this file with `#[path]`; not every one
+//! What every benchmark needs: its own database next to the tests' and the app's configuration
+//! (both from `truffle-testkit`, which the tests share), and the names of transport errors. Each benchmark is its own crate and includes this file with `#[path]`; not every one
 //! uses every item.
 #![allow(dead_code)]
 
@@ -11,12 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use sqlx::{Connection as _, PgConnection};
 
-/// The PostgreSQL admin URL the tests use too (`TEST_DATABASE_URL`).
-pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres:///postgres?user=root".into())
-}
+pub use truffle_testkit::{admin_sql, admin_url, url_for};
 
 /// A numeric setting from the environment, or its default.
 pub fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
@@ -29,34 +25,45 @@ pub fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     }
 }
 
-/// The admin URL pointed at another database (keeps the query string, e.g. `?user=root`).
-pub fn url_for(admin_url: &str, db: &str) -> anyhow::Result<String> {
-    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .context("TEST_DATABASE_URL has no database path")?;
-    Ok(if query.is_empty() {
-        format!("{prefix}/{db}")
-    } else {
-        format!("{prefix}/{db}?{query}")
-    })
-}
-
-/// Runs one statement (CREATE/DROP DATABASE) on the admin connection.
-pub async fn admin_sql(admin_url: &str, sql: String) -> anyhow::Result<()> {
-    let mut admin = PgConnection::connect(admin_url)
-        .await
-        .context("connect to PostgreSQL (is it running? scripts/setup-postgres.sh)")?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    Ok(())
-}
-
 /// A private key as the 0x-hex that configuration takes.
 pub fn key_hex(key: &alloy::signers::k256::SecretKey) -> String {
-    format!("0x{}", alloy::primitives::hex::encode(key.to_bytes()))
+    truffle_testkit::key_hex(&key.to_bytes())
+}
+
+/// Runs `run` on a database of its own (`truffle_bench_<random>`), created first and dropped
+/// afterwards, also after an error or Ctrl-C (which abandons the run). FORCE ends whatever
+/// connections are left (an abandoned run's pool, say).
+pub async fn in_fresh_database<T, F, Fut>(admin_url: &str, run: F) -> anyhow::Result<T>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let db_name = format!("truffle_bench_{}", uuid::Uuid::new_v4().simple());
+    let db_url = url_for(admin_url, &db_name)?;
+    admin_sql(admin_url, format!("CREATE DATABASE {db_name}")).await?;
+    let outcome = tokio::select! {
+        r = run(db_url) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Err(e) = admin_sql(
+        admin_url,
+        format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"),
+    )
+    .await
+    {
+        eprintln!("warning: could not drop {db_name}: {e:#}");
+    }
+    outcome
+}
+
+/// What every benchmark's app starts from: the shared development configuration
+/// ([`truffle_testkit::dev_env`]) with the run's pool size, and a CPU queue that never refuses
+/// (closed-loop clients measure the queue).
+pub fn bench_env(db_url: &str, db_max_connections: u32) -> HashMap<String, String> {
+    let mut env = truffle_testkit::dev_env(db_url, "bench");
+    env.insert("DB_MAX_CONNECTIONS".into(), db_max_connections.to_string());
+    env.insert("CPU_QUEUE_DEPTH".into(), "100000".into());
+    env
 }
 
 /// A transport error's kind, for the error columns.

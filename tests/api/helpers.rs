@@ -14,28 +14,14 @@ use truffle::app::{AppState, Providers};
 use truffle::config::Config;
 use truffle::providers::identity::{DevIdentityVerifier, IdentityVerifier};
 
-/// The access-token key the tests use, so they can forge tokens with it or without it.
-pub const JWT_SECRET: [u8; 32] = [7u8; 32];
+/// The access-token key the tests use (`truffle-testkit`'s), so they can forge tokens with it
+/// or without it.
+pub use truffle_testkit::{JWT_SECRET, admin_url, anvil_path};
 pub const JWT_KID: &str = "test1";
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres:///postgres?user=root".into())
-}
 
 /// The admin URL pointed at another database.
 pub fn url_for(db: &str) -> String {
-    let url = admin_url();
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url.as_str(), ""), |(b, q)| (b, q));
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .expect("TEST_DATABASE_URL has a database path");
-    if query.is_empty() {
-        format!("{prefix}/{db}")
-    } else {
-        format!("{prefix}/{db}?{query}")
-    }
+    truffle_testkit::url_for(&admin_url(), db).expect("TEST_DATABASE_URL has a database path")
 }
 
 /// A migrated template database, made once per migration set and reused across runs.
@@ -146,24 +132,13 @@ impl Drop for TestDb {
     }
 }
 
+/// The shared development configuration (`truffle_testkit::dev_env`), with a small pool and a
+/// search index that refreshes quickly.
 pub fn base_env(db_url: &str) -> HashMap<String, String> {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    [
-        ("DATABASE_URL", db_url.to_owned()),
-        ("DB_MAX_CONNECTIONS", "5".into()),
-        ("LISTEN_ADDR", "127.0.0.1:0".into()),
-        ("JWT_KEYS", format!("{JWT_KID}={}", b64(&JWT_SECRET))),
-        ("PERSON_KEY_SECRET", b64(&[9u8; 32])),
-        ("CUSTODY_MASTER_KEY", b64(&[5u8; 32])),
-        ("TRUFFLE_ENV", "development".into()),
-        ("IDENTITY_PROVIDER", "dev".into()),
-        ("PAYMENT_PROVIDER", "dev".into()),
-        ("SEARCH_REFRESH_INTERVAL", "100ms".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    let mut env = truffle_testkit::dev_env(db_url, JWT_KID);
+    env.insert("DB_MAX_CONNECTIONS".into(), "5".into());
+    env.insert("SEARCH_REFRESH_INTERVAL".into(), "100ms".into());
+    env
 }
 
 pub struct TestApp {
@@ -556,16 +531,8 @@ pub struct TestChain {
     pub client: truffle::chain::ChainClient,
 }
 
-pub fn anvil_path() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-    )
-    .to_owned()
-}
-
 fn key_hex(key: &alloy::signers::k256::SecretKey) -> String {
-    format!("0x{}", hex::encode(key.to_bytes()))
+    truffle_testkit::key_hex(&key.to_bytes())
 }
 
 impl TestChain {
