@@ -21,6 +21,7 @@ use crate::cpu::CpuPool;
 use crate::kakao::Kakao;
 use crate::metrics::Metrics;
 use crate::orders::Orders;
+use crate::periodic::Ticks;
 use crate::providers::identity::{DevIdentityVerifier, IdentityVerifier, PortOneIdentityVerifier};
 use crate::providers::payments::{DevPayments, PaymentProvider, TossPayments};
 use crate::raffles::Raffles;
@@ -390,18 +391,11 @@ impl AppState {
         ));
         // The anchoring backlog gauge, sampled on every replica so that a scrape runs no query.
         let app = self.clone();
-        let mut stop_sampler = stop.clone();
+        let mut ticks = Ticks::new(Duration::from_secs(15), stop.clone());
         handles.push(tokio::spawn(async move {
-            loop {
+            while ticks.next().await {
                 if let Err(e) = app.sample_anchor_backlog().await {
                     tracing::debug!(error = format!("{e:#}"), "anchoring backlog not sampled");
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
-                    _ = stop_sampler.changed() => {}
-                }
-                if *stop_sampler.borrow() {
-                    break;
                 }
             }
         }));
@@ -409,9 +403,9 @@ impl AppState {
         // refilled, are deleted (idempotent, every replica).
         let db = self.db.clone();
         let chat = self.chat.clone();
-        let mut stop_purge = stop.clone();
+        let mut ticks = Ticks::new(Duration::from_secs(600), stop.clone());
         handles.push(tokio::spawn(async move {
-            loop {
+            while ticks.next().await {
                 match crate::ratelimit::purge(&db, crate::config::MAX_LIMIT_WINDOW).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(rows = n, "purged old rate-limit counters"),
@@ -422,29 +416,15 @@ impl AppState {
                     Ok(n) => tracing::debug!(rows = n, "purged refilled chat send buckets"),
                     Err(e) => tracing::warn!(error = %e, "chat send bucket purge failed"),
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
-                    _ = stop_purge.changed() => {}
-                }
-                if *stop_purge.borrow() {
-                    break;
-                }
             }
         }));
         // The order clock runs on every replica: it locks the rows it takes (SKIP LOCKED).
         let orders = self.orders.clone();
-        let mut stop = stop;
+        let mut ticks = Ticks::new(Duration::from_secs(5), stop);
         handles.push(tokio::spawn(async move {
-            loop {
+            while ticks.next().await {
                 if let Err(e) = orders.pass().await {
                     tracing::warn!(error = format!("{e:#}"), "order clock pass failed");
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
-                    _ = stop.changed() => {}
-                }
-                if *stop.borrow() {
-                    break;
                 }
             }
         }));

@@ -40,7 +40,7 @@ pub async fn run_exclusive<T, F, Fut>(
     db: PgPool,
     key: i64,
     name: &'static str,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
     mut pass: F,
 ) where
     T: std::fmt::Debug + Default + PartialEq,
@@ -50,7 +50,10 @@ pub async fn run_exclusive<T, F, Fut>(
     let tick = Duration::from_millis(500);
     let mut backoff = tick;
     let mut lock: Option<sqlx::PgConnection> = None;
-    while !*stop.borrow() {
+    let mut ticks = crate::periodic::Ticks::new(tick, stop);
+    // The first pass comes at once; after each, the wait is the backoff.
+    let mut go_on = ticks.next().await;
+    while go_on {
         if lock.is_none() {
             lock = try_advisory_lock(&db, key).await;
             if lock.is_some() {
@@ -81,10 +84,7 @@ pub async fn run_exclusive<T, F, Fut>(
                 }
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = stop.changed() => {}
-        }
+        go_on = ticks.wait(backoff).await;
     }
 }
 

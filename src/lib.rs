@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ops;
 pub mod orders;
+pub mod periodic;
 pub mod protocol;
 pub mod providers;
 pub mod raffles;

@@ -687,23 +687,13 @@ impl Ads {
 
     /// Runs [`Ads::purge_click_dedup`] every `every` until `stop` turns true. Safe on every
     /// replica at once: the delete is idempotent.
-    pub async fn run_housekeeping(
-        self,
-        every: Duration,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
-        loop {
+    pub async fn run_housekeeping(self, every: Duration, stop: tokio::sync::watch::Receiver<bool>) {
+        let mut ticks = crate::periodic::Ticks::new(every, stop);
+        while ticks.next().await {
             match self.purge_click_dedup().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(rows = n, "purged ad click de-duplication rows"),
                 Err(e) => tracing::warn!(error = %e, "ad click de-duplication purge failed"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
-                break;
             }
         }
     }

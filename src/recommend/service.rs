@@ -26,6 +26,7 @@ use crate::catalogue::{Catalogue, Product, ProductFacts, korea_today};
 use crate::config::RecoConfig;
 use crate::cpu::CpuPool;
 use crate::http::ApiError;
+use crate::periodic::Ticks;
 use crate::raffles::{Raffle, RaffleState, Raffles, Upcoming};
 use truffle_reco::data::{ItemIdx, Signal, UserQuery};
 use truffle_reco::model::{Reason, TruffleModel, TruffleParams};
@@ -229,10 +230,10 @@ impl Recommendations {
     pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
         let trainer = {
             let this = self.clone();
-            let mut stop = stop.clone();
+            let mut ticks = Ticks::new(self.rebuild_interval, stop.clone());
             async move {
                 let mut last_purge: Option<Instant> = None;
-                loop {
+                while ticks.next().await {
                     if let Err(e) = this.train().await {
                         tracing::warn!(error = format!("{e:#}"), "recommendation training failed");
                     }
@@ -244,29 +245,15 @@ impl Recommendations {
                             tracing::warn!(error = %e, "product view purge failed");
                         }
                     }
-                    tokio::select! {
-                        _ = tokio::time::sleep(this.rebuild_interval) => {}
-                        _ = stop.changed() => {}
-                    }
-                    if *stop.borrow() {
-                        break;
-                    }
                 }
             }
         };
         let refresher = {
-            let mut stop = stop;
+            let mut ticks = Ticks::new(self.refresh_interval, stop);
             async move {
-                loop {
+                while ticks.next().await {
                     if let Err(e) = self.refresh().await {
                         tracing::warn!(error = format!("{e:#}"), "reading open raffles failed");
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(self.refresh_interval) => {}
-                        _ = stop.changed() => {}
-                    }
-                    if *stop.borrow() {
-                        break;
                     }
                 }
             }

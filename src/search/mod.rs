@@ -252,7 +252,7 @@ impl Search {
 
     /// Keeps the index in step until `stop`: rebuilds it first when it is new or too far
     /// behind for the feed, then applies the feed every `refresh`.
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
         let mut at = match &self.opened {
             Opened::Existing(p) if self.fresh(p) => Some(*p),
             Opened::Existing(p) => {
@@ -262,7 +262,8 @@ impl Search {
             _ => None,
         };
         let mut last_prune: Option<Instant> = None;
-        loop {
+        let mut ticks = crate::periodic::Ticks::new(self.refresh, stop);
+        while ticks.next().await {
             let pass_started = Utc::now();
             let step = match at {
                 None => {
@@ -290,13 +291,6 @@ impl Search {
                 if let Err(e) = store::prune(&self.db, self.retention).await {
                     tracing::warn!(error = %e, "search feed prune failed");
                 }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.refresh) => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
-                break;
             }
         }
     }
