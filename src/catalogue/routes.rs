@@ -418,3 +418,39 @@ pub async fn set_signing_key(
     let (mode, address) = catalogue.signing_info(user.id).await?;
     Ok(Json(SigningInfo { mode, address }))
 }
+
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::NotFound => ErrorCode::NotFound.into(),
+            Error::NotSeller => ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller may change it.",
+            ),
+            Error::NotSigner => ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller may sign it.",
+            ),
+            Error::Delisted => {
+                ApiError::with_message(ErrorCode::NotFound, "This product is delisted.")
+            }
+            Error::Revoked => ErrorCode::ProductRevoked.into(),
+            Error::AlreadyRevoked => ErrorCode::AlreadyRevoked.into(),
+            Error::EditionBelowPromised { promised } => ApiError::with_message(
+                ErrorCode::EditionBelowWinners,
+                format!("Raffles already promise {promised} pieces of this edition."),
+            ),
+            Error::SignatureNotAwaited => ErrorCode::SignatureNotAwaited.into(),
+            Error::SignatureInvalid(detail) => ApiError::with_message(
+                ErrorCode::SignatureInvalid,
+                format!("The signature is not valid: {detail}."),
+            ),
+            Error::NotAnchoredYet => ErrorCode::NotAnchoredYet.into(),
+            Error::Key(_) | Error::Corrupt(_) => ApiError::internal(e),
+            Error::Accounts(e) => e,
+            Error::Db(e) => e.into(),
+        }
+    }
+}
