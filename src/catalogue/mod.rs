@@ -49,6 +49,9 @@ pub enum Error {
     /// Someone other than the product's seller tried to sign one of its versions.
     #[error("only the product's seller may sign it")]
     NotSigner,
+    /// Someone neither the product's seller nor an admin tried to delist or revoke it.
+    #[error("only the product's seller or an admin may do this")]
+    NotOwnerOrAdmin,
     /// The product is delisted: it takes no new versions.
     #[error("the product is delisted")]
     Delisted,

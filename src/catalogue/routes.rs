@@ -19,17 +19,14 @@ pub async fn require_owner_or_admin(
     catalogue: &Catalogue,
     user: &CurrentUser,
     id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), super::Error> {
     let row = store::find_product(&catalogue.db, id)
         .await?
-        .ok_or(ErrorCode::NotFound)?;
+        .ok_or(super::Error::NotFound)?;
     if user.role == Role::Admin || (user.role == Role::Seller && row.seller_id == user.id) {
         Ok(())
     } else {
-        Err(ApiError::with_message(
-            ErrorCode::Forbidden,
-            "Only the product's seller or an admin may do this.",
-        ))
+        Err(super::Error::NotOwnerOrAdmin)
     }
 }
 
@@ -432,6 +429,10 @@ impl From<super::Error> for ApiError {
             Error::NotSigner => ApiError::with_message(
                 ErrorCode::Forbidden,
                 "Only the product's seller may sign it.",
+            ),
+            Error::NotOwnerOrAdmin => ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller or an admin may do this.",
             ),
             Error::Delisted => {
                 ApiError::with_message(ErrorCode::NotFound, "This product is delisted.")

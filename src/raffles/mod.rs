@@ -93,6 +93,9 @@ pub enum Error {
     /// A cancellation of a raffle that has closed or ended.
     #[error("only a raffle that has not closed can be cancelled")]
     NotCancellable,
+    /// The ticket list is asked for before the raffle closed.
+    #[error("the ticket list is published when the raffle closes")]
+    TicketsNotPublished,
     /// The raffle's seed could not be sealed.
     #[error("sealing the raffle's seed: {0:#}")]
     Seed(anyhow::Error),

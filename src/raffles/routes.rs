@@ -233,12 +233,12 @@ pub struct TicketPage {
     pub ticket_root: String,
 }
 
-async fn closed_row(raffles: &Raffles, id: Uuid) -> Result<store::RaffleRow, ApiError> {
+async fn closed_row(raffles: &Raffles, id: Uuid) -> Result<store::RaffleRow, super::Error> {
     let row = store::find(&raffles.db, id)
         .await?
-        .ok_or(ErrorCode::NotFound)?;
+        .ok_or(super::Error::NotFound)?;
     if row.ticket_root.is_none() {
-        return Err(ErrorCode::TicketsNotPublished.into());
+        return Err(super::Error::TicketsNotPublished);
     }
     Ok(row)
 }
@@ -426,6 +426,7 @@ impl From<super::Error> for ApiError {
             Error::AlreadyEntered => ErrorCode::AlreadyEntered.into(),
             Error::NotEntered => ErrorCode::NotEntered.into(),
             Error::NotCancellable => ErrorCode::RaffleNotCancellable.into(),
+            Error::TicketsNotPublished => ErrorCode::TicketsNotPublished.into(),
             Error::Seed(_) | Error::Corrupt(_) => ApiError::internal(e),
             Error::Overloaded(e) => ApiError::from(e),
             Error::Catalogue(e) => ApiError::from(e),
