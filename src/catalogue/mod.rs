@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::accounts::person::{clean_multiline, clean_text};
 use crate::chain::outbox::{self, AnchorInfo, AnchorState};
-use crate::http::{ApiError, ErrorCode};
+use crate::http::ApiError;
 use crate::protocol::bundle::ProofBundle;
 use crate::protocol::product::{self, Record};
 use store::{ProductRow, SellerKey};
@@ -35,8 +35,73 @@ pub fn korea_today() -> chrono::NaiveDate {
     Utc::now().with_timezone(&kst).date_naive()
 }
 
+/// What can go wrong in the catalogue. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of a product, a patch or a signature is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("no such product")]
+    NotFound,
+    /// Someone other than the product's seller tried to change it.
+    #[error("only the product's seller may change it")]
+    NotSeller,
+    /// Someone other than the product's seller tried to sign one of its versions.
+    #[error("only the product's seller may sign it")]
+    NotSigner,
+    /// Someone neither the product's seller nor an admin tried to delist or revoke it.
+    #[error("only the product's seller or an admin may do this")]
+    NotOwnerOrAdmin,
+    /// The product is delisted: it takes no new versions.
+    #[error("the product is delisted")]
+    Delisted,
+    /// The product was revoked, which is final: it cannot change.
+    #[error("the product was revoked")]
+    Revoked,
+    /// A revocation of a product already revoked.
+    #[error("the product is already revoked")]
+    AlreadyRevoked,
+    /// A smaller edition than the winners the product's raffles already allot.
+    #[error("raffles already promise {promised} pieces of this edition")]
+    EditionBelowPromised { promised: i64 },
+    /// The version is signed already (or was signed while this signature was checked).
+    #[error("the record version is already signed")]
+    SignatureNotAwaited,
+    /// A wallet signature that does not check out; the detail says why.
+    #[error("the signature is not valid: {0}")]
+    SignatureInvalid(String),
+    /// The record's batch is not in a block yet (or its block's time is not recorded yet).
+    #[error("the record is not anchored on chain yet")]
+    NotAnchoredYet,
+    /// A custodial key could not be made, opened or used.
+    #[error("custodial signing key: {0:#}")]
+    Key(anyhow::Error),
+    /// A stored row holds a value the code cannot read.
+    #[error("corrupt catalogue row: {0}")]
+    Corrupt(String),
+    /// The seller's account refused (the accounts domain answers with an `ApiError`).
+    #[error(transparent)]
+    Accounts(ApiError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Error {
+    fn invalid(field: &str, reason: &str) -> Self {
+        Error::Invalid {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// A refusal of the accounts domain, kept as it answered.
+    fn accounts(e: impl Into<ApiError>) -> Self {
+        Error::Accounts(e.into())
+    }
+}
+
 /// Account erasure's step in the catalogue: the person's product views are forgotten.
-pub async fn forget(tx: &mut PgConnection, user: Uuid) -> Result<(), ApiError> {
+pub async fn forget(tx: &mut PgConnection, user: Uuid) -> Result<(), Error> {
     Ok(store::forget_views(&mut *tx, user).await?)
 }
 
@@ -206,14 +271,14 @@ pub struct Product {
 }
 
 /// Tags: trimmed, NFC, 1 to 30 characters each, at most 10, duplicates (any case) dropped.
-pub fn validated_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
+pub fn validated_tags(tags: Vec<String>) -> Result<Vec<String>, Error> {
     if tags.len() > 10 {
-        return Err(ApiError::validation("tags", "at most 10 tags."));
+        return Err(Error::invalid("tags", "at most 10 tags."));
     }
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for tag in tags {
         let tag = clean_text(&tag, 1, 30)
-            .ok_or_else(|| ApiError::validation("tags", "each must be 1 to 30 characters."))?;
+            .ok_or_else(|| Error::invalid("tags", "each must be 1 to 30 characters."))?;
         if !out.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
             out.push(tag);
         }
@@ -231,26 +296,23 @@ fn b256(bytes: &[u8]) -> B256 {
 
 impl ProductInput {
     /// NFC-normalised, bounded, and well-formed; errors name the field.
-    pub fn validated(self) -> Result<ProductInput, ApiError> {
+    pub fn validated(self) -> Result<ProductInput, Error> {
         let text = |field: &str, value: &str, min: usize, max: usize| {
             clean_text(value, min, max).ok_or_else(|| {
-                ApiError::validation(field, &format!("must be {min} to {max} characters."))
+                Error::invalid(field, &format!("must be {min} to {max} characters."))
             })
         };
         if self.edition_size == 0 || self.edition_size > 1_000_000 {
-            return Err(ApiError::validation(
-                "edition_size",
-                "must be 1 to 1000000.",
-            ));
+            return Err(Error::invalid("edition_size", "must be 1 to 1000000."));
         }
         if self.retail_price_krw > 1_000_000_000_000 {
-            return Err(ApiError::validation(
+            return Err(Error::invalid(
                 "retail_price_krw",
                 "must be at most 1000000000000.",
             ));
         }
         if self.image_sha256s.len() > 20 {
-            return Err(ApiError::validation("image_sha256s", "at most 20 images."));
+            return Err(Error::invalid("image_sha256s", "at most 20 images."));
         }
         let images = self
             .image_sha256s
@@ -259,14 +321,11 @@ impl ProductInput {
                 let h = h.trim().trim_start_matches("0x").to_lowercase();
                 (h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
                     .then(|| format!("0x{h}"))
-                    .ok_or_else(|| {
-                        ApiError::validation("image_sha256s", "each must be 64 hex digits.")
-                    })
+                    .ok_or_else(|| Error::invalid("image_sha256s", "each must be 64 hex digits."))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let description = clean_multiline(&self.description, 0, 5000).ok_or_else(|| {
-            ApiError::validation("description", "must be at most 5000 characters.")
-        })?;
+        let description = clean_multiline(&self.description, 0, 5000)
+            .ok_or_else(|| Error::invalid("description", "must be at most 5000 characters."))?;
         Ok(ProductInput {
             name: text("name", &self.name, 1, 200)?,
             brand: text("brand", &self.brand, 1, 100)?,
@@ -407,30 +466,29 @@ impl Catalogue {
     }
 
     /// The seller's signing key, made custodially on first use.
-    async fn signing(&self, conn: &mut PgConnection, seller: Uuid) -> Result<Signing, ApiError> {
+    async fn signing(&self, conn: &mut PgConnection, seller: Uuid) -> Result<Signing, Error> {
         let key = match store::seller_key(&mut *conn, seller).await? {
             Some(key) => key,
             None => {
-                let (signer, sealed) = custody::generate(self.master(), seller)?;
+                let (signer, sealed) =
+                    custody::generate(self.master(), seller).map_err(Error::Key)?;
                 let address = product::address_hex(signer.address());
                 store::insert_seller_key(&mut *conn, seller, "custodial", &address, Some(&sealed))
                     .await?;
                 // Re-read: a concurrent first product may have stored its key first.
                 store::seller_key(&mut *conn, seller)
                     .await?
-                    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("seller key vanished")))?
+                    .ok_or_else(|| Error::Corrupt("seller key vanished".into()))?
             }
         };
         self.signing_from(seller, key)
     }
 
-    fn signing_from(&self, seller: Uuid, key: SellerKey) -> Result<Signing, ApiError> {
+    fn signing_from(&self, seller: Uuid, key: SellerKey) -> Result<Signing, Error> {
         match (key.signing_mode.as_str(), key.encrypted_key) {
-            ("custodial", Some(sealed)) => Ok(Signing::Custodial(custody::open(
-                self.master(),
-                seller,
-                &sealed,
-            )?)),
+            ("custodial", Some(sealed)) => Ok(Signing::Custodial(
+                custody::open(self.master(), seller, &sealed).map_err(Error::Key)?,
+            )),
             _ => Ok(Signing::Wallet(key.address)),
         }
     }
@@ -445,7 +503,7 @@ impl Catalogue {
         version: u32,
         previous: Option<B256>,
         input: &ProductInput,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let signing = self.signing(conn, seller).await?;
         let record = input.record(product_id, version, previous, &signing.address());
         let (canonical, hash) = record.hash();
@@ -453,7 +511,7 @@ impl Catalogue {
             Signing::Custodial(signer) => {
                 let message =
                     product::typed_message(hash, &record.name, &record.brand, record.edition_size);
-                Some(product::sign(signer, &message, self.chain_id)?)
+                Some(product::sign(signer, &message, self.chain_id).map_err(Error::Key)?)
             }
             Signing::Wallet(_) => None,
         };
@@ -491,12 +549,14 @@ impl Catalogue {
         Ok(())
     }
 
-    pub async fn create(&self, seller: Uuid, input: ProductInput) -> Result<Product, ApiError> {
+    pub async fn create(&self, seller: Uuid, input: ProductInput) -> Result<Product, Error> {
         let input = input.validated()?;
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
         // A seller whose account is being deleted lists nothing new (deletion delists all).
-        crate::accounts::hold_active(&mut tx, seller).await?;
+        crate::accounts::hold_active(&mut tx, seller)
+            .await
+            .map_err(Error::accounts)?;
         self.write_version(&mut tx, seller, id, 1, None, &input)
             .await?;
         tx.commit().await?;
@@ -509,25 +569,19 @@ impl Catalogue {
         seller: Uuid,
         id: Uuid,
         patch: ProductPatch,
-    ) -> Result<Product, ApiError> {
+    ) -> Result<Product, Error> {
         let mut tx = self.db.begin().await?;
         let row = store::lock_product(&mut *tx, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         if row.seller_id != seller {
-            return Err(ApiError::with_message(
-                ErrorCode::Forbidden,
-                "Only the product's seller may change it.",
-            ));
+            return Err(Error::NotSeller);
         }
         if row.revoked_at.is_some() {
-            return Err(ErrorCode::ProductRevoked.into());
+            return Err(Error::Revoked);
         }
         if !row.listed {
-            return Err(ApiError::with_message(
-                ErrorCode::NotFound,
-                "This product is delisted.",
-            ));
+            return Err(Error::Delisted);
         }
         if patch.only_tags() {
             let tags = validated_tags(patch.tags.unwrap_or_default())?;
@@ -551,10 +605,7 @@ impl Catalogue {
             // the winners they allot (creation takes this row's lock too).
             let promised = self.promises.pieces_promised(&mut tx, id).await?;
             if i64::from(v) < promised {
-                return Err(ApiError::with_message(
-                    ErrorCode::EditionBelowWinners,
-                    format!("Raffles already promise {promised} pieces of this edition."),
-                ));
+                return Err(Error::EditionBelowPromised { promised });
             }
             input.edition_size = v;
         }
@@ -595,40 +646,34 @@ impl Catalogue {
         id: Uuid,
         version: u32,
         signature_hex: &str,
-    ) -> Result<Product, ApiError> {
+    ) -> Result<Product, Error> {
         let signature = hex::decode(signature_hex.trim())
-            .map_err(|_| ApiError::validation("signature", "must be 0x-hex."))?;
+            .map_err(|_| Error::invalid("signature", "must be 0x-hex."))?;
         let mut tx = self.db.begin().await?;
         let row = store::lock_product(&mut *tx, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         if row.seller_id != seller {
-            return Err(ApiError::with_message(
-                ErrorCode::Forbidden,
-                "Only the product's seller may sign it.",
-            ));
+            return Err(Error::NotSigner);
         }
         let rec = store::record(&mut *tx, id, version)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         if rec.signature.is_some() {
-            return Err(ErrorCode::SignatureNotAwaited.into());
+            return Err(Error::SignatureNotAwaited);
         }
         let record = parse_record(&rec.canonical)?;
         let hash = b256(&rec.content_hash);
         let message =
             product::typed_message(hash, &record.name, &record.brand, record.edition_size);
-        let expected: Address = rec.seller_address.parse().map_err(|_| {
-            ApiError::internal(anyhow::anyhow!("stored seller address is malformed"))
-        })?;
-        product::check_signature(&message, self.chain_id, &signature, expected).map_err(|e| {
-            ApiError::with_message(
-                ErrorCode::SignatureInvalid,
-                format!("The signature is not valid: {e}."),
-            )
-        })?;
+        let expected: Address = rec
+            .seller_address
+            .parse()
+            .map_err(|_| Error::Corrupt("stored seller address is malformed".into()))?;
+        product::check_signature(&message, self.chain_id, &signature, expected)
+            .map_err(|e| Error::SignatureInvalid(e.to_string()))?;
         if !store::set_signature(&mut *tx, id, version, &signature).await? {
-            return Err(ErrorCode::SignatureNotAwaited.into());
+            return Err(Error::SignatureNotAwaited);
         }
         outbox::enqueue(&mut *tx, hash).await?;
         tx.commit().await?;
@@ -636,7 +681,7 @@ impl Catalogue {
     }
 
     /// Chooses how the seller signs from now on.
-    pub async fn set_signing(&self, seller: Uuid, wallet: Option<Address>) -> Result<(), ApiError> {
+    pub async fn set_signing(&self, seller: Uuid, wallet: Option<Address>) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         match wallet {
             Some(address) => {
@@ -648,7 +693,8 @@ impl Catalogue {
                 match existing.and_then(|k| k.encrypted_key) {
                     // Back to the custodial key the platform already holds for this seller.
                     Some(sealed) => {
-                        let signer = custody::open(self.master(), seller, &sealed)?;
+                        let signer =
+                            custody::open(self.master(), seller, &sealed).map_err(Error::Key)?;
                         store::set_signing(
                             &mut *tx,
                             seller,
@@ -658,7 +704,8 @@ impl Catalogue {
                         .await?;
                     }
                     None => {
-                        let (signer, sealed) = custody::generate(self.master(), seller)?;
+                        let (signer, sealed) =
+                            custody::generate(self.master(), seller).map_err(Error::Key)?;
                         let address = product::address_hex(signer.address());
                         store::set_signing(&mut *tx, seller, "custodial", &address).await?;
                         sqlx::query("UPDATE sellers SET encrypted_key = $2 WHERE user_id = $1")
@@ -675,7 +722,7 @@ impl Catalogue {
     }
 
     /// The seller's signing mode and address (a custodial key is made on first use).
-    pub async fn signing_info(&self, seller: Uuid) -> Result<(String, String), ApiError> {
+    pub async fn signing_info(&self, seller: Uuid) -> Result<(String, String), Error> {
         let mut conn = self.db.acquire().await?;
         let signing = self.signing(&mut conn, seller).await?;
         let mode = match signing {
@@ -685,36 +732,32 @@ impl Catalogue {
         Ok((mode.to_owned(), signing.address()))
     }
 
-    pub async fn product(&self, id: Uuid) -> Result<Product, ApiError> {
+    pub async fn product(&self, id: Uuid) -> Result<Product, Error> {
         let row = store::find_product(&self.db, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         Ok(self.views(vec![row]).await?.remove(0))
     }
 
     /// These products (listed or not) with their chain status; unknown ids are left out.
-    pub async fn products(&self, ids: &[Uuid]) -> Result<Vec<Product>, ApiError> {
+    pub async fn products(&self, ids: &[Uuid]) -> Result<Vec<Product>, Error> {
         let rows = store::find_products(&self.db, ids).await?;
         self.views(rows).await
     }
 
     /// Every listed product's id, oldest first.
-    pub async fn listed_ids(&self) -> Result<Vec<Uuid>, ApiError> {
+    pub async fn listed_ids(&self) -> Result<Vec<Uuid>, Error> {
         Ok(store::listed_ids(&self.db).await?)
     }
 
     /// Products with their chain status (one outbox query for all of them).
-    pub async fn views(&self, rows: Vec<ProductRow>) -> Result<Vec<Product>, ApiError> {
+    pub async fn views(&self, rows: Vec<ProductRow>) -> Result<Vec<Product>, Error> {
         let hashes: Vec<B256> = rows.iter().map(|r| b256(&r.content_hash)).collect();
         let infos = outbox::status_of(&self.db, &hashes).await?;
         rows.into_iter().map(|row| self.view(row, &infos)).collect()
     }
 
-    fn view(
-        &self,
-        row: ProductRow,
-        infos: &HashMap<B256, AnchorInfo>,
-    ) -> Result<Product, ApiError> {
+    fn view(&self, row: ProductRow, infos: &HashMap<B256, AnchorInfo>) -> Result<Product, Error> {
         let record = parse_record(&row.canonical)?;
         let hash = b256(&row.content_hash);
         let info = infos.get(&hash);
@@ -770,23 +813,19 @@ impl Catalogue {
     }
 
     /// The proof bundle of one version (the current one by default).
-    pub async fn proof_bundle(
-        &self,
-        id: Uuid,
-        version: Option<u32>,
-    ) -> Result<ProofBundle, ApiError> {
+    pub async fn proof_bundle(&self, id: Uuid, version: Option<u32>) -> Result<ProofBundle, Error> {
         let row = store::find_product(&self.db, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         let version = version.unwrap_or(row.current_version as u32);
         let rec = store::record(&self.db, id, version)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
-        let signature = rec.signature.ok_or(ErrorCode::NotAnchoredYet)?;
+            .ok_or(Error::NotFound)?;
+        let signature = rec.signature.ok_or(Error::NotAnchoredYet)?;
         let hash = b256(&rec.content_hash);
         let info = outbox::status_of(&self.db, &[hash]).await?.remove(&hash);
         let (Some(info), Some(registry)) = (info, self.registry) else {
-            return Err(ErrorCode::NotAnchoredYet.into());
+            return Err(Error::NotAnchoredYet);
         };
         // Never a bundle with a hole in it: until the anchoring block's time is recorded too,
         // the record is not anchored as far as a verifier is concerned.
@@ -797,13 +836,13 @@ impl Catalogue {
             info.block_time,
             info.leaf,
         ) else {
-            return Err(ErrorCode::NotAnchoredYet.into());
+            return Err(Error::NotAnchoredYet);
         };
         if info.state == AnchorState::Pending {
-            return Err(ErrorCode::NotAnchoredYet.into());
+            return Err(Error::NotAnchoredYet);
         }
-        let record: serde_json::Value =
-            serde_json::from_slice(&rec.canonical).map_err(ApiError::internal)?;
+        let record: serde_json::Value = serde_json::from_slice(&rec.canonical)
+            .map_err(|e| Error::Corrupt(format!("stored record does not parse: {e}")))?;
         let parsed = parse_record(&rec.canonical)?;
         let message =
             product::typed_message(hash, &parsed.name, &parsed.brand, parsed.edition_size);
@@ -834,12 +873,12 @@ impl Catalogue {
         tx: &mut PgConnection,
         id: Uuid,
         reason: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let row = store::lock_product(&mut *tx, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         if row.revoked_at.is_some() {
-            return Err(ErrorCode::AlreadyRevoked.into());
+            return Err(Error::AlreadyRevoked);
         }
         for hash in store::signed_hashes(&mut *tx, id).await? {
             outbox::request_revocation(&mut *tx, b256(&hash)).await?;
@@ -849,22 +888,22 @@ impl Catalogue {
     }
 
     /// A seller's first `limit` listed products, oldest first.
-    pub async fn product_ids_of(&self, seller: Uuid, limit: i64) -> Result<Vec<Uuid>, ApiError> {
+    pub async fn product_ids_of(&self, seller: Uuid, limit: i64) -> Result<Vec<Uuid>, Error> {
         Ok(store::oldest_listed_ids(&self.db, seller, limit).await?)
     }
 
     /// How many products a seller has, listed or not.
-    pub async fn count_for_seller(&self, seller: Uuid) -> Result<i64, ApiError> {
+    pub async fn count_for_seller(&self, seller: Uuid) -> Result<i64, Error> {
         Ok(store::count_for_seller(&self.db, seller).await?)
     }
 
     /// Remembers that `user` opened `product`'s page today (a row per Korean day), for the
     /// recommender to read.
-    pub async fn record_view(&self, user: Uuid, product: Uuid) -> Result<(), ApiError> {
+    pub async fn record_view(&self, user: Uuid, product: Uuid) -> Result<(), Error> {
         Ok(store::record_view(&self.db, user, product, korea_today()).await?)
     }
 
-    pub async fn delist(&self, id: Uuid) -> Result<(), ApiError> {
+    pub async fn delist(&self, id: Uuid) -> Result<(), Error> {
         store::delist(&self.db, id).await?;
         Ok(())
     }
@@ -883,7 +922,7 @@ pub struct ProductForRaffle {
 pub async fn lock_for_raffle(
     tx: &mut PgConnection,
     product_id: Uuid,
-) -> Result<Option<ProductForRaffle>, ApiError> {
+) -> Result<Option<ProductForRaffle>, Error> {
     let Some(row) = store::lock_product(&mut *tx, product_id).await? else {
         return Ok(None);
     };
@@ -898,11 +937,11 @@ pub async fn lock_for_raffle(
 /// Account deletion: delists every product of the seller in the caller's transaction. The
 /// records stay anchored and their proofs verifiable; the search index drops them through its
 /// feed (the `products` trigger), and delisted products get no new conversations.
-pub async fn delist_all_of_seller(tx: &mut PgConnection, seller: Uuid) -> Result<u64, ApiError> {
+pub async fn delist_all_of_seller(tx: &mut PgConnection, seller: Uuid) -> Result<u64, Error> {
     Ok(store::delist_all_of_seller(&mut *tx, seller).await?)
 }
 
-fn parse_record(canonical: &[u8]) -> Result<Record, ApiError> {
+fn parse_record(canonical: &[u8]) -> Result<Record, Error> {
     serde_json::from_slice(canonical)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored record does not parse: {e}")))
+        .map_err(|e| Error::Corrupt(format!("stored record does not parse: {e}")))
 }

@@ -19,17 +19,14 @@ pub async fn require_owner_or_admin(
     catalogue: &Catalogue,
     user: &CurrentUser,
     id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), super::Error> {
     let row = store::find_product(&catalogue.db, id)
         .await?
-        .ok_or(ErrorCode::NotFound)?;
+        .ok_or(super::Error::NotFound)?;
     if user.role == Role::Admin || (user.role == Role::Seller && row.seller_id == user.id) {
         Ok(())
     } else {
-        Err(ApiError::with_message(
-            ErrorCode::Forbidden,
-            "Only the product's seller or an admin may do this.",
-        ))
+        Err(super::Error::NotOwnerOrAdmin)
     }
 }
 
@@ -417,4 +414,44 @@ pub async fn set_signing_key(
     catalogue.set_signing(user.id, wallet).await?;
     let (mode, address) = catalogue.signing_info(user.id).await?;
     Ok(Json(SigningInfo { mode, address }))
+}
+
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::NotFound => ErrorCode::NotFound.into(),
+            Error::NotSeller => ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller may change it.",
+            ),
+            Error::NotSigner => ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller may sign it.",
+            ),
+            Error::NotOwnerOrAdmin => ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller or an admin may do this.",
+            ),
+            Error::Delisted => {
+                ApiError::with_message(ErrorCode::NotFound, "This product is delisted.")
+            }
+            Error::Revoked => ErrorCode::ProductRevoked.into(),
+            Error::AlreadyRevoked => ErrorCode::AlreadyRevoked.into(),
+            Error::EditionBelowPromised { promised } => ApiError::with_message(
+                ErrorCode::EditionBelowWinners,
+                format!("Raffles already promise {promised} pieces of this edition."),
+            ),
+            Error::SignatureNotAwaited => ErrorCode::SignatureNotAwaited.into(),
+            Error::SignatureInvalid(detail) => ApiError::with_message(
+                ErrorCode::SignatureInvalid,
+                format!("The signature is not valid: {detail}."),
+            ),
+            Error::NotAnchoredYet => ErrorCode::NotAnchoredYet.into(),
+            Error::Key(_) | Error::Corrupt(_) => ApiError::internal(e),
+            Error::Accounts(e) => e,
+            Error::Db(e) => e.into(),
+        }
+    }
 }

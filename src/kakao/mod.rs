@@ -253,7 +253,7 @@ impl Kakao {
     }
 
     async fn raffle_answer(&self, id: Uuid) -> Result<SkillResponse, ApiError> {
-        let raffle = match self.raffles.raffle(id).await {
+        let raffle = match self.raffles.raffle(id).await.map_err(ApiError::from) {
             Ok(r) => r,
             Err(e) if e.code == ErrorCode::NotFound => return Ok(answers::raffle_not_found()),
             Err(e) => return Err(e),

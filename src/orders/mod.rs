@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts::{self, CurrentUser, DeliveryAddress, Role};
-use crate::http::{ApiError, ErrorCode};
+use crate::http::ApiError;
 use crate::notify;
 use crate::providers::payments::{Payment, PaymentError, PaymentProvider};
 use crate::raffles::store::RaffleRow;
@@ -33,6 +33,82 @@ use store::OrderRow;
 
 /// Remind a winner this long before their payment deadline.
 const DUE_SOON_SECS: f64 = 6.0 * 3600.0;
+
+/// What can go wrong in the orders domain. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such order, or one the caller may not see (order ids reveal nothing).
+    #[error("no such order")]
+    NotFound,
+    /// A payment for someone else's order.
+    #[error("the order belongs to someone else")]
+    NotYourOrder,
+    /// The payment deadline has passed; the order went (or goes) to the next alternate.
+    #[error("the payment deadline has passed")]
+    OrderExpired,
+    /// The payment was confirmed after the deadline had passed; it is being cancelled.
+    #[error("the payment deadline passed before the payment was confirmed")]
+    PaidTooLate,
+    #[error("the order is already paid")]
+    AlreadyPaid,
+    /// The order was refunded or cancelled: nothing to pay.
+    #[error("the order cannot be paid")]
+    NotPayable,
+    /// Another payment's confirm holds the order.
+    #[error("another payment for the order is being confirmed")]
+    PaymentInProgress,
+    /// The payment's amount is not the order's.
+    #[error("the order is {expected} won, not {offered}")]
+    AmountMismatch { expected: i64, offered: i64 },
+    /// The buyer has no delivery address to pay with.
+    #[error("the buyer has no delivery address")]
+    DeliveryAddressRequired,
+    /// A paid order with no delivery address to ship to.
+    #[error("the order has no delivery address")]
+    NoAddressToShip,
+    /// A shipment of an order that is not paid.
+    #[error("only a paid order can be shipped")]
+    NotShippable,
+    /// A receipt of an order that is not shipped.
+    #[error("only a shipped order can be received")]
+    NotReceivable,
+    /// A refund or cancellation of an order past that point.
+    #[error("the order cannot be refunded")]
+    NotRefundable,
+    /// A webhook for a payment the provider does not know.
+    #[error("the provider has no such payment")]
+    UnknownPayment,
+    /// The provider confirmed a payment that is not the order's (not done, another amount or
+    /// order).
+    #[error("the payment is {status} for {amount} won")]
+    PaymentNotDone { status: String, amount: i64 },
+    /// The payment provider refused, or could not be asked.
+    #[error(transparent)]
+    Payment(PaymentError),
+    /// A move the order's state machine does not allow: a bug, refused rather than written.
+    #[error("order {id} cannot go from {from} to {to}")]
+    BadTransition {
+        id: Uuid,
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error(transparent)]
+    Raffles(#[from] crate::raffles::Error),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::Error),
+    /// The accounts domain failed (it answers with an `ApiError`).
+    #[error(transparent)]
+    Accounts(ApiError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Error {
+    /// A failure of the accounts domain, kept as it answered.
+    fn accounts(e: impl Into<ApiError>) -> Self {
+        Error::Accounts(e.into())
+    }
+}
 
 #[derive(Clone)]
 pub struct Orders(Arc<OrdersInner>);
@@ -104,20 +180,6 @@ impl From<OrderRow> for Order {
     }
 }
 
-fn payment_error(e: PaymentError) -> ApiError {
-    match e {
-        PaymentError::Refused { code, message } => ApiError::with_message(
-            ErrorCode::PaymentRefused,
-            format!("The payment provider refused: {code} ({message})."),
-        ),
-        PaymentError::NotFound => ApiError::with_message(
-            ErrorCode::PaymentRefused,
-            "The payment provider has no such payment.",
-        ),
-        PaymentError::Unavailable(e) => ApiError::with_source(ErrorCode::UpstreamError, e),
-    }
-}
-
 impl Orders {
     pub fn new(db: PgPool, payments: Arc<dyn PaymentProvider>) -> Self {
         Orders(Arc::new(OrdersInner { db, payments }))
@@ -125,12 +187,10 @@ impl Orders {
 
     /// The order, if the caller is its buyer, its seller or an admin. Others get 404, so order
     /// ids reveal nothing.
-    pub async fn visible(&self, user: &CurrentUser, id: Uuid) -> Result<Order, ApiError> {
-        let row = store::find(&self.db, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+    pub async fn visible(&self, user: &CurrentUser, id: Uuid) -> Result<Order, Error> {
+        let row = store::find(&self.db, id).await?.ok_or(Error::NotFound)?;
         if row.buyer_id != user.id && row.seller_id != user.id && user.role != Role::Admin {
-            return Err(ErrorCode::NotFound.into());
+            return Err(Error::NotFound);
         }
         let seller_view = row.seller_id == user.id && row.buyer_id != user.id;
         let mut order = Order::from(row);
@@ -150,41 +210,40 @@ impl Orders {
         id: Uuid,
         payment_key: &str,
         amount: i64,
-    ) -> Result<Order, ApiError> {
+    ) -> Result<Order, Error> {
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut *tx, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+        let row = store::lock(&mut *tx, id).await?.ok_or(Error::NotFound)?;
         if row.buyer_id != user.id {
-            return Err(ErrorCode::NotYourOrder.into());
+            return Err(Error::NotYourOrder);
         }
         let deadline = row.deadline();
         match row.status {
             OrderStatus::AwaitingPayment if deadline.may_start_paying(row.now) => {}
             OrderStatus::AwaitingPayment | OrderStatus::Expired => {
-                return Err(ErrorCode::OrderExpired.into());
+                return Err(Error::OrderExpired);
             }
             OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Received => {
-                return Err(ErrorCode::AlreadyPaid.into());
+                return Err(Error::AlreadyPaid);
             }
             OrderStatus::Refunding | OrderStatus::Refunded | OrderStatus::Cancelled => {
-                return Err(ErrorCode::OrderNotPayable.into());
+                return Err(Error::NotPayable);
             }
         }
         if deadline.claimed(row.now) && deadline.paying_key != Some(payment_key) {
-            return Err(ErrorCode::PaymentInProgress.into());
+            return Err(Error::PaymentInProgress);
         }
         if amount != row.amount_krw {
-            return Err(ApiError::with_message(
-                ErrorCode::AmountMismatch,
-                format!("The order is {} won, not {amount}.", row.amount_krw),
-            ));
+            return Err(Error::AmountMismatch {
+                expected: row.amount_krw,
+                offered: amount,
+            });
         }
         if accounts::delivery_address(&mut *tx, row.buyer_id)
-            .await?
+            .await
+            .map_err(Error::accounts)?
             .is_none()
         {
-            return Err(ErrorCode::DeliveryAddressRequired.into());
+            return Err(Error::DeliveryAddressRequired);
         }
         store::claim(
             &mut *tx,
@@ -208,7 +267,7 @@ impl Orders {
             Ok(p) => p,
             Err(e) => {
                 store::release_claim(&self.db, id, payment_key).await?;
-                return Err(payment_error(e));
+                return Err(Error::Payment(e));
             }
         };
         if !payment.is_done()
@@ -216,13 +275,10 @@ impl Orders {
             || payment.order_id != id.to_string()
         {
             store::release_claim(&self.db, id, payment_key).await?;
-            return Err(ApiError::with_message(
-                ErrorCode::PaymentRefused,
-                format!(
-                    "The payment is {} for {} won.",
-                    payment.status, payment.total_amount
-                ),
-            ));
+            return Err(Error::PaymentNotDone {
+                status: payment.status,
+                amount: payment.total_amount,
+            });
         }
         match self
             .settle_payment(id, &payment.payment_key, payment.total_amount)
@@ -230,16 +286,13 @@ impl Orders {
         {
             Settled::Paid => Ok(store::find(&self.db, id)
                 .await?
-                .ok_or(ErrorCode::NotFound)?
+                .ok_or(Error::NotFound)?
                 .into()),
-            Settled::Late => Err(ApiError::with_message(
-                ErrorCode::OrderExpired,
-                "The payment deadline passed before the payment was confirmed; it is being cancelled.",
-            )),
+            Settled::Late => Err(Error::PaidTooLate),
             // The webhook for this very payment got there first.
             Settled::Already => Ok(store::find(&self.db, id)
                 .await?
-                .ok_or(ErrorCode::NotFound)?
+                .ok_or(Error::NotFound)?
                 .into()),
         }
     }
@@ -252,11 +305,9 @@ impl Orders {
         id: Uuid,
         payment_key: &str,
         amount: i64,
-    ) -> Result<Settled, ApiError> {
+    ) -> Result<Settled, Error> {
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut *tx, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+        let row = store::lock(&mut *tx, id).await?.ok_or(Error::NotFound)?;
         if row.payment_key.as_deref() == Some(payment_key) {
             return Ok(Settled::Already);
         }
@@ -280,8 +331,10 @@ impl Orders {
         tx: &mut sqlx::PgConnection,
         row: &OrderRow,
         payment_key: &str,
-    ) -> Result<(), ApiError> {
-        let address = accounts::delivery_address(&mut *tx, row.buyer_id).await?;
+    ) -> Result<(), Error> {
+        let address = accounts::delivery_address(&mut *tx, row.buyer_id)
+            .await
+            .map_err(Error::accounts)?;
         store::mark_paid(
             &mut *tx,
             row.id,
@@ -317,15 +370,11 @@ impl Orders {
     /// A provider webhook: never trusted as such; the payment is looked up again and the order
     /// follows what the provider says now. Returns false when there was nothing for us in it
     /// (an authentic payment that is not one of our orders').
-    pub async fn webhook(
-        &self,
-        payment_key: &str,
-        order_id: Option<&str>,
-    ) -> Result<bool, ApiError> {
+    pub async fn webhook(&self, payment_key: &str, order_id: Option<&str>) -> Result<bool, Error> {
         let payment = match self.payments.get(payment_key).await {
             Ok(p) => p,
-            Err(PaymentError::NotFound) => return Err(ErrorCode::UnknownPayment.into()),
-            Err(e) => return Err(payment_error(e)),
+            Err(PaymentError::NotFound) => return Err(Error::UnknownPayment),
+            Err(e) => return Err(Error::Payment(e)),
         };
         // The order is the one the provider names; the event's own `orderId` is only a hint.
         let Ok(id) = Uuid::parse_str(&payment.order_id) else {
@@ -357,11 +406,9 @@ impl Orders {
 
     /// The provider says the order's payment was cancelled, wholly or in part (from its
     /// console, or our own refund coming back through the webhook).
-    async fn cancelled_at_provider(&self, id: Uuid, payment: &Payment) -> Result<(), ApiError> {
+    async fn cancelled_at_provider(&self, id: Uuid, payment: &Payment) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut *tx, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+        let row = store::lock(&mut *tx, id).await?.ok_or(Error::NotFound)?;
         let refunded = payment.total_amount - payment.balance_amount;
         if refunded != row.refunded_amount_krw {
             store::set_refunded_amount(&mut *tx, id, refunded).await?;
@@ -399,72 +446,52 @@ impl Orders {
         id: Uuid,
         carrier: &str,
         tracking: &str,
-    ) -> Result<Order, ApiError> {
+    ) -> Result<Order, Error> {
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut *tx, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+        let row = store::lock(&mut *tx, id).await?.ok_or(Error::NotFound)?;
         if row.seller_id != user.id {
-            return Err(ErrorCode::NotFound.into());
+            return Err(Error::NotFound);
         }
         if !row.status.may_become(OrderStatus::Shipped) {
-            return Err(ApiError::with_message(
-                ErrorCode::OrderNotShippable,
-                "Only a paid order can be shipped.",
-            ));
+            return Err(Error::NotShippable);
         }
         if row.delivery_address.is_none() {
-            return Err(ApiError::with_message(
-                ErrorCode::DeliveryAddressRequired,
-                "The order has no delivery address; an admin must settle it with the buyer.",
-            ));
+            return Err(Error::NoAddressToShip);
         }
         store::mark_shipped(&mut *tx, id, carrier, tracking).await?;
         tx.commit().await?;
         Ok(store::find(&self.db, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?
+            .ok_or(Error::NotFound)?
             .into())
     }
 
-    pub async fn receive(&self, user: &CurrentUser, id: Uuid) -> Result<Order, ApiError> {
+    pub async fn receive(&self, user: &CurrentUser, id: Uuid) -> Result<Order, Error> {
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut *tx, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+        let row = store::lock(&mut *tx, id).await?.ok_or(Error::NotFound)?;
         if row.buyer_id != user.id {
-            return Err(ErrorCode::NotFound.into());
+            return Err(Error::NotFound);
         }
         if !row.status.may_become(OrderStatus::Received) {
-            return Err(ApiError::with_message(
-                ErrorCode::OrderNotShippable,
-                "Only a shipped order can be received.",
-            ));
+            return Err(Error::NotReceivable);
         }
         transition(&mut tx, &row, OrderStatus::Received).await?;
         tx.commit().await?;
         Ok(store::find(&self.db, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?
+            .ok_or(Error::NotFound)?
             .into())
     }
 
     /// A refund of a paid order until it ships (the buyer), or an admin's cancellation (refunded
     /// when paid, cancelled when not). Either way the piece goes to the next alternate while the
     /// raffle allows. The provider is called after the order's transaction has committed.
-    pub async fn refund(
-        &self,
-        user: &CurrentUser,
-        id: Uuid,
-        reason: &str,
-    ) -> Result<Order, ApiError> {
+    pub async fn refund(&self, user: &CurrentUser, id: Uuid, reason: &str) -> Result<Order, Error> {
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut *tx, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+        let row = store::lock(&mut *tx, id).await?.ok_or(Error::NotFound)?;
         let admin = user.role == Role::Admin;
         if row.buyer_id != user.id && !admin {
-            return Err(ErrorCode::NotFound.into());
+            return Err(Error::NotFound);
         }
         let mut refund = None;
         match (row.status, admin) {
@@ -484,7 +511,7 @@ impl Orders {
                 .await?;
                 self.hand_on(&mut tx, row.raffle_id).await?;
             }
-            _ => return Err(ErrorCode::OrderNotRefundable.into()),
+            _ => return Err(Error::NotRefundable),
         }
         tx.commit().await?;
         if let Some(refund) = refund {
@@ -492,18 +519,14 @@ impl Orders {
         }
         Ok(store::find(&self.db, id)
             .await?
-            .ok_or(ErrorCode::NotFound)?
+            .ok_or(Error::NotFound)?
             .into())
     }
 
     /// An order was given up (expired, refunded, cancelled): the raffle's next alternate gets
     /// one while the raffle allows (`raffles::promote_next_alternate`), and the raffle settles
     /// when nothing is left to pay.
-    async fn hand_on(
-        &self,
-        tx: &mut sqlx::PgConnection,
-        raffle_id: Uuid,
-    ) -> Result<bool, ApiError> {
+    async fn hand_on(&self, tx: &mut sqlx::PgConnection, raffle_id: Uuid) -> Result<bool, Error> {
         let promoted = match crate::raffles::promote_next_alternate(tx, raffle_id).await? {
             Some((raffle, winner)) => {
                 create_for_winners(tx, store::OrderTerms::of(&raffle), &[winner]).await?;
@@ -524,7 +547,7 @@ impl Orders {
         filter: SalesFilter,
         cursor: Option<Uuid>,
         limit: i64,
-    ) -> Result<(Vec<Order>, Option<Uuid>), ApiError> {
+    ) -> Result<(Vec<Order>, Option<Uuid>), Error> {
         let rows = store::of_seller(&self.db, seller, filter.statuses(), cursor, limit + 1).await?;
         Ok(page(
             rows.into_iter()
@@ -546,16 +569,13 @@ impl Orders {
         &self,
         cursor: Option<Uuid>,
         limit: i64,
-    ) -> Result<(Vec<Order>, Option<Uuid>), ApiError> {
+    ) -> Result<(Vec<Order>, Option<Uuid>), Error> {
         let rows = store::needing_attention(&self.db, cursor, limit + 1).await?;
         Ok(page(rows.into_iter().map(Into::into).collect(), limit))
     }
 
     /// A raffle's orders still waiting for payment: (order, buyer, amount).
-    pub async fn unpaid_in_raffle(
-        &self,
-        raffle_id: Uuid,
-    ) -> Result<Vec<(Uuid, Uuid, i64)>, ApiError> {
+    pub async fn unpaid_in_raffle(&self, raffle_id: Uuid) -> Result<Vec<(Uuid, Uuid, i64)>, Error> {
         Ok(store::unpaid_in_raffle(&self.db, raffle_id).await?)
     }
 
@@ -564,7 +584,7 @@ impl Orders {
         user: Uuid,
         cursor: Option<Uuid>,
         limit: i64,
-    ) -> Result<(Vec<Order>, Option<Uuid>), ApiError> {
+    ) -> Result<(Vec<Order>, Option<Uuid>), Error> {
         let rows = store::of_buyer(&self.db, user, cursor, limit + 1).await?;
         Ok(page(rows.into_iter().map(Into::into).collect(), limit))
     }
@@ -618,14 +638,13 @@ async fn transition(
     tx: &mut sqlx::PgConnection,
     row: &OrderRow,
     to: OrderStatus,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if !row.status.may_become(to) || !store::set_status(&mut *tx, row.id, row.status, to).await? {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "order {} cannot go from {} to {}",
-            row.id,
-            row.status.as_str(),
-            to.as_str()
-        )));
+        return Err(Error::BadTransition {
+            id: row.id,
+            from: row.status.as_str(),
+            to: to.as_str(),
+        });
     }
     Ok(())
 }
@@ -708,7 +727,7 @@ pub async fn create_for_winners(
     tx: &mut sqlx::PgConnection,
     terms: store::OrderTerms,
     winners: &[(Uuid, Uuid)],
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     for (order, buyer) in store::create(&mut *tx, terms, winners).await? {
         notify::push(
             &mut *tx,
@@ -727,7 +746,7 @@ pub async fn create_for_winners(
 pub async fn open_sales_of(
     tx: &mut sqlx::PgConnection,
     seller_id: Uuid,
-) -> Result<(i64, i64), ApiError> {
+) -> Result<(i64, i64), Error> {
     Ok(store::open_sales(&mut *tx, seller_id).await?)
 }
 
@@ -739,7 +758,7 @@ pub async fn end_for_revoked_product(
     tx: &mut sqlx::PgConnection,
     product_id: Uuid,
     reason: &str,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let orders = store::standing_of_product(&mut *tx, product_id).await?;
     for row in &orders {
         let body = match row.status {

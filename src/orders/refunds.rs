@@ -8,8 +8,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{OrderStatus, Orders, store, transition};
-use crate::http::ApiError;
+use super::{Error, OrderStatus, Orders, store, transition};
 use crate::notify;
 use crate::providers::payments::PaymentError;
 
@@ -26,7 +25,7 @@ enum Outcome {
 impl Orders {
     /// Sends one recorded refund and applies its outcome. Safe to call from several places at
     /// once: the provider sees one idempotency key, and only one caller applies the outcome.
-    pub async fn send_refund(&self, id: Uuid) -> Result<(), ApiError> {
+    pub async fn send_refund(&self, id: Uuid) -> Result<(), Error> {
         let Some(refund) = store::find_refund(&self.db, id).await? else {
             return Ok(());
         };
@@ -101,7 +100,7 @@ impl Orders {
     }
 
     /// Sends the refunds that are due; returns how many were tried.
-    pub async fn send_due_refunds(&self) -> Result<usize, ApiError> {
+    pub async fn send_due_refunds(&self) -> Result<usize, Error> {
         let due = store::due_refunds(&self.db, REFUNDS_PER_PASS).await?;
         for id in &due {
             self.send_refund(*id).await?;
@@ -116,7 +115,7 @@ pub async fn refund_order(
     tx: &mut sqlx::PgConnection,
     order: &store::OrderRow,
     reason: &str,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, Error> {
     let key = order.payment_key.clone().unwrap_or_default();
     // Toss takes a cancel reason of at most 200 characters.
     let reason: String = reason.chars().take(200).collect();
@@ -139,7 +138,7 @@ pub async fn refund_late_payment(
     order_id: Uuid,
     payment_key: &str,
     amount: i64,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, Error> {
     Ok(store::insert_refund(
         &mut *tx,
         order_id,

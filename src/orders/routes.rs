@@ -8,7 +8,8 @@ use uuid::Uuid;
 use super::{Order, Orders, SalesFilter};
 use crate::accounts::CurrentUser;
 use crate::accounts::person::clean_text;
-use crate::http::{ApiError, ApiResult, ErrorBody, Json, Path, Query};
+use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
+use crate::providers::payments::PaymentError;
 
 /// One order.
 ///
@@ -368,4 +369,61 @@ fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
         return Err(ApiError::validation("limit", "must be 1 to 100."));
     }
     Ok(limit)
+}
+
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::NotFound => ErrorCode::NotFound.into(),
+            Error::NotYourOrder => ErrorCode::NotYourOrder.into(),
+            Error::OrderExpired => ErrorCode::OrderExpired.into(),
+            Error::PaidTooLate => ApiError::with_message(
+                ErrorCode::OrderExpired,
+                "The payment deadline passed before the payment was confirmed; it is being cancelled.",
+            ),
+            Error::AlreadyPaid => ErrorCode::AlreadyPaid.into(),
+            Error::NotPayable => ErrorCode::OrderNotPayable.into(),
+            Error::PaymentInProgress => ErrorCode::PaymentInProgress.into(),
+            Error::AmountMismatch { expected, offered } => ApiError::with_message(
+                ErrorCode::AmountMismatch,
+                format!("The order is {expected} won, not {offered}."),
+            ),
+            Error::DeliveryAddressRequired => ErrorCode::DeliveryAddressRequired.into(),
+            Error::NoAddressToShip => ApiError::with_message(
+                ErrorCode::DeliveryAddressRequired,
+                "The order has no delivery address; an admin must settle it with the buyer.",
+            ),
+            Error::NotShippable => ApiError::with_message(
+                ErrorCode::OrderNotShippable,
+                "Only a paid order can be shipped.",
+            ),
+            Error::NotReceivable => ApiError::with_message(
+                ErrorCode::OrderNotShippable,
+                "Only a shipped order can be received.",
+            ),
+            Error::NotRefundable => ErrorCode::OrderNotRefundable.into(),
+            Error::UnknownPayment => ErrorCode::UnknownPayment.into(),
+            Error::PaymentNotDone { status, amount } => ApiError::with_message(
+                ErrorCode::PaymentRefused,
+                format!("The payment is {status} for {amount} won."),
+            ),
+            Error::Payment(PaymentError::Refused { code, message }) => ApiError::with_message(
+                ErrorCode::PaymentRefused,
+                format!("The payment provider refused: {code} ({message})."),
+            ),
+            Error::Payment(PaymentError::NotFound) => ApiError::with_message(
+                ErrorCode::PaymentRefused,
+                "The payment provider has no such payment.",
+            ),
+            Error::Payment(PaymentError::Unavailable(e)) => {
+                ApiError::with_source(ErrorCode::UpstreamError, e)
+            }
+            Error::BadTransition { .. } => ApiError::internal(e),
+            Error::Raffles(e) => ApiError::from(e),
+            Error::Notify(e) => ApiError::from(e),
+            Error::Accounts(e) => e,
+            Error::Db(e) => e.into(),
+        }
+    }
 }

@@ -25,8 +25,8 @@ use uuid::Uuid;
 use crate::accounts::CurrentUser;
 use crate::catalogue::Catalogue;
 use crate::cpu::CpuPool;
+use crate::http::ApiError;
 use crate::http::error::unique_violation;
-use crate::http::{ApiError, ErrorCode};
 use crate::protocol::draw;
 pub use stage::RaffleStage;
 use store::RaffleRow;
@@ -48,6 +48,87 @@ pub const DEFAULT_PAYMENT_WINDOW_HOURS: u32 = 48;
 /// next alternate: four maximum payment windows, so a few alternates in a row can each have a
 /// full window, and nobody waits on a raffle for more than a month.
 pub const ALTERNATES_PERIOD: chrono::TimeDelta = chrono::TimeDelta::days(28);
+
+/// What can go wrong in the raffles domain. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of a new raffle is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("no such raffle")]
+    NotFound,
+    /// Someone other than the product's seller tried to raffle it.
+    #[error("only the product's seller may raffle it")]
+    NotSeller,
+    /// The product is delisted or revoked: it takes no new raffle.
+    #[error("the product is delisted or revoked")]
+    ProductRevoked,
+    /// The product's current record is not in a block yet.
+    #[error("the product's record is not anchored on chain yet")]
+    ProductNotAnchored,
+    /// The new raffle's winners and those already promised exceed the edition.
+    #[error("the edition has {edition_size} pieces and raffles already promise {promised}")]
+    EditionExhausted { edition_size: u32, promised: i64 },
+    /// Entering takes a verified identity.
+    #[error("the entrant has not verified their identity")]
+    IdentityUnverified,
+    /// A seller tried to enter their own raffle.
+    #[error("sellers cannot enter their own raffles")]
+    OwnRaffle,
+    /// An entry before the raffle opened.
+    #[error("the raffle is not open yet")]
+    NotOpenYet,
+    /// An entry after the raffle closed (or once it ended otherwise).
+    #[error("the raffle is closed")]
+    Closed,
+    /// A withdrawal while the raffle is not open.
+    #[error("entries can be withdrawn only while the raffle is open")]
+    WithdrawalClosed,
+    /// A second entry of the same person.
+    #[error("already entered this raffle")]
+    AlreadyEntered,
+    /// A withdrawal by someone with no live entry.
+    #[error("no entry in this raffle")]
+    NotEntered,
+    /// A cancellation of a raffle that has closed or ended.
+    #[error("only a raffle that has not closed can be cancelled")]
+    NotCancellable,
+    /// The ticket list is asked for before the raffle closed.
+    #[error("the ticket list is published when the raffle closes")]
+    TicketsNotPublished,
+    /// The raffle's seed could not be sealed.
+    #[error("sealing the raffle's seed: {0:#}")]
+    Seed(anyhow::Error),
+    /// A stored value the code cannot read.
+    #[error("corrupt raffle data: {0}")]
+    Corrupt(String),
+    /// The CPU pool is full (`503 overloaded`).
+    #[error(transparent)]
+    Overloaded(#[from] crate::cpu::Overloaded),
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::Error),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::Error),
+    /// The seller's account refused (the accounts domain answers with an `ApiError`).
+    #[error(transparent)]
+    Accounts(ApiError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Error {
+    fn invalid(field: &str, reason: &str) -> Self {
+        Error::Invalid {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// A refusal of the accounts domain, kept as it answered.
+    fn accounts(e: impl Into<ApiError>) -> Self {
+        Error::Accounts(e.into())
+    }
+}
 
 #[derive(Clone)]
 pub struct Raffles(Arc<RafflesInner>);
@@ -272,51 +353,51 @@ impl Raffles {
         self.master_key.expose_secret()
     }
 
-    async fn db_now(&self) -> Result<DateTime<Utc>, ApiError> {
+    async fn db_now(&self) -> Result<DateTime<Utc>, Error> {
         Ok(sqlx::query_scalar("SELECT now()")
             .fetch_one(&self.db)
             .await?)
     }
 
-    pub async fn create(&self, seller: &CurrentUser, req: NewRaffle) -> Result<Raffle, ApiError> {
-        let product = self.catalogue.product(req.product_id).await.map_err(|e| {
-            if e.code == ErrorCode::NotFound {
-                ApiError::validation("product_id", "no such product.")
-            } else {
-                e
-            }
-        })?;
+    pub async fn create(&self, seller: &CurrentUser, req: NewRaffle) -> Result<Raffle, Error> {
+        let product = self
+            .catalogue
+            .product(req.product_id)
+            .await
+            .map_err(|e| match e {
+                crate::catalogue::Error::NotFound => {
+                    Error::invalid("product_id", "no such product.")
+                }
+                e => Error::Catalogue(e),
+            })?;
         if product.seller_id != seller.id {
-            return Err(ApiError::with_message(
-                ErrorCode::Forbidden,
-                "Only the product's seller may raffle it.",
-            ));
+            return Err(Error::NotSeller);
         }
         if !product.listed || product.revoked_at.is_some() {
-            return Err(ErrorCode::ProductRevoked.into());
+            return Err(Error::ProductRevoked);
         }
         if !product.chain.status.is_anchored() {
-            return Err(ErrorCode::ProductNotAnchored.into());
+            return Err(Error::ProductNotAnchored);
         }
         let now = self.db_now().await?;
         if req.winners == 0 {
-            return Err(ApiError::validation("winners", "must be at least 1."));
+            return Err(Error::invalid("winners", "must be at least 1."));
         }
         if req.closes_at <= req.opens_at {
-            return Err(ApiError::validation("closes_at", "must be after opens_at."));
+            return Err(Error::invalid("closes_at", "must be after opens_at."));
         }
         if req.closes_at <= now {
-            return Err(ApiError::validation("closes_at", "must be in the future."));
+            return Err(Error::invalid("closes_at", "must be in the future."));
         }
         // What is left of the window: a raffle that opened in the past takes entries only from now.
         if req.closes_at - req.opens_at.max(now) < MIN_RAFFLE_WINDOW {
-            return Err(ApiError::validation(
+            return Err(Error::invalid(
                 "closes_at",
                 "must be at least 5 minutes after opens_at, or after now if opens_at has passed.",
             ));
         }
         if req.closes_at - req.opens_at > MAX_RAFFLE_WINDOW {
-            return Err(ApiError::validation(
+            return Err(Error::invalid(
                 "closes_at",
                 "a raffle runs at most 90 days.",
             ));
@@ -325,14 +406,11 @@ impl Raffles {
             .payment_window_hours
             .unwrap_or(DEFAULT_PAYMENT_WINDOW_HOURS);
         if !(MIN_PAYMENT_WINDOW_HOURS..=MAX_PAYMENT_WINDOW_HOURS).contains(&hours) {
-            return Err(ApiError::validation(
-                "payment_window_hours",
-                "must be 24 to 168.",
-            ));
+            return Err(Error::invalid("payment_window_hours", "must be 24 to 168."));
         }
         let price = req.price_krw.unwrap_or(product.record.retail_price_krw);
         if price > 1_000_000_000_000 {
-            return Err(ApiError::validation(
+            return Err(Error::invalid(
                 "price_krw",
                 "must be at most 1000000000000.",
             ));
@@ -341,36 +419,37 @@ impl Raffles {
         let id = Uuid::now_v7();
         let mut seed = [0u8; 32];
         rand::rng().fill_bytes(&mut seed);
-        let sealed = crate::sealing::seal(self.master(), id.as_bytes(), &seed)?;
+        let sealed =
+            crate::sealing::seal(self.master(), id.as_bytes(), &seed).map_err(Error::Seed)?;
         let seed_hash = draw::seed_hash(&seed);
         let content_hash: B256 = product
             .chain
             .content_hash
             .parse()
-            .map_err(|_| ApiError::internal(anyhow::anyhow!("bad content hash")))?;
+            .map_err(|_| Error::Corrupt("bad content hash".into()))?;
 
         let mut tx = self.db.begin().await?;
         // Account deletion refuses while a seller has raffles under way; this makes it see
         // (or prevent) a raffle created at the same moment.
-        crate::accounts::hold_active(&mut tx, seller.id).await?;
+        crate::accounts::hold_active(&mut tx, seller.id)
+            .await
+            .map_err(Error::accounts)?;
         store::lock_product_raffles(&mut *tx, product.id).await?;
         // Read again under the product's lock: a revocation or a smaller edition committed since
         // the read above must win.
         let locked = crate::catalogue::lock_for_raffle(&mut tx, product.id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         if !locked.listed || locked.revoked {
-            return Err(ErrorCode::ProductRevoked.into());
+            return Err(Error::ProductRevoked);
         }
         let edition_size = locked.edition_size;
         let committed = store::winners_committed(&mut *tx, product.id).await?;
         if committed + i64::from(req.winners) > i64::from(edition_size) {
-            return Err(ApiError::with_message(
-                ErrorCode::EditionExhausted,
-                format!(
-                    "The edition has {edition_size} pieces and raffles already promise {committed}."
-                ),
-            ));
+            return Err(Error::EditionExhausted {
+                edition_size,
+                promised: committed,
+            });
         }
         store::insert_raffle(
             &mut *tx,
@@ -393,10 +472,8 @@ impl Raffles {
         self.raffle(id).await
     }
 
-    pub async fn raffle(&self, id: Uuid) -> Result<Raffle, ApiError> {
-        let row = store::find(&self.db, id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
+    pub async fn raffle(&self, id: Uuid) -> Result<Raffle, Error> {
+        let row = store::find(&self.db, id).await?.ok_or(Error::NotFound)?;
         Ok(Raffle::from_row(row, self.db_now().await?))
     }
 
@@ -404,7 +481,7 @@ impl Raffles {
     pub async fn latest_for_products(
         &self,
         product_ids: &[Uuid],
-    ) -> Result<std::collections::HashMap<Uuid, LatestRaffle>, ApiError> {
+    ) -> Result<std::collections::HashMap<Uuid, LatestRaffle>, Error> {
         let rows = store::latest_for_products(&self.db, product_ids).await?;
         let now = self.db_now().await?;
         Ok(rows
@@ -427,7 +504,7 @@ impl Raffles {
         product_id: Option<Uuid>,
         cursor: Option<Uuid>,
         limit: i64,
-    ) -> Result<(Vec<Raffle>, Option<Uuid>), ApiError> {
+    ) -> Result<(Vec<Raffle>, Option<Uuid>), Error> {
         let mut rows = store::list(&self.db, product_id, cursor, limit + 1).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
@@ -443,72 +520,59 @@ impl Raffles {
     }
 
     /// Raffles taking entries now, closing soonest first (at most `limit`).
-    pub async fn open_closing_soonest(&self, limit: i64) -> Result<Vec<Raffle>, ApiError> {
+    pub async fn open_closing_soonest(&self, limit: i64) -> Result<Vec<Raffle>, Error> {
         let rows = store::open_closing_soonest(&self.db, limit).await?;
         let now = self.db_now().await?;
         Ok(rows.into_iter().map(|r| Raffle::from_row(r, now)).collect())
     }
 
     /// One entry per person while the raffle is open; the entry's ticket comes back.
-    pub async fn enter(&self, user: &CurrentUser, raffle_id: Uuid) -> Result<Entry, ApiError> {
+    pub async fn enter(&self, user: &CurrentUser, raffle_id: Uuid) -> Result<Entry, Error> {
         if !user.identity_verified {
-            return Err(ErrorCode::IdentityVerificationRequired.into());
+            return Err(Error::IdentityUnverified);
         }
         let mut tx = self.db.begin().await?;
         // Shared lock: closing takes it exclusively, so no entry lands after the list is frozen.
         let row = store::lock_shared(&mut *tx, raffle_id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         if row.seller_id == user.id {
-            return Err(ErrorCode::OwnRaffle.into());
+            return Err(Error::OwnRaffle);
         }
         let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
             .fetch_one(&mut *tx)
             .await?;
         match public_state(&row, now) {
             RaffleState::Open => {}
-            RaffleState::Scheduled => {
-                return Err(ApiError::with_message(
-                    ErrorCode::RaffleNotOpen,
-                    "This raffle is not open yet.",
-                ));
-            }
-            _ => {
-                return Err(ApiError::with_message(
-                    ErrorCode::RaffleNotOpen,
-                    "This raffle is closed.",
-                ));
-            }
+            RaffleState::Scheduled => return Err(Error::NotOpenYet),
+            _ => return Err(Error::Closed),
         }
         let id = Uuid::now_v7();
         let ticket = draw::ticket(raffle_id, id);
         let entry = store::insert_entry(&mut *tx, id, raffle_id, user.id, &ticket)
             .await
             .map_err(|e| match unique_violation(&e) {
-                Some("entries_one_per_person") => ErrorCode::AlreadyEntered.into(),
-                _ => ApiError::from(e),
+                Some("entries_one_per_person") => Error::AlreadyEntered,
+                _ => Error::Db(e),
             })?;
         tx.commit().await?;
         Ok(entry.into())
     }
 
     /// Withdraws the caller's entry before closing.
-    pub async fn withdraw(&self, user: &CurrentUser, raffle_id: Uuid) -> Result<(), ApiError> {
+    pub async fn withdraw(&self, user: &CurrentUser, raffle_id: Uuid) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         let row = store::lock_shared(&mut *tx, raffle_id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
             .fetch_one(&mut *tx)
             .await?;
         if public_state(&row, now) != RaffleState::Open {
-            return Err(ApiError::with_message(
-                ErrorCode::RaffleNotOpen,
-                "Entries can be withdrawn only while the raffle is open.",
-            ));
+            return Err(Error::WithdrawalClosed);
         }
         if !store::withdraw_entry(&mut *tx, raffle_id, user.id).await? {
-            return Err(ErrorCode::NotEntered.into());
+            return Err(Error::NotEntered);
         }
         tx.commit().await?;
         Ok(())
@@ -519,7 +583,7 @@ impl Raffles {
         user: Uuid,
         cursor: Option<Uuid>,
         limit: i64,
-    ) -> Result<(Vec<Entry>, Option<Uuid>), ApiError> {
+    ) -> Result<(Vec<Entry>, Option<Uuid>), Error> {
         let mut rows = store::user_entries(&self.db, user, cursor, limit + 1).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
@@ -531,11 +595,11 @@ impl Raffles {
     }
 
     /// Admin cancellation before closing. The commitment is cancelled on chain by the worker.
-    pub async fn cancel(&self, raffle_id: Uuid, reason: &str) -> Result<Raffle, ApiError> {
+    pub async fn cancel(&self, raffle_id: Uuid, reason: &str) -> Result<Raffle, Error> {
         let mut tx = self.db.begin().await?;
         let row = store::lock(&mut *tx, raffle_id)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
             .fetch_one(&mut *tx)
             .await?;
@@ -543,7 +607,7 @@ impl Raffles {
             public_state(&row, now),
             RaffleState::Scheduled | RaffleState::Open
         ) {
-            return Err(ErrorCode::RaffleNotCancellable.into());
+            return Err(Error::NotCancellable);
         }
         end_cancelled(&mut tx, raffle_id, reason).await?;
         tx.commit().await?;
@@ -557,7 +621,7 @@ async fn end_cancelled(
     tx: &mut sqlx::PgConnection,
     raffle_id: Uuid,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     store::set_stage(
         &mut *tx,
         raffle_id,
@@ -590,7 +654,7 @@ pub async fn cancel_for_revoked_product(
     tx: &mut sqlx::PgConnection,
     product_id: Uuid,
     reason: &str,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     store::lock_product_raffles(&mut *tx, product_id).await?;
     let ids = store::cancellable_of_product(&mut *tx, product_id).await?;
     for id in &ids {
@@ -619,7 +683,7 @@ impl crate::catalogue::EditionPromises for WinnersPromised {
 pub async fn unfinished_of_seller(
     tx: &mut sqlx::PgConnection,
     seller_id: Uuid,
-) -> Result<i64, ApiError> {
+) -> Result<i64, Error> {
     Ok(store::unfinished_of_seller(&mut *tx, seller_id).await?)
 }
 
@@ -627,7 +691,7 @@ pub async fn unfinished_of_seller(
 pub async fn withdraw_open_entries(
     tx: &mut sqlx::PgConnection,
     user_id: Uuid,
-) -> Result<u64, ApiError> {
+) -> Result<u64, Error> {
     Ok(store::withdraw_open_entries(tx, user_id).await?)
 }
 
@@ -648,7 +712,7 @@ pub fn alternates_may_move_up(row: &RaffleRow, now: DateTime<Utc>) -> bool {
 pub async fn promote_next_alternate(
     tx: &mut sqlx::PgConnection,
     raffle_id: Uuid,
-) -> Result<Option<(RaffleRow, (Uuid, Uuid))>, ApiError> {
+) -> Result<Option<(RaffleRow, (Uuid, Uuid))>, Error> {
     let Some(row) = store::lock(&mut *tx, raffle_id).await? else {
         return Ok(None);
     };
@@ -671,7 +735,7 @@ pub async fn promote_next_alternate(
 }
 
 /// Every winning order is paid or given up.
-pub async fn mark_settled(tx: &mut sqlx::PgConnection, raffle_id: Uuid) -> Result<(), ApiError> {
+pub async fn mark_settled(tx: &mut sqlx::PgConnection, raffle_id: Uuid) -> Result<(), Error> {
     store::mark_settled(&mut *tx, raffle_id).await?;
     Ok(())
 }

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
-use super::{Raffles, store};
-use crate::http::ApiError;
+use super::{Error, Raffles, store};
 use crate::protocol::merkle::MerkleTree;
 
 /// How many raffles' lists are kept (100,000 tickets take about 13 MB with their tree).
@@ -47,7 +46,7 @@ impl TicketCache {
 
 impl Raffles {
     /// The published list of a raffle whose tickets are frozen (the caller checked it closed).
-    pub async fn published_tickets(&self, id: Uuid) -> Result<Arc<PublishedTickets>, ApiError> {
+    pub async fn published_tickets(&self, id: Uuid) -> Result<Arc<PublishedTickets>, Error> {
         if let Some(t) = self.tickets.get(id) {
             return Ok(t);
         }

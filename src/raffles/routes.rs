@@ -233,12 +233,12 @@ pub struct TicketPage {
     pub ticket_root: String,
 }
 
-async fn closed_row(raffles: &Raffles, id: Uuid) -> Result<store::RaffleRow, ApiError> {
+async fn closed_row(raffles: &Raffles, id: Uuid) -> Result<store::RaffleRow, super::Error> {
     let row = store::find(&raffles.db, id)
         .await?
-        .ok_or(ErrorCode::NotFound)?;
+        .ok_or(super::Error::NotFound)?;
     if row.ticket_root.is_none() {
-        return Err(ErrorCode::TicketsNotPublished.into());
+        return Err(super::Error::TicketsNotPublished);
     }
     Ok(row)
 }
@@ -388,4 +388,51 @@ pub async fn draw_record(
         alternates: ordered[split..].iter().map(|t| hex0x(t)).collect(),
         tickets_url: format!("/v1/raffles/{id}/tickets?download=true"),
     }))
+}
+
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::NotFound => ErrorCode::NotFound.into(),
+            Error::NotSeller => ApiError::with_message(
+                ErrorCode::Forbidden,
+                "Only the product's seller may raffle it.",
+            ),
+            Error::ProductRevoked => ErrorCode::ProductRevoked.into(),
+            Error::ProductNotAnchored => ErrorCode::ProductNotAnchored.into(),
+            Error::EditionExhausted {
+                edition_size,
+                promised,
+            } => ApiError::with_message(
+                ErrorCode::EditionExhausted,
+                format!(
+                    "The edition has {edition_size} pieces and raffles already promise {promised}."
+                ),
+            ),
+            Error::IdentityUnverified => ErrorCode::IdentityVerificationRequired.into(),
+            Error::OwnRaffle => ErrorCode::OwnRaffle.into(),
+            Error::NotOpenYet => {
+                ApiError::with_message(ErrorCode::RaffleNotOpen, "This raffle is not open yet.")
+            }
+            Error::Closed => {
+                ApiError::with_message(ErrorCode::RaffleNotOpen, "This raffle is closed.")
+            }
+            Error::WithdrawalClosed => ApiError::with_message(
+                ErrorCode::RaffleNotOpen,
+                "Entries can be withdrawn only while the raffle is open.",
+            ),
+            Error::AlreadyEntered => ErrorCode::AlreadyEntered.into(),
+            Error::NotEntered => ErrorCode::NotEntered.into(),
+            Error::NotCancellable => ErrorCode::RaffleNotCancellable.into(),
+            Error::TicketsNotPublished => ErrorCode::TicketsNotPublished.into(),
+            Error::Seed(_) | Error::Corrupt(_) => ApiError::internal(e),
+            Error::Overloaded(e) => ApiError::from(e),
+            Error::Catalogue(e) => ApiError::from(e),
+            Error::Notify(e) => ApiError::from(e),
+            Error::Accounts(e) => e,
+            Error::Db(e) => e.into(),
+        }
+    }
 }
