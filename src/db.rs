@@ -97,3 +97,33 @@ async fn try_advisory_lock(db: &PgPool, key: i64) -> Option<sqlx::PgConnection> 
         .ok()?;
     got.then_some(conn)
 }
+
+/// A page of a keyset list: the store read `limit + 1` rows, and the extra one only says that
+/// another page follows. Keeps the first `limit` rows and gives the next page's cursor (`key` of
+/// the last row kept) when there is one.
+pub fn page_of<T, C>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl FnOnce(&T) -> C,
+) -> (Vec<T>, Option<C>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(key);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_of;
+
+    #[test]
+    fn a_page_keeps_limit_rows_and_names_the_last_kept_when_more_follow() {
+        assert_eq!(page_of(vec![1, 2, 3], 2, |r| *r), (vec![1, 2], Some(2)));
+        assert_eq!(page_of(vec![1, 2], 2, |r| *r), (vec![1, 2], None));
+        assert_eq!(page_of(Vec::<i32>::new(), 2, |r| *r), (vec![], None));
+    }
+}

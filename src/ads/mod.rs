@@ -502,17 +502,11 @@ impl Ads {
             limit + 1,
         )
         .await?;
-        let more = rows.len() as i64 > limit;
+        let (rows, next) = crate::db::page_of(rows, limit, |r| r.id);
         let items = rows
             .into_iter()
-            .take(limit as usize)
             .map(Campaign::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if more {
-            items.last().map(|c| c.id)
-        } else {
-            None
-        };
         Ok((items, next))
     }
 

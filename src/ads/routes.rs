@@ -14,6 +14,7 @@ use super::{
 };
 use crate::accounts::CurrentUser;
 use crate::http::extract::ClientIp;
+use crate::http::page::{self, page};
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 
 fn placement_param(s: &str) -> Result<Placement, ApiError> {
@@ -60,11 +61,7 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CampaignPage {
-    pub items: Vec<Campaign>,
-    pub next_cursor: Option<Uuid>,
-}
+page!(CampaignPage, Campaign, Uuid);
 
 /// Every campaign, newest first, whatever its status.
 ///
@@ -84,10 +81,7 @@ pub async fn list(
 ) -> ApiResult<Json<CampaignPage>> {
     user.require_admin()?;
     let placement = q.placement.as_deref().map(placement_param).transpose()?;
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be 1 to 100."));
-    }
+    let limit = page::limit(q.limit, 20, 100)?;
     let (items, next_cursor) = ads.list(placement, q.cursor, i64::from(limit)).await?;
     Ok(Json(CampaignPage { items, next_cursor }))
 }
@@ -230,10 +224,7 @@ pub async fn serve(
     user: Result<CurrentUser, ApiError>,
 ) -> ApiResult<Response> {
     let placement = placement_param(&q.placement)?;
-    let limit = q.limit.unwrap_or(1);
-    if !(1..=MAX_SERVED).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be 1 to 5."));
-    }
+    let limit = page::limit(q.limit, 1, MAX_SERVED)?;
     let items = ads.serve(placement, limit, viewer(&user, ip)).await?;
     Ok((no_store(), Json(ServedAds { items })).into_response())
 }

@@ -11,6 +11,7 @@ use super::store::{self, ListFilter};
 use super::{Catalogue, Product, ProductInput, ProductPatch};
 use crate::accounts::person::clean_text;
 use crate::accounts::{CurrentUser, Role};
+use crate::http::page::{self, page};
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::bundle::ProofBundle;
 
@@ -72,25 +73,15 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProductPage {
-    pub items: Vec<Product>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<Uuid>,
-}
+page!(ProductPage, Product, Uuid);
 
 fn limit_of(limit: Option<u32>) -> Result<i64, ApiError> {
-    let limit = limit.unwrap_or(20);
-    if (1..=100).contains(&limit) {
-        Ok(i64::from(limit))
-    } else {
-        Err(ApiError::validation("limit", "must be 1 to 100."))
-    }
+    Ok(i64::from(page::limit(limit, 20, 100)?))
 }
 
 async fn page(catalogue: &Catalogue, filter: ListFilter<'_>) -> ApiResult<ProductPage> {
     let limit = filter.limit;
-    let mut rows = store::list_products(
+    let rows = store::list_products(
         &catalogue.db,
         ListFilter {
             limit: limit + 1,
@@ -98,12 +89,7 @@ async fn page(catalogue: &Catalogue, filter: ListFilter<'_>) -> ApiResult<Produc
         },
     )
     .await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let (rows, next_cursor) = crate::db::page_of(rows, limit, |r| r.id);
     Ok(ProductPage {
         items: catalogue.views(rows).await?,
         next_cursor,

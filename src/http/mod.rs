@@ -4,6 +4,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+pub mod page;
 pub mod text;
 
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode};

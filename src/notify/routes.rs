@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::Notification;
 use crate::accounts::CurrentUser;
+use crate::http::page::{self, page};
 use crate::http::{ApiError, ApiResult, ErrorBody, Json, Query};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -20,11 +21,7 @@ pub struct InboxQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct NotificationPage {
-    pub items: Vec<Notification>,
-    pub next_cursor: Option<Uuid>,
-}
+page!(NotificationPage, Notification, Uuid);
 
 /// The caller's notifications, newest first.
 ///
@@ -40,18 +37,9 @@ pub async fn inbox(
     user: CurrentUser,
     Query(q): Query<InboxQuery>,
 ) -> ApiResult<Json<NotificationPage>> {
-    let limit = i64::from(q.limit.unwrap_or(20));
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be 1 to 100."));
-    }
-    let mut items =
-        super::list(&db, user.id, q.unread.unwrap_or(false), q.cursor, limit + 1).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|n| n.id)
-    } else {
-        None
-    };
+    let limit = i64::from(page::limit(q.limit, 20, 100)?);
+    let rows = super::list(&db, user.id, q.unread.unwrap_or(false), q.cursor, limit + 1).await?;
+    let (items, next_cursor) = crate::db::page_of(rows, limit, |n| n.id);
     Ok(Json(NotificationPage { items, next_cursor }))
 }
 

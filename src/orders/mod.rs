@@ -688,14 +688,8 @@ impl SalesFilter {
 }
 
 /// A page of `limit` from `limit + 1` rows, and the cursor of the next one.
-fn page(mut items: Vec<Order>, limit: i64) -> (Vec<Order>, Option<Uuid>) {
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|o| o.id)
-    } else {
-        None
-    };
-    (items, next)
+fn page(items: Vec<Order>, limit: i64) -> (Vec<Order>, Option<Uuid>) {
+    crate::db::page_of(items, limit, |o| o.id)
 }
 
 /// The orders domain's step after a draw ([`AfterDraw`], wired into the draw worker in

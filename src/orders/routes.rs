@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{Order, Orders, SalesFilter};
 use crate::accounts::CurrentUser;
 use crate::accounts::person::clean_text;
+use crate::http::page::{self, page};
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::providers::payments::PaymentError;
 
@@ -269,11 +270,7 @@ pub struct HistoryQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OrderPage {
-    pub items: Vec<Order>,
-    pub next_cursor: Option<Uuid>,
-}
+page!(OrderPage, Order, Uuid);
 
 /// Purchase history (MyPage): the caller's orders with their payment status.
 ///
@@ -364,11 +361,7 @@ pub async fn needing_attention(
 }
 
 fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
-    let limit = i64::from(limit.unwrap_or(20));
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be 1 to 100."));
-    }
-    Ok(limit)
+    Ok(i64::from(page::limit(limit, 20, 100)?))
 }
 
 impl From<super::Error> for ApiError {

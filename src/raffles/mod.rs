@@ -505,13 +505,8 @@ impl Raffles {
         cursor: Option<Uuid>,
         limit: i64,
     ) -> Result<(Vec<Raffle>, Option<Uuid>), Error> {
-        let mut rows = store::list(&self.db, product_id, cursor, limit + 1).await?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| r.id)
-        } else {
-            None
-        };
+        let rows = store::list(&self.db, product_id, cursor, limit + 1).await?;
+        let (rows, next) = crate::db::page_of(rows, limit, |r| r.id);
         let now = self.db_now().await?;
         Ok((
             rows.into_iter().map(|r| Raffle::from_row(r, now)).collect(),
@@ -584,13 +579,8 @@ impl Raffles {
         cursor: Option<Uuid>,
         limit: i64,
     ) -> Result<(Vec<Entry>, Option<Uuid>), Error> {
-        let mut rows = store::user_entries(&self.db, user, cursor, limit + 1).await?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| r.id)
-        } else {
-            None
-        };
+        let rows = store::user_entries(&self.db, user, cursor, limit + 1).await?;
+        let (rows, next) = crate::db::page_of(rows, limit, |r| r.id);
         Ok((rows.into_iter().map(Into::into).collect(), next))
     }
 

@@ -11,6 +11,7 @@ use super::store;
 use super::{Entry, NewRaffle, Raffle, RaffleState, Raffles};
 use crate::accounts::CurrentUser;
 use crate::accounts::person::clean_text;
+use crate::http::page::{self, page};
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::draw::{self, DrawRecord};
 use crate::protocol::product::address_hex;
@@ -19,16 +20,8 @@ fn hex0x(b: &[u8]) -> String {
     format!("0x{}", alloy::primitives::hex::encode(b))
 }
 
-fn limit_of(limit: Option<u32>, max: u32) -> Result<i64, ApiError> {
-    let limit = limit.unwrap_or(20);
-    if (1..=max).contains(&limit) {
-        Ok(i64::from(limit))
-    } else {
-        Err(ApiError::validation(
-            "limit",
-            &format!("must be 1 to {max}."),
-        ))
-    }
+fn limit_of(limit: Option<u32>, default: u32, max: u32) -> Result<i64, ApiError> {
+    Ok(i64::from(page::limit(limit, default, max)?))
 }
 
 /// Open a raffle for one of the caller's anchored products. Its commitment goes on chain before
@@ -67,11 +60,7 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RafflePage {
-    pub items: Vec<Raffle>,
-    pub next_cursor: Option<Uuid>,
-}
+page!(RafflePage, Raffle, Uuid);
 
 /// Raffles, newest first, with state, counts and times.
 ///
@@ -86,7 +75,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<RafflePage>> {
     let (items, next_cursor) = raffles
-        .list(q.product_id, q.cursor, limit_of(q.limit, 100)?)
+        .list(q.product_id, q.cursor, limit_of(q.limit, 20, 100)?)
         .await?;
     Ok(Json(RafflePage { items, next_cursor }))
 }
@@ -152,11 +141,7 @@ pub struct EntriesQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EntryPage {
-    pub items: Vec<Entry>,
-    pub next_cursor: Option<Uuid>,
-}
+page!(EntryPage, Entry, Uuid);
 
 /// The caller's entries, newest first, with tickets and, after each draw, the outcome.
 ///
@@ -173,7 +158,7 @@ pub async fn my_entries(
     Query(q): Query<EntriesQuery>,
 ) -> ApiResult<Json<EntryPage>> {
     let (items, next_cursor) = raffles
-        .my_entries(user.id, q.cursor, limit_of(q.limit, 100)?)
+        .my_entries(user.id, q.cursor, limit_of(q.limit, 20, 100)?)
         .await?;
     Ok(Json(EntryPage { items, next_cursor }))
 }
@@ -276,13 +261,12 @@ pub async fn tickets(
                 .map_err(|_| ApiError::validation("after", "must be 0x-hex."))
         })
         .transpose()?;
-    let limit = limit_of(Some(q.limit.unwrap_or(1000)), 10_000)?;
-    let page = store::tickets_page(&raffles.db, id, after.as_deref(), limit + 1).await?;
-    let more = page.len() as i64 > limit;
-    let tickets: Vec<String> = page.iter().take(limit as usize).map(|t| hex0x(t)).collect();
+    let limit = limit_of(q.limit, 1000, 10_000)?;
+    let rows = store::tickets_page(&raffles.db, id, after.as_deref(), limit + 1).await?;
+    let (rows, next_after) = crate::db::page_of(rows, limit, |t| hex0x(t));
     Ok(Json(TicketPage {
-        next_after: if more { tickets.last().cloned() } else { None },
-        tickets,
+        tickets: rows.iter().map(|t| hex0x(t)).collect(),
+        next_after,
         ticket_count: row.ticket_count.unwrap_or_default() as u32,
         ticket_root: hex0x(row.ticket_root.as_deref().unwrap_or_default()),
     })
