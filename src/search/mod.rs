@@ -29,6 +29,23 @@ use crate::config::SearchConfig;
 use crate::cpu::CpuPool;
 use crate::http::ApiError;
 use crate::raffles::{Raffle, Raffles};
+
+/// What can go wrong in the search domain. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The CPU pool's queue is full.
+    #[error(transparent)]
+    Overloaded(#[from] crate::cpu::Overloaded),
+    /// The index could not run the search.
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// Reading the hits' products failed.
+    #[error(transparent)]
+    Catalogue(ApiError),
+    /// Reading the hits' raffles failed.
+    #[error(transparent)]
+    Raffles(ApiError),
+}
 pub use index::{
     Facets, IndexDoc, IndexRaffle, IndexResults, Opened, Payload, SearchIndex, SearchRequest, Sort,
     StateFilter,
@@ -157,9 +174,17 @@ impl Search {
 
     /// What the index holds for these products; products that are gone or delisted come back
     /// as ids to delete.
-    pub async fn documents(&self, ids: &[Uuid]) -> Result<(Vec<IndexDoc>, Vec<Uuid>), ApiError> {
-        let products = self.catalogue.products(ids).await?;
-        let mut raffles = self.raffles.latest_for_products(ids).await?;
+    pub async fn documents(&self, ids: &[Uuid]) -> Result<(Vec<IndexDoc>, Vec<Uuid>), Error> {
+        let products = self
+            .catalogue
+            .products(ids)
+            .await
+            .map_err(Error::Catalogue)?;
+        let mut raffles = self
+            .raffles
+            .latest_for_products(ids)
+            .await
+            .map_err(Error::Raffles)?;
         let mut docs = Vec::with_capacity(products.len());
         for p in products.into_iter().filter(|p| p.listed) {
             let raffle = raffles.remove(&p.id).map(|r| IndexRaffle {
@@ -311,12 +336,12 @@ impl Search {
     }
 
     /// Runs a search and reads each hit's product, raffle and chain status from Postgres.
-    pub async fn search(&self, req: SearchRequest) -> Result<IndexResults, ApiError> {
+    pub async fn search(&self, req: SearchRequest) -> Result<IndexResults, Error> {
         let index = self.index.clone();
-        self.cpu
+        Ok(self
+            .cpu
             .run(move || index.search(&req, Utc::now()))
-            .await?
-            .map_err(ApiError::internal)
+            .await??)
     }
 
     /// The hits of a search as clients see them, in the index's order. A hit whose product was
@@ -325,16 +350,21 @@ impl Search {
         &self,
         results: &IndexResults,
         scored: bool,
-    ) -> Result<Vec<SearchHit>, ApiError> {
+    ) -> Result<Vec<SearchHit>, Error> {
         let ids: Vec<Uuid> = results.hits.iter().map(|h| h.id).collect();
         let mut products: HashMap<Uuid, Product> = self
             .catalogue
             .products(&ids)
-            .await?
+            .await
+            .map_err(Error::Catalogue)?
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        let mut raffles = self.raffles.latest_for_products(&ids).await?;
+        let mut raffles = self
+            .raffles
+            .latest_for_products(&ids)
+            .await
+            .map_err(Error::Raffles)?;
         Ok(results
             .hits
             .iter()
