@@ -17,3 +17,21 @@ pub mod service;
 pub mod signals;
 
 pub use service::Recommendations;
+
+use crate::http::ApiError;
+
+/// What can go wrong serving recommendations. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The CPU pool's queue is full.
+    #[error(transparent)]
+    Overloaded(#[from] crate::cpu::Overloaded),
+    /// Reading the picks' products failed.
+    #[error(transparent)]
+    Catalogue(ApiError),
+    /// Reading the picks' raffles failed.
+    #[error(transparent)]
+    Raffles(ApiError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
