@@ -13,9 +13,66 @@ use utoipa::ToSchema;
 use super::Accounts;
 use super::person;
 use super::store::{self, NewVerification, VerifiedFields, VerifiedPerson};
-use crate::http::{ApiError, ErrorCode};
 use crate::providers::identity::{Carrier, IdentityError, SendRequest, birth_from_identity_number};
 use crate::ratelimit;
+
+/// What can go wrong in an identity verification. The HTTP boundary
+/// (`routes/identity.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of the request is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    /// Too many codes sent to this phone or from this address: try again after the wait.
+    #[error("too many verifications; wait {0:?}")]
+    RateLimited(std::time::Duration),
+    /// The provider would not send a code to this person.
+    #[error("send rejected: {0}")]
+    SendRejected(String),
+    /// The provider found the request itself malformed (its reason, cut to 200 characters).
+    #[error("the provider refused the request: {0}")]
+    ProviderRefused(String),
+    /// The provider failed or could not be reached.
+    #[error("identity provider: {0}")]
+    Provider(IdentityError),
+    /// A wrong code, with this many attempts left.
+    #[error("wrong code; {left} attempts left")]
+    WrongCode { left: u32 },
+    #[error("no such identity verification")]
+    NotFound,
+    /// Not confirmed with a code yet.
+    #[error("the identity verification is not confirmed")]
+    NotConfirmed,
+    #[error("the identity verification is already confirmed")]
+    AlreadyConfirmed,
+    #[error("the identity verification was already used")]
+    AlreadyUsed,
+    /// The code's or the confirmed verification's time ran out.
+    #[error("the identity verification expired")]
+    Expired,
+    #[error("too many wrong codes")]
+    AttemptsExceeded,
+    /// The provider rejected it or no longer knows it: start again.
+    #[error("the identity verification failed")]
+    Failed,
+    /// Started for sign-up and used for a password reset, or the other way round.
+    #[error("the identity verification is for another purpose")]
+    PurposeMismatch,
+    /// A stored row or the provider's answer lacks what a verified person must have.
+    #[error("corrupt identity verification: {0}")]
+    Corrupt(&'static str),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Error {
+    fn invalid(field: &str, reason: &str) -> Self {
+        Error::Invalid {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -74,14 +131,14 @@ pub async fn start(
     accounts: &Accounts,
     ip: IpAddr,
     req: StartVerification,
-) -> Result<VerificationStatus, ApiError> {
+) -> Result<VerificationStatus, Error> {
     let name = person::clean_text(&req.name, 1, 50)
-        .ok_or_else(|| ApiError::validation("name", "must be 1 to 50 characters."))?;
+        .ok_or_else(|| Error::invalid("name", "must be 1 to 50 characters."))?;
     let phone = person::normalize_mobile(&req.phone)
-        .ok_or_else(|| ApiError::validation("phone", "must be a Korean mobile number."))?;
+        .ok_or_else(|| Error::invalid("phone", "must be a Korean mobile number."))?;
     let (birth_date, gender) =
         birth_from_identity_number(req.identity_number.trim()).ok_or_else(|| {
-            ApiError::validation(
+            Error::invalid(
                 "identity_number",
                 "must be the first 7 digits of a resident registration number.",
             )
@@ -100,7 +157,7 @@ pub async fn start(
         ),
     ] {
         if let Err(retry_after) = ratelimit::hit(&accounts.db, &key, limit).await? {
-            return Err(ApiError::rate_limited(retry_after));
+            return Err(Error::RateLimited(retry_after));
         }
     }
 
@@ -129,15 +186,9 @@ pub async fn start(
     if let Err(e) = accounts.verifier.send(&id, &send).await {
         store::fail_verification(&accounts.db, &id, "rejected").await?;
         return Err(match e {
-            IdentityError::Rejected(why) => ApiError::with_source(
-                ErrorCode::VerificationFailed,
-                anyhow::anyhow!("send rejected: {why}"),
-            ),
-            IdentityError::InvalidRequest(why) => ApiError::with_message(
-                ErrorCode::ValidationFailed,
-                format!("The provider refused the request: {}", truncate(&why)),
-            ),
-            other => ApiError::with_source(ErrorCode::UpstreamError, other),
+            IdentityError::Rejected(why) => Error::SendRejected(why),
+            IdentityError::InvalidRequest(why) => Error::ProviderRefused(truncate(&why)),
+            other => Error::Provider(other),
         });
     }
     Ok(VerificationStatus {
@@ -161,13 +212,10 @@ pub async fn confirm(
     accounts: &Accounts,
     id: &str,
     code: &str,
-) -> Result<VerificationStatus, ApiError> {
+) -> Result<VerificationStatus, Error> {
     let code = code.trim();
     if !(4..=10).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::validation(
-            "code",
-            "must be the digits from the SMS.",
-        ));
+        return Err(Error::invalid("code", "must be the digits from the SMS."));
     }
     let db = &accounts.db;
     let max = accounts.identity.max_attempts;
@@ -188,9 +236,7 @@ pub async fn confirm(
                 identity.ci.as_deref(),
                 phone_national.as_deref().map(person::to_e164).as_deref(),
             )
-            .ok_or_else(|| {
-                ApiError::internal(anyhow::anyhow!("verified identity without CI or phone"))
-            })?;
+            .ok_or(Error::Corrupt("verified identity without CI or phone"))?;
             store::mark_verified(
                 db,
                 id,
@@ -208,7 +254,7 @@ pub async fn confirm(
         Err(IdentityError::Rejected(why)) => {
             if attempts as u32 >= max {
                 store::fail_verification(db, id, "too_many_attempts").await?;
-                return Err(ErrorCode::VerificationAttemptsExceeded.into());
+                return Err(Error::AttemptsExceeded);
             }
             tracing::debug!(
                 verification_id = id,
@@ -216,29 +262,23 @@ pub async fn confirm(
                 "identity provider rejected the code"
             );
             let left = max - attempts as u32;
-            Err(ApiError::with_message(
-                ErrorCode::VerificationCodeInvalid,
-                format!(
-                    "The verification code is wrong; {left} attempt{} left.",
-                    if left == 1 { "" } else { "s" }
-                ),
-            ))
+            Err(Error::WrongCode { left })
         }
         Err(IdentityError::NotFound) => {
             store::fail_verification(db, id, "rejected").await?;
-            Err(ErrorCode::VerificationFailed.into())
+            Err(Error::Failed)
         }
         Err(e) => {
             store::refund_attempt(db, id).await?;
-            Err(ApiError::with_source(ErrorCode::UpstreamError, e))
+            Err(Error::Provider(e))
         }
     }
 }
 
-pub async fn status(accounts: &Accounts, id: &str) -> Result<VerificationStatus, ApiError> {
+pub async fn status(accounts: &Accounts, id: &str) -> Result<VerificationStatus, Error> {
     let row = store::get_verification(&accounts.db, id)
         .await?
-        .ok_or(ErrorCode::VerificationNotFound)?;
+        .ok_or(Error::NotFound)?;
     let purpose = match row.purpose.as_str() {
         "signup" => Purpose::Signup,
         _ => Purpose::PasswordReset,
@@ -252,37 +292,37 @@ pub async fn status(accounts: &Accounts, id: &str) -> Result<VerificationStatus,
 }
 
 /// Why a verification can no longer take a code; marks it failed if it just ran out.
-async fn closed_verification_error(accounts: &Accounts, id: &str) -> Result<ApiError, ApiError> {
+async fn closed_verification_error(accounts: &Accounts, id: &str) -> Result<Error, Error> {
     let db = &accounts.db;
     let row = store::get_verification(db, id)
         .await?
-        .ok_or(ErrorCode::VerificationNotFound)?;
+        .ok_or(Error::NotFound)?;
     Ok(match (row.status.as_str(), row.failure.as_deref()) {
-        ("verified", _) => ErrorCode::VerificationAlreadyConfirmed.into(),
-        ("consumed", _) => ErrorCode::VerificationAlreadyUsed.into(),
-        ("failed", Some("expired")) => ErrorCode::VerificationExpired.into(),
-        ("failed", Some("too_many_attempts")) => ErrorCode::VerificationAttemptsExceeded.into(),
-        ("failed", _) => ErrorCode::VerificationFailed.into(),
+        ("verified", _) => Error::AlreadyConfirmed,
+        ("consumed", _) => Error::AlreadyUsed,
+        ("failed", Some("expired")) => Error::Expired,
+        ("failed", Some("too_many_attempts")) => Error::AttemptsExceeded,
+        ("failed", _) => Error::Failed,
         _ if row.expired => {
             store::fail_verification(db, id, "expired").await?;
-            ErrorCode::VerificationExpired.into()
+            Error::Expired
         }
         _ => {
             store::fail_verification(db, id, "too_many_attempts").await?;
-            ErrorCode::VerificationAttemptsExceeded.into()
+            Error::AttemptsExceeded
         }
     })
 }
 
 /// Why a verification that exists cannot be used for `purpose` now, if it cannot.
-fn unusable(status: &str, row_purpose: &str, fresh: bool, purpose: Purpose) -> Option<ApiError> {
+fn unusable(status: &str, row_purpose: &str, fresh: bool, purpose: Purpose) -> Option<Error> {
     Some(match status {
-        "sent" => ErrorCode::VerificationNotConfirmed.into(),
-        "consumed" => ErrorCode::VerificationAlreadyUsed.into(),
-        "failed" => ErrorCode::VerificationFailed.into(),
-        _ if row_purpose != purpose.as_str() => ErrorCode::VerificationPurposeMismatch.into(),
+        "sent" => Error::NotConfirmed,
+        "consumed" => Error::AlreadyUsed,
+        "failed" => Error::Failed,
+        _ if row_purpose != purpose.as_str() => Error::PurposeMismatch,
         // Verified, right purpose, yet not usable: it was verified too long ago.
-        _ if !fresh => ErrorCode::VerificationExpired.into(),
+        _ if !fresh => Error::Expired,
         _ => return None,
     })
 }
@@ -295,16 +335,15 @@ pub async fn check_usable(
     accounts: &Accounts,
     id: &str,
     purpose: Purpose,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Error> {
     let row = store::peek_verification(&accounts.db, id, accounts.identity.use_window)
         .await?
-        .ok_or(ErrorCode::VerificationNotFound)?;
+        .ok_or(Error::NotFound)?;
     if let Some(e) = unusable(&row.status, &row.purpose, row.fresh, purpose) {
         return Err(e);
     }
-    row.person_key_hash.ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("a verified verification without a person"))
-    })
+    row.person_key_hash
+        .ok_or(Error::Corrupt("a verified verification without a person"))
 }
 
 /// Uses a completed verification once, inside the caller's transaction.
@@ -313,7 +352,7 @@ pub async fn consume(
     conn: &mut sqlx::PgConnection,
     id: &str,
     purpose: Purpose,
-) -> Result<VerifiedPerson, ApiError> {
+) -> Result<VerifiedPerson, Error> {
     if let Some(person) = store::consume_verification(
         &mut *conn,
         id,
@@ -326,8 +365,7 @@ pub async fn consume(
     }
     let row = store::get_verification(&mut *conn, id)
         .await?
-        .ok_or(ErrorCode::VerificationNotFound)?;
+        .ok_or(Error::NotFound)?;
     // Verified and of the right purpose yet not consumable: it was verified too long ago.
-    Err(unusable(&row.status, &row.purpose, false, purpose)
-        .unwrap_or_else(|| ErrorCode::VerificationExpired.into()))
+    Err(unusable(&row.status, &row.purpose, false, purpose).unwrap_or(Error::Expired))
 }

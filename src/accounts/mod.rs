@@ -25,6 +25,31 @@ use crate::providers::identity::IdentityVerifier;
 pub use store::{Demographic, demographics};
 pub use types::{DeliveryAddress, Profile, Role, TokenPair};
 
+/// What can go wrong in the accounts domain. The HTTP boundary (`routes/mod.rs`) gives each its
+/// code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The account is deleted (or being deleted): its sessions are over.
+    #[error("the account is not active")]
+    NotActive,
+    /// The password given to confirm something is not the account's.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// The CPU pool's queue is full (argon2 runs on it).
+    #[error(transparent)]
+    Overloaded(#[from] crate::cpu::Overloaded),
+    /// Argon2 could not hash a password.
+    #[error("argon2 hash: {0}")]
+    Hash(String),
+    /// An access token could not be signed.
+    #[error("issuing an access token: {0:#}")]
+    Token(anyhow::Error),
+    #[error(transparent)]
+    Identity(#[from] identity::Error),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
 /// The accounts domain's state: its database handle, token keys, provider and settings.
 #[derive(Clone)]
 pub struct Accounts(Arc<AccountsInner>);
@@ -75,7 +100,7 @@ impl Accounts {
         &self,
         conn: &mut PgConnection,
         user_id: Uuid,
-    ) -> Result<TokenPair, ApiError> {
+    ) -> Result<TokenPair, Error> {
         let session_id = Uuid::now_v7();
         let ends = store::insert_session(
             &mut *conn,
@@ -96,11 +121,14 @@ impl Accounts {
         user_id: Uuid,
         session_id: Uuid,
         session_ends: chrono::DateTime<chrono::Utc>,
-    ) -> Result<TokenPair, ApiError> {
+    ) -> Result<TokenPair, Error> {
         let refresh = tokens::new_refresh_token();
         store::insert_refresh_token(db, &tokens::refresh_token_hash(&refresh), session_id).await?;
         Ok(TokenPair {
-            access_token: self.keys.issue_access(user_id, session_id)?,
+            access_token: self
+                .keys
+                .issue_access(user_id, session_id)
+                .map_err(Error::Token)?,
             token_type: "Bearer".into(),
             expires_in: self.keys.access_ttl.as_secs(),
             refresh_token: refresh,
@@ -193,7 +221,7 @@ impl Accounts {
     }
 
     /// Whether the user's session is still live (long-lived sockets check it now and then).
-    pub async fn session_is_live(&self, user: &CurrentUser) -> Result<bool, ApiError> {
+    pub async fn session_is_live(&self, user: &CurrentUser) -> Result<bool, Error> {
         let max = self.auth.guards.session_max_lifetime;
         Ok(
             store::session_principal(&self.db, user.session_id, user.id, max)
@@ -311,11 +339,7 @@ pub async fn seed_delivery_address(
     address: DeliveryAddress,
 ) -> anyhow::Result<()> {
     let mut conn = accounts.db.acquire().await?;
-    if delivery_address(&mut *conn, user_id)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .is_some()
-    {
+    if delivery_address(&mut *conn, user_id).await?.is_some() {
         return Ok(());
     }
     store::update_profile(
@@ -333,23 +357,23 @@ pub async fn seed_delivery_address(
 /// Locks an active account for its erasure (`session_revoked` if it is not active). Product and
 /// raffle creation hold the same row ([`hold_active`]), so nothing of the account's appears
 /// between the erasure's checks and its commit.
-pub async fn lock_for_erasure(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn lock_for_erasure(tx: &mut PgConnection, user_id: Uuid) -> Result<(), Error> {
     if store::lock_for_deletion(&mut *tx, user_id).await? {
         Ok(())
     } else {
-        Err(ErrorCode::SessionRevoked.into())
+        Err(Error::NotActive)
     }
 }
 
 /// Account erasure's step in accounts, the last one (`lifecycle::erasure` runs every domain's):
 /// sessions revoked, seller applications closed (the business registration number is free
 /// again), personal data erased, the person remembered only for the re-join cool-down.
-pub async fn erase(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn erase(tx: &mut PgConnection, user_id: Uuid) -> Result<(), Error> {
     store::revoke_sessions(&mut *tx, user_id, None, "account_deleted").await?;
     store::close_applications(&mut *tx, user_id).await?;
     let person = store::anonymise_user(&mut *tx, user_id)
         .await?
-        .ok_or(ErrorCode::SessionRevoked)?;
+        .ok_or(Error::NotActive)?;
     if let Some(hash) = person {
         store::record_withdrawal(&mut *tx, &hash).await?;
     }
@@ -362,22 +386,22 @@ pub async fn confirm_password(
     accounts: &Accounts,
     user_id: Uuid,
     password: String,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let current = store::password_hash(&accounts.db, user_id).await?;
     if password::verify_on(&accounts.cpu, password, current).await? {
         Ok(())
     } else {
-        Err(ErrorCode::WrongPassword.into())
+        Err(Error::WrongPassword)
     }
 }
 
 /// Holds an active account in the caller's transaction, so that its deletion waits for it (or it
 /// for the deletion): a deleted account creates nothing. `session_revoked` if it is not active.
-pub async fn hold_active(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn hold_active(tx: &mut PgConnection, user_id: Uuid) -> Result<(), Error> {
     if store::hold_active(&mut *tx, user_id).await? {
         Ok(())
     } else {
-        Err(ErrorCode::SessionRevoked.into())
+        Err(Error::NotActive)
     }
 }
 
@@ -385,7 +409,7 @@ pub async fn hold_active(tx: &mut PgConnection, user_id: Uuid) -> Result<(), Api
 pub async fn delivery_address(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
-) -> Result<Option<DeliveryAddress>, ApiError> {
+) -> Result<Option<DeliveryAddress>, Error> {
     Ok(store::find_user(db, user_id)
         .await?
         .and_then(|u| u.delivery_address.map(|j| j.0)))
@@ -396,7 +420,7 @@ pub async fn delivery_address(
 pub async fn public_names(
     db: impl PgExecutor<'_>,
     ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, String>, ApiError> {
+) -> Result<std::collections::HashMap<Uuid, String>, Error> {
     let rows = store::public_names(db, ids).await?;
     Ok(rows
         .into_iter()
@@ -418,6 +442,6 @@ pub async fn public_names(
 }
 
 /// Whether an account is active (not deleted).
-pub async fn is_active(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<bool, ApiError> {
+pub async fn is_active(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<bool, Error> {
     Ok(store::find_user(db, user_id).await?.is_some())
 }

@@ -7,7 +7,6 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 
 use crate::cpu::{self, CpuPool, Overloaded};
-use crate::http::ApiError;
 
 /// OWASP Password Storage Cheat Sheet, argon2id: m = 19 MiB, t = 2, p = 1.
 pub const MEMORY_KIB: u32 = 19 * 1024;
@@ -45,10 +44,10 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 }
 
 /// Hashes for a request on the app's pool: `503 overloaded` when its queue is full.
-pub async fn hash_on(pool: &CpuPool, password: String) -> Result<String, ApiError> {
+pub async fn hash_on(pool: &CpuPool, password: String) -> Result<String, super::Error> {
     pool.run(move || hash_blocking(&password))
         .await?
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2 hash: {e}")))
+        .map_err(|e| super::Error::Hash(e.to_string()))
 }
 
 /// Verifies `password` against `phc`, or against a dummy hash when there is no account, for a

@@ -24,7 +24,6 @@ use uuid::Uuid;
 
 use crate::accounts::person::{clean_multiline, clean_text};
 use crate::chain::outbox::{self, AnchorInfo, AnchorState};
-use crate::http::ApiError;
 use crate::protocol::bundle::ProofBundle;
 use crate::protocol::product::{self, Record};
 use store::{ProductRow, SellerKey};
@@ -79,9 +78,9 @@ pub enum Error {
     /// A stored row holds a value the code cannot read.
     #[error("corrupt catalogue row: {0}")]
     Corrupt(String),
-    /// The seller's account refused (the accounts domain answers with an `ApiError`).
+    /// The accounts domain refused or failed.
     #[error(transparent)]
-    Accounts(ApiError),
+    Accounts(#[from] crate::accounts::Error),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -92,11 +91,6 @@ impl Error {
             field: field.to_owned(),
             reason: reason.to_owned(),
         }
-    }
-
-    /// A refusal of the accounts domain, kept as it answered.
-    fn accounts(e: impl Into<ApiError>) -> Self {
-        Error::Accounts(e.into())
     }
 }
 
@@ -554,9 +548,7 @@ impl Catalogue {
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
         // A seller whose account is being deleted lists nothing new (deletion delists all).
-        crate::accounts::hold_active(&mut tx, seller)
-            .await
-            .map_err(Error::accounts)?;
+        crate::accounts::hold_active(&mut tx, seller).await?;
         self.write_version(&mut tx, seller, id, 1, None, &input)
             .await?;
         tx.commit().await?;

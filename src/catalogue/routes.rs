@@ -436,7 +436,7 @@ impl From<super::Error> for ApiError {
             ),
             Error::NotAnchoredYet => ErrorCode::NotAnchoredYet.into(),
             Error::Key(_) | Error::Corrupt(_) => ApiError::internal(e),
-            Error::Accounts(e) => e,
+            Error::Accounts(e) => ApiError::from(e),
             Error::Db(e) => e.into(),
         }
     }

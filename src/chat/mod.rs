@@ -21,8 +21,50 @@ use uuid::Uuid;
 
 use crate::catalogue::Catalogue;
 use crate::config::ChatConfig;
-use crate::http::{ApiError, ErrorCode};
 pub use hub::Hub;
+
+/// What can go wrong in chat. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A body or client id is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    /// The body is longer than the configured most characters.
+    #[error("the message is longer than {max} characters")]
+    TooLong { max: usize },
+    /// The sender's bucket is empty: they may send again after the wait.
+    #[error("sending too fast; wait {0:?}")]
+    RateLimited(std::time::Duration),
+    /// No such conversation of the caller's, or its product is gone.
+    #[error("no such conversation")]
+    NotFound,
+    /// A seller asked to talk about their own product.
+    #[error("a conversation about one's own product")]
+    OwnProduct,
+    /// The other side deleted their account.
+    #[error("the conversation is closed")]
+    Closed,
+    /// Stored rows contradict what the code expects.
+    #[error("corrupt chat data: {0}")]
+    Corrupt(&'static str),
+    /// Reading the conversation's product failed.
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::Error),
+    /// Reading the other party's account failed.
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::Error),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Error {
+    fn invalid(field: &str, reason: &str) -> Self {
+        Error::Invalid {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
 
 /// Longest `client_id` a sender may attach.
 pub const MAX_CLIENT_ID: usize = 64;
@@ -183,14 +225,10 @@ impl Chat {
 
     /// Opens (or finds) the caller's conversation with the seller of `product_id`.
     /// Returns the conversation and whether it is new.
-    pub async fn open(
-        &self,
-        user: Uuid,
-        product_id: Uuid,
-    ) -> Result<(Conversation, bool), ApiError> {
+    pub async fn open(&self, user: Uuid, product_id: Uuid) -> Result<(Conversation, bool), Error> {
         let product = self.catalogue.product(product_id).await?;
         if product.seller_id == user {
-            return Err(ErrorCode::OwnProduct.into());
+            return Err(Error::OwnProduct);
         }
         let mut conn = self.db.acquire().await?;
         let existing = sqlx::query_scalar::<_, Uuid>(
@@ -202,7 +240,7 @@ impl Chat {
         .await?;
         // A delisted or revoked product keeps its conversations but gets no new ones.
         if existing.is_none() && (!product.listed || product.revoked_at.is_some()) {
-            return Err(ErrorCode::NotFound.into());
+            return Err(Error::NotFound);
         }
         let (row, created) = store::open_conversation(
             &mut conn,
@@ -217,12 +255,9 @@ impl Chat {
     }
 
     /// One conversation of the caller's; `not_found` for anyone else.
-    pub async fn conversation(&self, user: Uuid, id: Uuid) -> Result<Conversation, ApiError> {
+    pub async fn conversation(&self, user: Uuid, id: Uuid) -> Result<Conversation, Error> {
         let rows = store::list_conversations(&self.db, user, Some(id), None, 1).await?;
-        self.views(user, rows)
-            .await?
-            .pop()
-            .ok_or_else(|| ErrorCode::NotFound.into())
+        self.views(user, rows).await?.pop().ok_or(Error::NotFound)
     }
 
     /// The caller's conversations, most recent activity first; the cursor of the next page.
@@ -231,7 +266,7 @@ impl Chat {
         user: Uuid,
         before: Option<(i64, Uuid)>,
         limit: i64,
-    ) -> Result<(Vec<Conversation>, Option<(i64, Uuid)>), ApiError> {
+    ) -> Result<(Vec<Conversation>, Option<(i64, Uuid)>), Error> {
         let mut rows = store::list_conversations(&self.db, user, None, before, limit + 1).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
@@ -248,7 +283,7 @@ impl Chat {
         &self,
         user: Uuid,
         rows: Vec<store::ConversationListRow>,
-    ) -> Result<Vec<Conversation>, ApiError> {
+    ) -> Result<Vec<Conversation>, Error> {
         let mut product_ids: Vec<Uuid> = rows.iter().map(|r| r.conversation.product_id).collect();
         product_ids.sort();
         product_ids.dedup();
@@ -321,10 +356,10 @@ impl Chat {
         before: Option<i64>,
         after: Option<i64>,
         limit: i64,
-    ) -> Result<(Vec<Message>, bool), ApiError> {
+    ) -> Result<(Vec<Message>, bool), Error> {
         store::conversation_of(&self.db, conversation, user)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         let mut rows = store::history(&self.db, conversation, before, after, limit + 1).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
@@ -340,44 +375,38 @@ impl Chat {
         user: Uuid,
         conversation: Uuid,
         up_to: Option<i64>,
-    ) -> Result<Conversation, ApiError> {
+    ) -> Result<Conversation, Error> {
         let n = store::mark_read(&self.db, conversation, user, up_to.unwrap_or(i64::MAX)).await?;
         if n == 0 {
-            return Err(ErrorCode::NotFound.into());
+            return Err(Error::NotFound);
         }
         self.conversation(user, conversation).await
     }
 
     /// Checks a body and a client id: NFC, no control characters but newlines and tabs, not
     /// blank, at most the configured length.
-    pub fn validated_body(&self, body: &str, client_id: Option<&str>) -> Result<String, ApiError> {
+    pub fn validated_body(&self, body: &str, client_id: Option<&str>) -> Result<String, Error> {
         if let Some(c) = client_id
             && (c.is_empty() || c.chars().count() > MAX_CLIENT_ID)
         {
-            return Err(ApiError::validation(
-                "client_id",
-                "must be 1 to 64 characters.",
-            ));
+            return Err(Error::invalid("client_id", "must be 1 to 64 characters."));
         }
         let body: String = body.nfc().collect();
         if body.trim().is_empty() {
-            return Err(ApiError::validation("body", "must not be empty."));
+            return Err(Error::invalid("body", "must not be empty."));
         }
         if body
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
         {
-            return Err(ApiError::validation(
+            return Err(Error::invalid(
                 "body",
                 "must not contain control characters.",
             ));
         }
         let max = self.config.max_message_chars;
         if body.chars().count() > max {
-            return Err(ApiError::with_message(
-                ErrorCode::MessageTooLong,
-                format!("A message holds at most {max} characters."),
-            ));
+            return Err(Error::TooLong { max });
         }
         Ok(body)
     }
@@ -395,18 +424,18 @@ impl Chat {
         body: &str,
         client_id: Option<&str>,
         delivered: Option<i64>,
-    ) -> Result<Sent, ApiError> {
+    ) -> Result<Sent, Error> {
         let body = self.validated_body(body, client_id)?;
         // One bucket per person across REST, every socket and every replica.
         let rate = self.config.messages_per_second;
         let burst = f64::from(self.config.message_burst);
         if let Err(wait) = store::take_send_token(&self.db, sender, rate, burst).await? {
-            return Err(ApiError::rate_limited(wait));
+            return Err(Error::RateLimited(wait));
         }
         let mut tx = self.db.begin().await?;
         let conv = store::conversation_of(&mut *tx, conversation, sender)
             .await?
-            .ok_or(ErrorCode::NotFound)?;
+            .ok_or(Error::NotFound)?;
         // Nobody is on the other side of a deleted account: its history stays, new messages do
         // not go in (a deleted seller's products are delisted, so nothing is sold there either).
         let other = if conv.buyer_id == sender {
@@ -415,21 +444,18 @@ impl Chat {
             conv.buyer_id
         };
         if !crate::accounts::is_active(&mut *tx, other).await? {
-            return Err(ErrorCode::ConversationClosed.into());
+            return Err(Error::Closed);
         }
         store::lock_participants(&mut tx, conv.buyer_id, conv.seller_id).await?;
         let stored = store::insert_message(&mut tx, &conv, sender, &body, client_id).await?;
         let (message, duplicate) = match stored {
             Some(row) => (Message::from(row), false),
             None => {
-                let client_id = client_id.ok_or_else(|| {
-                    ApiError::internal(anyhow::anyhow!("a message without client id conflicted"))
-                })?;
+                let client_id =
+                    client_id.ok_or(Error::Corrupt("a message without client id conflicted"))?;
                 let row = store::message_by_client_id(&mut *tx, sender, client_id)
                     .await?
-                    .ok_or_else(|| {
-                        ApiError::internal(anyhow::anyhow!("conflicting message vanished"))
-                    })?;
+                    .ok_or(Error::Corrupt("conflicting message vanished"))?;
                 (Message::from(row), true)
             }
         };
@@ -452,7 +478,7 @@ impl Chat {
     }
 
     /// Up to one batch of `user`'s messages after `after`, oldest first.
-    pub async fn missed(&self, user: Uuid, after: i64) -> Result<Vec<Message>, ApiError> {
+    pub async fn missed(&self, user: Uuid, after: i64) -> Result<Vec<Message>, Error> {
         Ok(
             store::messages_for_user(&self.db, user, after, None, CATCH_UP_BATCH)
                 .await?
@@ -463,7 +489,7 @@ impl Chat {
     }
 
     /// The newest message id of any of `user`'s conversations (0 when none).
-    pub async fn latest_for(&self, user: Uuid) -> Result<i64, ApiError> {
+    pub async fn latest_for(&self, user: Uuid) -> Result<i64, Error> {
         Ok(store::latest_for_user(&self.db, user).await?)
     }
 }

@@ -360,3 +360,24 @@ pub async fn socket(
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |ws| socket::serve(ws, chat, accounts, user, registration, after)))
 }
+
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::TooLong { max } => ApiError::with_message(
+                ErrorCode::MessageTooLong,
+                format!("A message holds at most {max} characters."),
+            ),
+            Error::RateLimited(wait) => ApiError::rate_limited(wait),
+            Error::NotFound => ErrorCode::NotFound.into(),
+            Error::OwnProduct => ErrorCode::OwnProduct.into(),
+            Error::Closed => ErrorCode::ConversationClosed.into(),
+            Error::Corrupt(_) => ApiError::internal(e),
+            Error::Catalogue(e) => ApiError::from(e),
+            Error::Accounts(e) => ApiError::from(e),
+            Error::Db(e) => e.into(),
+        }
+    }
+}

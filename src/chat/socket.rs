@@ -232,7 +232,10 @@ pub async fn serve(
     let end = match conn.run(after).await {
         Ok(end) => end,
         Err(e) => {
-            tracing::warn!(user = %conn.user.id, error = %e, "chat socket failed");
+            // The cause, not the message the client would have read.
+            let cause =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |c| c.to_string());
+            tracing::warn!(user = %conn.user.id, error = %cause, "chat socket failed");
             End::Close(close::SERVER_ERROR, "server error; reconnect and resume")
         }
     };
@@ -402,7 +405,8 @@ impl Conn {
                         client_id.as_deref(),
                         Some(self.delivered),
                     )
-                    .await;
+                    .await
+                    .map_err(ApiError::from);
                 match sent {
                     Ok(sent) => {
                         let more = sent.earlier.len() as i64 == CATCH_UP_BATCH;
@@ -471,6 +475,7 @@ impl Conn {
                 .chat
                 .mark_read(self.user.id, conversation_id, up_to)
                 .await
+                .map_err(ApiError::from)
             {
                 Ok(c) => {
                     self.write(&ServerFrame::Read {

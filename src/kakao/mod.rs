@@ -26,7 +26,6 @@ use uuid::Uuid;
 use crate::catalogue::Catalogue;
 use crate::config::{KakaoConfig, RateLimit};
 use crate::http::error::unique_violation;
-use crate::http::{ApiError, ErrorCode};
 use crate::raffles::Raffles;
 use crate::search::{Search, SearchRequest};
 use answers::Links;
@@ -105,25 +104,42 @@ pub struct LinkStatus {
 }
 
 /// Why a skill request is refused (401).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// No secret is configured: the skill is off.
+    #[error("the skill is not configured")]
     NotConfigured,
     /// The header is missing or wrong.
+    #[error("the skill secret header is missing or wrong")]
     BadSecret,
     /// Another bot's request.
+    #[error("the request is another bot's")]
     OtherBot,
 }
 
-impl From<Refusal> for ApiError {
-    fn from(r: Refusal) -> ApiError {
-        let message = match r {
-            Refusal::NotConfigured => "The KakaoTalk skill is not configured on this server.",
-            Refusal::BadSecret => "The skill secret header is missing or wrong.",
-            Refusal::OtherBot => "This skill answers another bot.",
-        };
-        ApiError::with_message(ErrorCode::SkillUnauthorized, message)
-    }
+/// What can go wrong in the KakaoTalk domain. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A skill request that is not from our bot, or the skill is off.
+    #[error("skill request refused: {0}")]
+    Refused(#[from] Refusal),
+    /// Every link code drawn was another user's live code.
+    #[error("no link code is free")]
+    NoFreeCode,
+    /// A search for an answer failed.
+    #[error(transparent)]
+    Search(#[from] crate::search::Error),
+    /// Reading raffles or entries for an answer failed.
+    #[error(transparent)]
+    Raffles(#[from] crate::raffles::Error),
+    /// Reading products for an answer failed.
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::Error),
+    /// The "linked" notification could not be added.
+    #[error(transparent)]
+    Notify(#[from] crate::notify::Error),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
 }
 
 impl Kakao {
@@ -154,7 +170,7 @@ impl Kakao {
     }
 
     /// Checks the secret header, in constant time.
-    pub fn check_secret(&self, header: Option<&[u8]>) -> Result<(), Refusal> {
+    pub fn check_secret(&self, header: Option<&[u8]>) -> Result<(), Error> {
         let secret = self.secret.as_ref().ok_or(Refusal::NotConfigured)?;
         let given = header.ok_or(Refusal::BadSecret)?;
         // Comparing MACs keeps the time independent of the secret's length too.
@@ -163,16 +179,16 @@ impl Kakao {
         if bool::from(want.ct_eq(&got)) {
             Ok(())
         } else {
-            Err(Refusal::BadSecret)
+            Err(Refusal::BadSecret.into())
         }
     }
 
     /// Refuses another bot's request. A payload without a readable `bot.id` is not refused here:
     /// it gets the fallback answer and nothing else ([`Kakao::answer`]).
-    pub fn check_bot(&self, req: &SkillRequest) -> Result<(), Refusal> {
+    pub fn check_bot(&self, req: &SkillRequest) -> Result<(), Error> {
         match (&req.bot_id, &self.bot_id) {
-            (Some(given), Some(ours)) if given != ours => Err(Refusal::OtherBot),
-            (Some(_), None) => Err(Refusal::NotConfigured),
+            (Some(given), Some(ours)) if given != ours => Err(Refusal::OtherBot.into()),
+            (Some(_), None) => Err(Refusal::NotConfigured.into()),
             _ => Ok(()),
         }
     }
@@ -197,7 +213,7 @@ impl Kakao {
         }
     }
 
-    async fn run(&self, req: &SkillRequest, command: Command) -> Result<SkillResponse, ApiError> {
+    async fn run(&self, req: &SkillRequest, command: Command) -> Result<SkillResponse, Error> {
         match command {
             Command::Help => Ok(answers::help()),
             Command::Search(None) => Ok(answers::ask_search()),
@@ -223,7 +239,7 @@ impl Kakao {
         }
     }
 
-    async fn search_answer(&self, text: &str) -> Result<SkillResponse, ApiError> {
+    async fn search_answer(&self, text: &str) -> Result<SkillResponse, Error> {
         use unicode_normalization::UnicodeNormalization;
         let text: String = text.nfc().take(MAX_QUERY_CHARS).collect();
         let text = text.trim().to_owned();
@@ -245,24 +261,24 @@ impl Kakao {
         ))
     }
 
-    async fn open_raffles_answer(&self) -> Result<SkillResponse, ApiError> {
+    async fn open_raffles_answer(&self) -> Result<SkillResponse, Error> {
         let raffles = self.raffles.open_closing_soonest(OPEN_RAFFLES).await?;
         let ids: Vec<Uuid> = raffles.iter().map(|r| r.product_id).collect();
         let products = self.catalogue.products(&ids).await?;
         Ok(answers::open_raffles(&self.links, &raffles, &products))
     }
 
-    async fn raffle_answer(&self, id: Uuid) -> Result<SkillResponse, ApiError> {
-        let raffle = match self.raffles.raffle(id).await.map_err(ApiError::from) {
+    async fn raffle_answer(&self, id: Uuid) -> Result<SkillResponse, Error> {
+        let raffle = match self.raffles.raffle(id).await {
             Ok(r) => r,
-            Err(e) if e.code == ErrorCode::NotFound => return Ok(answers::raffle_not_found()),
-            Err(e) => return Err(e),
+            Err(crate::raffles::Error::NotFound) => return Ok(answers::raffle_not_found()),
+            Err(e) => return Err(e.into()),
         };
         let product = self.catalogue.products(&[raffle.product_id]).await?;
         Ok(answers::raffle(&self.links, &raffle, product.first()))
     }
 
-    async fn my_entries_answer(&self, bot_user_key: &str) -> Result<SkillResponse, ApiError> {
+    async fn my_entries_answer(&self, bot_user_key: &str) -> Result<SkillResponse, Error> {
         let Some(user) = store::linked_user(&self.db, bot_user_key).await? else {
             return Ok(answers::link_first());
         };
@@ -283,7 +299,7 @@ impl Kakao {
     /// used up, whatever comes of it; a link never replaces another silently: a Kakao user
     /// linked to another account must unlink first, and an account linked to another Kakao
     /// user is relinked only if its owner asked for the code with `replace`.
-    async fn link(&self, bot_user_key: &str, code: &str) -> Result<SkillResponse, ApiError> {
+    async fn link(&self, bot_user_key: &str, code: &str) -> Result<SkillResponse, Error> {
         let limit_key = format!(
             "kakao-link:{}",
             hex::encode(&hmac_sha256(&self.key, bot_user_key.as_bytes())[..16])
@@ -343,7 +359,7 @@ impl Kakao {
 
     /// A new one-time link code for the user, replacing any older one. `replace`: the owner
     /// agrees that the code replaces the account's existing link, if it has one.
-    pub async fn issue_code(&self, user: Uuid, replace: bool) -> Result<LinkCode, ApiError> {
+    pub async fn issue_code(&self, user: Uuid, replace: bool) -> Result<LinkCode, Error> {
         store::delete_expired_codes(&self.db).await?;
         let ttl_ms = i64::try_from(self.code_ttl.as_millis()).unwrap_or(i64::MAX);
         // Another user's live code may be the same digits: draw again.
@@ -356,13 +372,10 @@ impl Kakao {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::with_message(
-            ErrorCode::Unavailable,
-            "No link code is free right now; try again.",
-        ))
+        Err(Error::NoFreeCode)
     }
 
-    pub async fn status(&self, user: Uuid) -> Result<LinkStatus, ApiError> {
+    pub async fn status(&self, user: Uuid) -> Result<LinkStatus, Error> {
         let linked_at = store::link_of_user(&self.db, user).await?;
         Ok(LinkStatus {
             linked: linked_at.is_some(),
@@ -371,7 +384,7 @@ impl Kakao {
     }
 
     /// Unlinks the user's Kakao account and drops their code; whether one was linked.
-    pub async fn unlink(&self, user: Uuid) -> Result<bool, ApiError> {
+    pub async fn unlink(&self, user: Uuid) -> Result<bool, Error> {
         let mut conn = self.db.acquire().await?;
         Ok(store::forget(&mut conn, user).await?)
     }
@@ -379,7 +392,7 @@ impl Kakao {
 
 /// Deletes the account's Kakao link and link code, inside the account deletion's transaction:
 /// the Kakao user then reads the "link first" answer.
-pub async fn forget(tx: &mut sqlx::PgConnection, user: Uuid) -> Result<(), ApiError> {
+pub async fn forget(tx: &mut sqlx::PgConnection, user: Uuid) -> Result<(), Error> {
     store::forget(tx, user).await?;
     Ok(())
 }

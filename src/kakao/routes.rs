@@ -7,10 +7,10 @@ use axum::http::{HeaderMap, StatusCode};
 
 use super::request::SkillRequest;
 use super::response::SkillResponse;
-use super::{Kakao, LinkCode, LinkStatus, SECRET_HEADER, answers};
+use super::{Kakao, LinkCode, LinkStatus, Refusal, SECRET_HEADER, answers};
 use crate::accounts::CurrentUser;
 use crate::http::extract::OptionalJson;
-use crate::http::{ApiResult, ErrorBody, Json};
+use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json};
 
 /// Answers a Kakao i Open Builder skill request (every block of the Truffle bot calls this one
 /// skill) in the skill response format version "2.0", in Korean: product search, open raffles
@@ -114,4 +114,31 @@ pub async fn status(State(kakao): State<Kakao>, user: CurrentUser) -> ApiResult<
 pub async fn unlink(State(kakao): State<Kakao>, user: CurrentUser) -> ApiResult<StatusCode> {
     kakao.unlink(user.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::Refused(r) => {
+                let message = match r {
+                    Refusal::NotConfigured => {
+                        "The KakaoTalk skill is not configured on this server."
+                    }
+                    Refusal::BadSecret => "The skill secret header is missing or wrong.",
+                    Refusal::OtherBot => "This skill answers another bot.",
+                };
+                ApiError::with_message(ErrorCode::SkillUnauthorized, message)
+            }
+            Error::NoFreeCode => ApiError::with_message(
+                ErrorCode::Unavailable,
+                "No link code is free right now; try again.",
+            ),
+            Error::Search(e) => ApiError::from(e),
+            Error::Raffles(e) => ApiError::from(e),
+            Error::Catalogue(e) => ApiError::from(e),
+            Error::Notify(e) => e.into(),
+            Error::Db(e) => e.into(),
+        }
+    }
 }

@@ -27,7 +27,7 @@ pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), 
     catalogue::forget(&mut *tx, user_id).await?;
     raffles::withdraw_open_entries(&mut *tx, user_id).await?;
     kakao::forget(&mut *tx, user_id).await?;
-    accounts::erase(&mut *tx, user_id).await
+    Ok(accounts::erase(&mut *tx, user_id).await?)
 }
 
 /// What keeps a seller's account from being deleted, said plainly; `None` when nothing does.

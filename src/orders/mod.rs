@@ -24,7 +24,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts::{self, CurrentUser, DeliveryAddress, Role};
-use crate::http::ApiError;
 use crate::notify;
 use crate::providers::payments::{Payment, PaymentError, PaymentProvider};
 use crate::raffles::store::RaffleRow;
@@ -96,19 +95,14 @@ pub enum Error {
     Raffles(#[from] crate::raffles::Error),
     #[error(transparent)]
     Notify(#[from] crate::notify::Error),
-    /// The accounts domain failed (it answers with an `ApiError`).
+    /// The accounts domain refused or failed.
     #[error(transparent)]
-    Accounts(ApiError),
+    Accounts(#[from] crate::accounts::Error),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
 
-impl Error {
-    /// A failure of the accounts domain, kept as it answered.
-    fn accounts(e: impl Into<ApiError>) -> Self {
-        Error::Accounts(e.into())
-    }
-}
+impl Error {}
 
 #[derive(Clone)]
 pub struct Orders(Arc<OrdersInner>);
@@ -239,8 +233,7 @@ impl Orders {
             });
         }
         if accounts::delivery_address(&mut *tx, row.buyer_id)
-            .await
-            .map_err(Error::accounts)?
+            .await?
             .is_none()
         {
             return Err(Error::DeliveryAddressRequired);
@@ -332,9 +325,7 @@ impl Orders {
         row: &OrderRow,
         payment_key: &str,
     ) -> Result<(), Error> {
-        let address = accounts::delivery_address(&mut *tx, row.buyer_id)
-            .await
-            .map_err(Error::accounts)?;
+        let address = accounts::delivery_address(&mut *tx, row.buyer_id).await?;
         store::mark_paid(
             &mut *tx,
             row.id,

@@ -415,7 +415,7 @@ impl From<super::Error> for ApiError {
             Error::BadTransition { .. } => ApiError::internal(e),
             Error::Raffles(e) => ApiError::from(e),
             Error::Notify(e) => ApiError::from(e),
-            Error::Accounts(e) => e,
+            Error::Accounts(e) => ApiError::from(e),
             Error::Db(e) => e.into(),
         }
     }

@@ -25,7 +25,6 @@ use uuid::Uuid;
 use crate::accounts::CurrentUser;
 use crate::catalogue::Catalogue;
 use crate::cpu::CpuPool;
-use crate::http::ApiError;
 use crate::http::error::unique_violation;
 use crate::protocol::draw;
 pub use stage::RaffleStage;
@@ -109,9 +108,9 @@ pub enum Error {
     Catalogue(#[from] crate::catalogue::Error),
     #[error(transparent)]
     Notify(#[from] crate::notify::Error),
-    /// The seller's account refused (the accounts domain answers with an `ApiError`).
+    /// The accounts domain refused or failed.
     #[error(transparent)]
-    Accounts(ApiError),
+    Accounts(#[from] crate::accounts::Error),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -122,11 +121,6 @@ impl Error {
             field: field.to_owned(),
             reason: reason.to_owned(),
         }
-    }
-
-    /// A refusal of the accounts domain, kept as it answered.
-    fn accounts(e: impl Into<ApiError>) -> Self {
-        Error::Accounts(e.into())
     }
 }
 
@@ -431,9 +425,7 @@ impl Raffles {
         let mut tx = self.db.begin().await?;
         // Account deletion refuses while a seller has raffles under way; this makes it see
         // (or prevent) a raffle created at the same moment.
-        crate::accounts::hold_active(&mut tx, seller.id)
-            .await
-            .map_err(Error::accounts)?;
+        crate::accounts::hold_active(&mut tx, seller.id).await?;
         store::lock_product_raffles(&mut *tx, product.id).await?;
         // Read again under the product's lock: a revocation or a smaller edition committed since
         // the read above must win.

@@ -17,3 +17,19 @@ pub mod service;
 pub mod signals;
 
 pub use service::Recommendations;
+
+/// What can go wrong serving recommendations. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The CPU pool's queue is full.
+    #[error(transparent)]
+    Overloaded(#[from] crate::cpu::Overloaded),
+    /// Reading the picks' products failed.
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::Error),
+    /// Reading the picks' raffles failed.
+    #[error(transparent)]
+    Raffles(#[from] crate::raffles::Error),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}

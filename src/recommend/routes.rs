@@ -40,3 +40,15 @@ pub async fn mine(
     }
     Ok(Json(reco.for_user(user.id, limit).await?))
 }
+
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::Overloaded(e) => e.into(),
+            Error::Catalogue(e) => ApiError::from(e),
+            Error::Raffles(e) => ApiError::from(e),
+            Error::Db(e) => e.into(),
+        }
+    }
+}

@@ -20,12 +20,12 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Error;
 use super::signals::{self, Catalog, Signals};
 use crate::catalogue::store as catalogue_store;
 use crate::catalogue::{Catalogue, Product, ProductFacts, korea_today};
 use crate::config::RecoConfig;
 use crate::cpu::CpuPool;
-use crate::http::ApiError;
 use crate::periodic::Ticks;
 use crate::raffles::{Raffle, RaffleState, Raffles, Upcoming};
 use truffle_reco::data::{ItemIdx, Signal, UserQuery};
@@ -262,7 +262,7 @@ impl Recommendations {
     }
 
     /// Up to `limit` products for `user`, best first, each with its reason.
-    pub async fn for_user(&self, user: Uuid, limit: usize) -> Result<RecommendationList, ApiError> {
+    pub async fn for_user(&self, user: Uuid, limit: usize) -> Result<RecommendationList, Error> {
         let since = self.views_since();
         // One connection for the buyer's four reads: under load, four connections per request
         // would queue on the pool.
@@ -335,11 +335,7 @@ impl Recommendations {
 
     /// The picks whose raffle is still open or scheduled and whose product is still listed, as
     /// clients see them, up to `limit`.
-    async fn check(
-        &self,
-        picks: Vec<Pick>,
-        limit: usize,
-    ) -> Result<Vec<RecommendedItem>, ApiError> {
+    async fn check(&self, picks: Vec<Pick>, limit: usize) -> Result<Vec<RecommendedItem>, Error> {
         let ids: Vec<Uuid> = picks.iter().map(|p| p.product).collect();
         let mut raffles = self.raffles.latest_for_products(&ids).await?;
         let mut products: HashMap<Uuid, Product> = self

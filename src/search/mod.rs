@@ -27,8 +27,24 @@ use uuid::Uuid;
 use crate::catalogue::{Catalogue, Product};
 use crate::config::SearchConfig;
 use crate::cpu::CpuPool;
-use crate::http::ApiError;
 use crate::raffles::{Raffle, Raffles};
+
+/// What can go wrong in the search domain. The HTTP boundary (`routes.rs`) gives each its code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The CPU pool's queue is full.
+    #[error(transparent)]
+    Overloaded(#[from] crate::cpu::Overloaded),
+    /// The index could not run the search.
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// Reading the hits' products failed.
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::Error),
+    /// Reading the hits' raffles failed.
+    #[error(transparent)]
+    Raffles(#[from] crate::raffles::Error),
+}
 pub use index::{
     Facets, IndexDoc, IndexRaffle, IndexResults, Opened, Payload, SearchIndex, SearchRequest, Sort,
     StateFilter,
@@ -157,7 +173,7 @@ impl Search {
 
     /// What the index holds for these products; products that are gone or delisted come back
     /// as ids to delete.
-    pub async fn documents(&self, ids: &[Uuid]) -> Result<(Vec<IndexDoc>, Vec<Uuid>), ApiError> {
+    pub async fn documents(&self, ids: &[Uuid]) -> Result<(Vec<IndexDoc>, Vec<Uuid>), Error> {
         let products = self.catalogue.products(ids).await?;
         let mut raffles = self.raffles.latest_for_products(ids).await?;
         let mut docs = Vec::with_capacity(products.len());
@@ -305,12 +321,12 @@ impl Search {
     }
 
     /// Runs a search and reads each hit's product, raffle and chain status from Postgres.
-    pub async fn search(&self, req: SearchRequest) -> Result<IndexResults, ApiError> {
+    pub async fn search(&self, req: SearchRequest) -> Result<IndexResults, Error> {
         let index = self.index.clone();
-        self.cpu
+        Ok(self
+            .cpu
             .run(move || index.search(&req, Utc::now()))
-            .await?
-            .map_err(ApiError::internal)
+            .await??)
     }
 
     /// The hits of a search as clients see them, in the index's order. A hit whose product was
@@ -319,7 +335,7 @@ impl Search {
         &self,
         results: &IndexResults,
         scored: bool,
-    ) -> Result<Vec<SearchHit>, ApiError> {
+    ) -> Result<Vec<SearchHit>, Error> {
         let ids: Vec<Uuid> = results.hits.iter().map(|h| h.id).collect();
         let mut products: HashMap<Uuid, Product> = self
             .catalogue

@@ -172,6 +172,18 @@ pub async fn search(
     }))
 }
 
+impl From<super::Error> for ApiError {
+    fn from(e: super::Error) -> Self {
+        use super::Error;
+        match e {
+            Error::Overloaded(e) => e.into(),
+            Error::Index(_) => ApiError::internal(e),
+            Error::Catalogue(e) => ApiError::from(e),
+            Error::Raffles(e) => ApiError::from(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::Accounts;
 use crate::accounts::identity::{self, StartVerification, VerificationStatus};
-use crate::http::{ApiResult, ClientIp, ErrorBody, Json, Path};
+use crate::http::{ApiError, ApiResult, ClientIp, ErrorBody, ErrorCode, Json, Path};
 
 /// Start an identity verification (본인인증): the carrier sends a code by SMS.
 ///
@@ -56,4 +56,37 @@ pub async fn confirm_verification(
     Json(req): Json<ConfirmVerification>,
 ) -> ApiResult<Json<VerificationStatus>> {
     Ok(Json(identity::confirm(&accounts, &id, &req.code).await?))
+}
+
+impl From<identity::Error> for ApiError {
+    fn from(e: identity::Error) -> Self {
+        use identity::Error;
+        match e {
+            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::RateLimited(wait) => ApiError::rate_limited(wait),
+            Error::SendRejected(_) => ApiError::with_source(ErrorCode::VerificationFailed, e),
+            Error::ProviderRefused(why) => ApiError::with_message(
+                ErrorCode::ValidationFailed,
+                format!("The provider refused the request: {why}"),
+            ),
+            Error::Provider(e) => ApiError::with_source(ErrorCode::UpstreamError, e),
+            Error::WrongCode { left } => ApiError::with_message(
+                ErrorCode::VerificationCodeInvalid,
+                format!(
+                    "The verification code is wrong; {left} attempt{} left.",
+                    if left == 1 { "" } else { "s" }
+                ),
+            ),
+            Error::NotFound => ErrorCode::VerificationNotFound.into(),
+            Error::NotConfirmed => ErrorCode::VerificationNotConfirmed.into(),
+            Error::AlreadyConfirmed => ErrorCode::VerificationAlreadyConfirmed.into(),
+            Error::AlreadyUsed => ErrorCode::VerificationAlreadyUsed.into(),
+            Error::Expired => ErrorCode::VerificationExpired.into(),
+            Error::AttemptsExceeded => ErrorCode::VerificationAttemptsExceeded.into(),
+            Error::Failed => ErrorCode::VerificationFailed.into(),
+            Error::PurposeMismatch => ErrorCode::VerificationPurposeMismatch.into(),
+            Error::Corrupt(_) => ApiError::internal(e),
+            Error::Db(e) => e.into(),
+        }
+    }
 }
