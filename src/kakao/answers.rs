@@ -9,7 +9,7 @@ use super::response::{
     Output, QuickReply, SkillResponse, Thumbnail,
 };
 use crate::catalogue::{ChainStatus, Product};
-use crate::raffles::{Entry, Raffle, RaffleState};
+use crate::raffles::{Entry, EntryOutcome, Raffle, RaffleState};
 
 /// Where cards point: the web front end and the one card image.
 #[derive(Debug, Clone)]
@@ -281,17 +281,17 @@ pub fn outcome(entry: &Entry, raffle: Option<&Raffle>) -> String {
     if entry.withdrawn_at.is_some() {
         return "응모 취소".into();
     }
-    match (entry.outcome.as_deref(), raffle) {
-        (Some("won"), _) => "🎉 당첨! 결제 기한 안에 결제해 주세요".into(),
-        (Some("alternate"), Some(r)) => {
+    match (entry.outcome, raffle) {
+        (Some(EntryOutcome::Won), _) => "🎉 당첨! 결제 기한 안에 결제해 주세요".into(),
+        (Some(EntryOutcome::Alternate), Some(r)) => {
             let place = entry
                 .position
                 .map(|p| p.saturating_sub(r.winners) + 1)
                 .unwrap_or(1);
             format!("예비 당첨 {place}번 · 당첨자가 결제하지 않으면 차례가 와요")
         }
-        (Some("alternate"), None) => "예비 당첨".into(),
-        (Some("lost"), _) => "미당첨".into(),
+        (Some(EntryOutcome::Alternate), None) => "예비 당첨".into(),
+        (Some(EntryOutcome::Lost), _) => "미당첨".into(),
         (_, Some(r)) => match r.state {
             RaffleState::Scheduled | RaffleState::Open => {
                 format!("결과 대기 · {} 마감", korean_time(r.closes_at))
@@ -505,14 +505,14 @@ mod tests {
             ticket: String::new(),
             created_at: at,
             withdrawn_at: None,
-            outcome: Some("alternate".into()),
+            outcome: Some(EntryOutcome::Alternate),
             position: Some(3),
         };
         // Positions 0 and 1 won; 2 is the first alternate, 3 the second.
         assert!(outcome(&entry, Some(&drawn)).starts_with("예비 당첨 2번"));
-        entry.outcome = Some("won".into());
+        entry.outcome = Some(EntryOutcome::Won);
         assert!(outcome(&entry, Some(&drawn)).contains("당첨!"));
-        entry.outcome = Some("lost".into());
+        entry.outcome = Some(EntryOutcome::Lost);
         assert_eq!(outcome(&entry, Some(&drawn)), "미당첨");
         entry.outcome = None;
         let open = raffle_at(at, RaffleState::Open, 1);

@@ -5,11 +5,13 @@
 //! shipping. Purchases are the buyer's history on MyPage.
 
 pub mod deadline;
+mod refund;
 mod refunds;
 pub mod routes;
 pub mod status;
 pub mod store;
 
+pub use refund::{RefundKind, RefundStatus};
 pub use status::OrderStatus;
 
 pub use store::{Holding, holdings};

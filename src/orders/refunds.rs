@@ -8,7 +8,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Error, OrderStatus, Orders, store, transition};
+use super::{Error, OrderStatus, Orders, RefundKind, RefundStatus, store, transition};
 use crate::notify;
 use crate::providers::payments::PaymentError;
 
@@ -29,7 +29,7 @@ impl Orders {
         let Some(refund) = store::find_refund(&self.db, id).await? else {
             return Ok(());
         };
-        if refund.status != "pending" {
+        if refund.status.is_final() {
             return Ok(());
         }
         let outcome = match self
@@ -57,37 +57,42 @@ impl Orders {
         };
         match outcome {
             Outcome::Done => {
-                store::finish_refund(&mut *tx, id, "done", None).await?;
+                store::finish_refund(&mut *tx, id, RefundStatus::Done, None).await?;
                 let order = store::lock(&mut *tx, refund.order_id).await?;
                 if let Some(order) = order {
-                    if refund.kind == "refund" && order.status == OrderStatus::Refunding {
-                        transition(&mut tx, &order, OrderStatus::Refunded).await?;
-                        notify::push(
-                            &mut *tx,
-                            order.buyer_id,
-                            "refunded",
-                            "결제가 취소되었습니다",
-                            &refund.reason,
-                            json!({"order_id": order.id}),
-                        )
-                        .await?;
-                        self.hand_on(&mut tx, order.raffle_id).await?;
-                    } else if refund.kind == "late_payment" {
-                        notify::push(
-                            &mut *tx,
-                            order.buyer_id,
-                            "late_payment_refunded",
-                            "결제가 취소되었습니다",
-                            "결제 기한이 지난 뒤에 결제되어 자동으로 취소했습니다.",
-                            json!({"order_id": order.id}),
-                        )
-                        .await?;
+                    match refund.kind {
+                        RefundKind::Refund => {
+                            if order.status == OrderStatus::Refunding {
+                                transition(&mut tx, &order, OrderStatus::Refunded).await?;
+                                notify::push(
+                                    &mut *tx,
+                                    order.buyer_id,
+                                    "refunded",
+                                    "결제가 취소되었습니다",
+                                    &refund.reason,
+                                    json!({"order_id": order.id}),
+                                )
+                                .await?;
+                                self.hand_on(&mut tx, order.raffle_id).await?;
+                            }
+                        }
+                        RefundKind::LatePayment => {
+                            notify::push(
+                                &mut *tx,
+                                order.buyer_id,
+                                "late_payment_refunded",
+                                "결제가 취소되었습니다",
+                                "결제 기한이 지난 뒤에 결제되어 자동으로 취소했습니다.",
+                                json!({"order_id": order.id}),
+                            )
+                            .await?;
+                        }
                     }
                 }
             }
             Outcome::Failed(error) => {
                 tracing::warn!(refund = %id, error, "the provider refused a refund");
-                store::finish_refund(&mut *tx, id, "failed", Some(&error)).await?;
+                store::finish_refund(&mut *tx, id, RefundStatus::Failed, Some(&error)).await?;
                 store::set_attention(&mut *tx, refund.order_id, "refund_failed").await?;
             }
             Outcome::TryLater(error) => {
@@ -126,7 +131,7 @@ pub async fn refund_order(
         &key,
         order.amount_krw,
         &reason,
-        "refund",
+        RefundKind::Refund,
     )
     .await?)
 }
@@ -145,7 +150,7 @@ pub async fn refund_late_payment(
         payment_key,
         amount,
         "결제 기한이 지난 주문의 결제 취소",
-        "late_payment",
+        RefundKind::LatePayment,
     )
     .await?)
 }

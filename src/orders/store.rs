@@ -5,7 +5,7 @@ use sqlx::PgExecutor;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::OrderStatus;
+use super::{OrderStatus, RefundKind, RefundStatus};
 use crate::accounts::DeliveryAddress;
 use crate::raffles::store::RaffleRow;
 
@@ -438,8 +438,8 @@ pub struct RefundRow {
     pub payment_key: String,
     pub amount_krw: i64,
     pub reason: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: RefundKind,
+    pub status: RefundStatus,
 }
 
 /// Records a refund to ask for; a payment key already recorded keeps its first refund.
@@ -449,7 +449,7 @@ pub async fn insert_refund(
     payment_key: &str,
     amount: i64,
     reason: &str,
-    kind: &str,
+    kind: RefundKind,
 ) -> sqlx::Result<Uuid> {
     sqlx::query_scalar(
         "WITH new AS (
@@ -463,7 +463,7 @@ pub async fn insert_refund(
     .bind(payment_key)
     .bind(amount)
     .bind(reason)
-    .bind(kind)
+    .bind(kind.as_str())
     .fetch_one(db)
     .await
 }
@@ -502,20 +502,21 @@ pub async fn due_refunds(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Ve
     .await
 }
 
-/// Ends a refund: `done` or `failed` (the provider refused for good).
+/// Ends a refund: `done` or `failed` (the provider refused for good), if it may become it.
 pub async fn finish_refund(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    status: &str,
+    status: RefundStatus,
     error: Option<&str>,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE provider_refunds SET status = $2, last_error = $3, attempts = attempts + 1,
-             done_at = now() WHERE id = $1",
+             done_at = now() WHERE id = $1 AND status = ANY($4)",
     )
     .bind(id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(error)
+    .bind(RefundStatus::sources(status))
     .execute(db)
     .await?;
     Ok(())

@@ -3,6 +3,7 @@
 //! its root on chain, reveals the seed committed at creation, and computes the order that anyone
 //! can recompute (`truffle.draw/1`).
 
+mod outcome;
 mod published;
 pub mod routes;
 mod stage;
@@ -27,6 +28,7 @@ use crate::catalogue::Catalogue;
 use crate::cpu::CpuPool;
 use crate::http::error::unique_violation;
 use crate::protocol::draw;
+pub use outcome::EntryOutcome;
 pub use stage::RaffleStage;
 use store::RaffleRow;
 
@@ -304,7 +306,7 @@ pub struct Entry {
     pub created_at: DateTime<Utc>,
     pub withdrawn_at: Option<DateTime<Utc>>,
     /// After the draw: `won`, `alternate` (in order, moves up if a winner does not pay) or `lost`.
-    pub outcome: Option<String>,
+    pub outcome: Option<EntryOutcome>,
     /// After the draw: the ticket's place in the draw order (0 is first).
     pub position: Option<u32>,
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::RaffleStage;
+use super::{EntryOutcome, RaffleStage};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RaffleRow {
@@ -259,7 +259,7 @@ pub struct EntryRow {
     pub created_at: DateTime<Utc>,
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub position: Option<i32>,
-    pub outcome: Option<String>,
+    pub outcome: Option<EntryOutcome>,
 }
 
 pub async fn insert_entry(
@@ -362,16 +362,27 @@ pub async fn record_draw(
     winners: usize,
 ) -> sqlx::Result<()> {
     let positions: Vec<i32> = (0..ordered.len() as i32).collect();
+    let (undrawn_may_win, may_win) = EntryOutcome::sources(EntryOutcome::Won);
+    let (undrawn_may_wait, may_wait) = EntryOutcome::sources(EntryOutcome::Alternate);
     sqlx::query(
         "UPDATE entries e SET position = u.position,
-             outcome = CASE WHEN u.position < $3 THEN 'won' ELSE 'alternate' END
+             outcome = CASE WHEN u.position < $3 THEN $5 ELSE $6 END
          FROM unnest($2::bytea[], $4::int[]) AS u(ticket, position)
-         WHERE e.raffle_id = $1 AND e.ticket = u.ticket AND e.withdrawn_at IS NULL",
+         WHERE e.raffle_id = $1 AND e.ticket = u.ticket AND e.withdrawn_at IS NULL
+           AND CASE WHEN u.position < $3
+                    THEN (e.outcome IS NULL AND $7) OR e.outcome = ANY($8)
+                    ELSE (e.outcome IS NULL AND $9) OR e.outcome = ANY($10) END",
     )
     .bind(raffle_id)
     .bind(ordered)
     .bind(winners as i32)
     .bind(positions)
+    .bind(EntryOutcome::Won.as_str())
+    .bind(EntryOutcome::Alternate.as_str())
+    .bind(undrawn_may_win)
+    .bind(may_win)
+    .bind(undrawn_may_wait)
+    .bind(may_wait)
     .execute(db)
     .await?;
     Ok(())
@@ -435,13 +446,19 @@ pub async fn promote_next_alternate(
     db: impl PgExecutor<'_>,
     raffle_id: Uuid,
 ) -> sqlx::Result<Option<(Uuid, Uuid)>> {
+    let (undrawn_may_win, may_win) = EntryOutcome::sources(EntryOutcome::Won);
     sqlx::query_as(
-        "UPDATE entries SET outcome = 'won'
-         WHERE id = (SELECT id FROM entries WHERE raffle_id = $1 AND outcome = 'alternate'
+        "UPDATE entries SET outcome = $2
+         WHERE id = (SELECT id FROM entries WHERE raffle_id = $1 AND outcome = $3
                      ORDER BY position LIMIT 1 FOR UPDATE SKIP LOCKED)
+           AND ((outcome IS NULL AND $4) OR outcome = ANY($5))
          RETURNING id, user_id",
     )
     .bind(raffle_id)
+    .bind(EntryOutcome::Won.as_str())
+    .bind(EntryOutcome::Alternate.as_str())
+    .bind(undrawn_may_win)
+    .bind(may_win)
     .fetch_optional(db)
     .await
 }
@@ -482,7 +499,7 @@ pub async fn mark_settled(db: impl PgExecutor<'_>, raffle_id: Uuid) -> sqlx::Res
 pub async fn outcomes(
     db: impl PgExecutor<'_>,
     raffle_id: Uuid,
-) -> sqlx::Result<Vec<(Uuid, Uuid, String)>> {
+) -> sqlx::Result<Vec<(Uuid, Uuid, EntryOutcome)>> {
     sqlx::query_as(
         "SELECT id, user_id, outcome FROM entries WHERE raffle_id = $1 AND withdrawn_at IS NULL AND outcome IS NOT NULL",
     )

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::store::{self, RaffleRow, StageChange};
-use super::{RaffleStage, Raffles};
+use super::{EntryOutcome, RaffleStage, Raffles};
 use crate::chain::{ChainClient, TruffleRegistry};
 use crate::protocol::draw;
 
@@ -338,8 +338,10 @@ impl DrawWorker {
                 let outcomes = store::outcomes(&mut *tx, row.id).await?;
                 let winners: Vec<(Uuid, Uuid)> = outcomes
                     .iter()
-                    .filter(|(_, _, o)| o == "won")
-                    .map(|(e, u, _)| (*e, *u))
+                    .filter_map(|(e, u, o)| match o {
+                        EntryOutcome::Won => Some((*e, *u)),
+                        EntryOutcome::Alternate | EntryOutcome::Lost => None,
+                    })
                     .collect();
                 // Revoked while it was closing on chain (too late to cancel there): drawn as
                 // committed, and its orders ended at once. The product's lock orders this
@@ -350,11 +352,13 @@ impl DrawWorker {
                 self.after_draw
                     .drawn(&mut tx, row, &winners, revoked)
                     .await?;
-                for (_, user, outcome) in outcomes.iter().filter(|(_, _, o)| o != "won") {
-                    let body = if outcome == "alternate" {
-                        "예비 당첨자입니다. 당첨자가 기한 안에 결제하지 않으면 순서대로 기회가 옵니다."
-                    } else {
-                        "아쉽지만 당첨되지 않았습니다."
+                for (_, user, outcome) in &outcomes {
+                    let body = match outcome {
+                        EntryOutcome::Won => continue,
+                        EntryOutcome::Alternate => {
+                            "예비 당첨자입니다. 당첨자가 기한 안에 결제하지 않으면 순서대로 기회가 옵니다."
+                        }
+                        EntryOutcome::Lost => "아쉽지만 당첨되지 않았습니다.",
                     };
                     crate::notify::push(
                         &mut *tx,
