@@ -267,10 +267,8 @@ impl Chat {
         before: Option<(i64, Uuid)>,
         limit: i64,
     ) -> Result<(Vec<Conversation>, Option<(i64, Uuid)>), Error> {
-        let mut rows = store::list_conversations(&self.db, user, None, before, limit + 1).await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next = more.then(|| rows.last()).flatten().map(|r| {
+        let rows = store::list_conversations(&self.db, user, None, before, limit + 1).await?;
+        let (rows, next) = crate::db::page_of(rows, limit, |r| {
             (
                 r.conversation.last_message_id.unwrap_or(0),
                 r.conversation.id,
@@ -360,9 +358,9 @@ impl Chat {
         store::conversation_of(&self.db, conversation, user)
             .await?
             .ok_or(Error::NotFound)?;
-        let mut rows = store::history(&self.db, conversation, before, after, limit + 1).await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        let rows = store::history(&self.db, conversation, before, after, limit + 1).await?;
+        let (mut rows, more) = crate::db::page_of(rows, limit, |_| ());
+        let more = more.is_some();
         if after.is_none() {
             rows.reverse();
         }

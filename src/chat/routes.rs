@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::socket::{self, MAX_FRAME_BYTES, PROTOCOL, TOKEN_PROTOCOL_PREFIX};
 use super::{Chat, Conversation, Message, id_string};
 use crate::accounts::{Accounts, CurrentUser};
+use crate::http::page;
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,11 +73,7 @@ pub struct ConversationPage {
 }
 
 fn limit(value: Option<u32>, default: u32) -> Result<i64, ApiError> {
-    let limit = value.unwrap_or(default);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be 1 to 100."));
-    }
-    Ok(i64::from(limit))
+    Ok(i64::from(page::limit(value, default, 100)?))
 }
 
 fn parse_list_cursor(s: &str) -> Result<(i64, Uuid), ApiError> {

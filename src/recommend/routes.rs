@@ -6,6 +6,7 @@ use utoipa::IntoParams;
 
 use super::service::{MAX_LIMIT, RecommendationList, Recommendations};
 use crate::accounts::CurrentUser;
+use crate::http::page;
 use crate::http::{ApiError, ApiResult, ErrorBody, Json, Query};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -34,10 +35,7 @@ pub async fn mine(
     user: CurrentUser,
     Query(q): Query<RecommendationQuery>,
 ) -> ApiResult<Json<RecommendationList>> {
-    let limit = q.limit.unwrap_or(10) as usize;
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be 1 to 50."));
-    }
+    let limit = page::limit(q.limit, 10, MAX_LIMIT as u32)? as usize;
     Ok(Json(reco.for_user(user.id, limit).await?))
 }
 

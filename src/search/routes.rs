@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 
 use super::index::{self, SearchRequest, Sort};
 use super::{Search, SearchPage};
+use crate::http::page;
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Query};
 
 /// The longest query accepted, in characters.
@@ -86,10 +87,7 @@ pub fn request(q: SearchQuery) -> Result<SearchRequest, ApiError> {
         ));
     }
     let text = clean(q.q);
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=50).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be 1 to 50."));
-    }
+    let limit = page::limit(q.limit, 20, 50)?;
     for (field, price) in [("min_price", q.min_price), ("max_price", q.max_price)] {
         if price.is_some_and(|p| p > MAX_PRICE) {
             return Err(ApiError::validation(

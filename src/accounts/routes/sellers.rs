@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::accounts::store::{self, ApplicationRow};
 use crate::accounts::{Accounts, CurrentUser, Role, person};
 use crate::http::error::unique_violation;
+use crate::http::page::{self, page};
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -164,12 +165,7 @@ pub enum ApplicationStatusFilter {
     Closed,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ApplicationPage {
-    pub items: Vec<SellerApplication>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<Uuid>,
-}
+page!(ApplicationPage, SellerApplication, Uuid);
 
 /// List seller applications, oldest first.
 ///
@@ -188,24 +184,15 @@ pub async fn list_applications(
     Query(q): Query<ApplicationQuery>,
 ) -> ApiResult<Json<ApplicationPage>> {
     user.require_admin()?;
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be 1 to 100."));
-    }
+    let limit = i64::from(page::limit(q.limit, 20, 100)?);
     let status = q.status.map(|s| match s {
         ApplicationStatusFilter::Pending => "pending",
         ApplicationStatusFilter::Approved => "approved",
         ApplicationStatusFilter::Rejected => "rejected",
         ApplicationStatusFilter::Closed => "closed",
     });
-    let mut rows =
-        store::list_applications(&accounts.db, status, q.cursor, i64::from(limit) + 1).await?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let rows = store::list_applications(&accounts.db, status, q.cursor, limit + 1).await?;
+    let (rows, next_cursor) = crate::db::page_of(rows, limit, |r| r.id);
     Ok(Json(ApplicationPage {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor,
