@@ -104,7 +104,8 @@ impl From<store::MessageRow> for Message {
     }
 }
 
-/// Message ids travel as decimal strings; numbers are accepted on the way in.
+/// Message ids travel as decimal strings, both ways: 1 to 18 digits, as the OpenAPI pattern says
+/// (a JSON number is refused, as the document's `type: string` says).
 pub mod id_string {
     use serde::{Deserialize, Deserializer, Serializer, de};
 
@@ -113,23 +114,14 @@ pub mod id_string {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Either {
-            S(String),
-            N(i64),
+        let s = String::deserialize(d)?;
+        if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(de::Error::custom(
+                "a message id is a string of 1 to 18 digits",
+            ));
         }
-        let id = match Either::deserialize(d)? {
-            Either::S(s) => s
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| de::Error::custom("a message id is a decimal string"))?,
-            Either::N(n) => n,
-        };
-        if id < 0 {
-            return Err(de::Error::custom("a message id is not negative"));
-        }
-        Ok(id)
+        s.parse::<i64>()
+            .map_err(|_| de::Error::custom("a message id is a string of 1 to 18 digits"))
     }
 
     /// The same for an optional id.
@@ -501,5 +493,40 @@ impl Chat {
             f64::from(self.config.message_burst),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, serde::Deserialize)]
+    struct Frame {
+        #[serde(default, with = "super::id_string::option")]
+        up_to: Option<i64>,
+    }
+
+    fn read(json: &str) -> Option<Option<i64>> {
+        serde_json::from_str::<Frame>(json).ok().map(|f| f.up_to)
+    }
+
+    #[test]
+    fn message_ids_are_strings_of_1_to_18_digits_only() {
+        assert_eq!(read(r#"{"up_to": "5"}"#), Some(Some(5)));
+        assert_eq!(
+            read(r#"{"up_to": "999999999999999999"}"#),
+            Some(Some(999_999_999_999_999_999))
+        );
+        assert_eq!(read(r#"{"up_to": null}"#), Some(None));
+        assert_eq!(read(r#"{}"#), Some(None));
+        for bad in [
+            r#"0"#,
+            r#"5"#,
+            r#""""#,
+            r#"" 5""#,
+            r#""-1""#,
+            r#""1e3""#,
+            r#""1234567890123456789""#,
+        ] {
+            assert_eq!(read(&format!(r#"{{"up_to": {bad}}}"#)), None, "{bad}");
+        }
     }
 }
