@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::Accounts;
 use super::person;
 use super::store::{self, NewVerification, VerifiedFields, VerifiedPerson};
+use crate::http::Refuse as _;
 use crate::providers::identity::{Carrier, IdentityError, SendRequest, birth_from_identity_number};
 use crate::ratelimit;
 
@@ -21,8 +22,8 @@ use crate::ratelimit;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field of the request is not acceptable.
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] crate::http::Invalid),
     /// Too many codes sent to this phone or from this address: try again after the wait.
     #[error("too many verifications; wait {0:?}")]
     RateLimited(std::time::Duration),
@@ -63,15 +64,6 @@ pub enum Error {
     Corrupt(&'static str),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-}
-
-impl Error {
-    fn invalid(field: &str, reason: &str) -> Self {
-        Error::Invalid {
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -24,6 +24,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts::person::clean_text;
+use crate::http::Refuse as _;
 use store::CampaignRow;
 
 /// Most banners one `GET /v1/ads` may ask for.
@@ -123,8 +124,8 @@ pub struct Campaign {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field of a campaign or a stats range is not acceptable.
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] crate::http::Invalid),
     #[error("no such ad campaign")]
     NotFound,
     /// The campaign was ended by an admin, which is final.
@@ -138,15 +139,6 @@ pub enum Error {
     Corrupt(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-}
-
-impl Error {
-    fn invalid(field: &str, reason: &str) -> Self {
-        Error::Invalid {
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        }
-    }
 }
 
 impl TryFrom<CampaignRow> for Campaign {

@@ -287,7 +287,7 @@ impl From<super::Error> for ApiError {
     fn from(e: super::Error) -> Self {
         use super::Error;
         match e {
-            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::Invalid(e) => e.into(),
             Error::NotFound => ErrorCode::NotFound.into(),
             Error::Ended => ErrorCode::AdEnded.into(),
             Error::NotActive => ErrorCode::AdNotActive.into(),

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::accounts::person::{clean_multiline, clean_text};
 use crate::chain::outbox::{self, AnchorInfo, AnchorState};
+use crate::http::Refuse as _;
 use crate::protocol::bundle::ProofBundle;
 use crate::protocol::product::{self, Record};
 use store::{ProductRow, SellerKey};
@@ -38,8 +39,8 @@ pub fn korea_today() -> chrono::NaiveDate {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field of a product, a patch or a signature is not acceptable.
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] crate::http::Invalid),
     #[error("no such product")]
     NotFound,
     /// Someone other than the product's seller tried to change it.
@@ -83,15 +84,6 @@ pub enum Error {
     Accounts(#[from] crate::accounts::Error),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-}
-
-impl Error {
-    fn invalid(field: &str, reason: &str) -> Self {
-        Error::Invalid {
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        }
-    }
 }
 
 /// Account erasure's step in the catalogue: the person's product views are forgotten.

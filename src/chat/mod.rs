@@ -21,14 +21,15 @@ use uuid::Uuid;
 
 use crate::catalogue::Catalogue;
 use crate::config::ChatConfig;
+use crate::http::Refuse as _;
 pub use hub::Hub;
 
 /// What can go wrong in chat. The HTTP boundary (`routes.rs`) gives each its code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A body or client id is not acceptable.
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] crate::http::Invalid),
     /// The body is longer than the configured most characters.
     #[error("the message is longer than {max} characters")]
     TooLong { max: usize },
@@ -55,15 +56,6 @@ pub enum Error {
     Accounts(#[from] crate::accounts::Error),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-}
-
-impl Error {
-    fn invalid(field: &str, reason: &str) -> Self {
-        Error::Invalid {
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        }
-    }
 }
 
 /// Longest `client_id` a sender may attach.

@@ -362,7 +362,7 @@ impl From<super::Error> for ApiError {
     fn from(e: super::Error) -> Self {
         use super::Error;
         match e {
-            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::Invalid(e) => e.into(),
             Error::TooLong { max } => ApiError::with_message(
                 ErrorCode::MessageTooLong,
                 format!("A message holds at most {max} characters."),

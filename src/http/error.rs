@@ -266,6 +266,35 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// A field a domain refuses, and why: `validation_failed` naming the field at the boundary. A
+/// domain's error enum holds it as `Invalid(#[from] Invalid)` and builds it with
+/// [`Refuse::invalid`].
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct Invalid {
+    pub field: String,
+    pub reason: String,
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::validation(&e.field, &e.reason)
+    }
+}
+
+/// `Error::invalid("field", "reason.")` for every error type that can hold an [`Invalid`].
+pub trait Refuse: From<Invalid> {
+    fn invalid(field: &str, reason: &str) -> Self {
+        Invalid {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        }
+        .into()
+    }
+}
+
+impl<E: From<Invalid>> Refuse for E {}
+
 /// The name of the unique constraint a database error broke, if it is one.
 pub fn unique_violation(e: &sqlx::Error) -> Option<&str> {
     match e {

@@ -7,5 +7,5 @@ pub mod openapi;
 pub mod page;
 pub mod text;
 
-pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode};
+pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode, Invalid, Refuse};
 pub use extract::{ClientIp, Json, Path, Query};

@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::accounts::CurrentUser;
 use crate::catalogue::Catalogue;
 use crate::cpu::CpuPool;
+use crate::http::Refuse as _;
 use crate::http::error::unique_violation;
 use crate::protocol::draw;
 pub use outcome::EntryOutcome;
@@ -54,8 +55,8 @@ pub const ALTERNATES_PERIOD: chrono::TimeDelta = chrono::TimeDelta::days(28);
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field of a new raffle is not acceptable.
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] crate::http::Invalid),
     #[error("no such raffle")]
     NotFound,
     /// Someone other than the product's seller tried to raffle it.
@@ -115,15 +116,6 @@ pub enum Error {
     Accounts(#[from] crate::accounts::Error),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-}
-
-impl Error {
-    fn invalid(field: &str, reason: &str) -> Self {
-        Error::Invalid {
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        }
-    }
 }
 
 #[derive(Clone)]

@@ -62,7 +62,7 @@ impl From<identity::Error> for ApiError {
     fn from(e: identity::Error) -> Self {
         use identity::Error;
         match e {
-            Error::Invalid { field, reason } => ApiError::validation(&field, &reason),
+            Error::Invalid(e) => e.into(),
             Error::RateLimited(wait) => ApiError::rate_limited(wait),
             Error::SendRejected(_) => ApiError::with_source(ErrorCode::VerificationFailed, e),
             Error::ProviderRefused(why) => ApiError::with_message(
