@@ -18,33 +18,25 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use alloy::consensus::Transaction as _;
-use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{B256, TxHash};
 use alloy::providers::Provider;
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, anyhow, bail, ensure};
 use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
-use truffle::accounts::{self, Role, SeedPerson, password};
-use truffle::app::{AppState, Providers};
-use truffle::chain::{ChainClient, deploy_registry};
-use truffle::config::Config;
+use truffle::accounts::password;
+use truffle::chain::ChainClient;
 use truffle::protocol::merkle::{self, MerkleTree};
 use uuid::Uuid;
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_url, describe, key_hex, num};
+use common::{CHAIN_ID, DevAnvil, InProcess, PASSWORD, SELLER_EMAIL, admin_url, describe, num};
 
 /// The Merkle batch sizes whose gas is measured (records per `anchor` transaction).
 const BATCH_SIZES: [usize; 4] = [1, 16, 256, 1024];
-/// anvil's chain id (and the app's `CHAIN_ID`).
-const CHAIN_ID: u64 = 31337;
-const SELLER_EMAIL: &str = "bench-seller@bench.truffle.test";
-const PASSWORD: &str = "bench-password-1";
 /// No single request may hang the run, even if the server stalls.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the end-to-end phase asks PostgreSQL how many products are anchored.
@@ -54,7 +46,6 @@ const POLL_EVERY: Duration = Duration::from_millis(10);
 #[derive(Debug, Clone)]
 struct Settings {
     admin_url: String,
-    anvil_path: String,
     /// Anchor transactions per batch size in the gas part.
     gas_batches: usize,
     /// Transactions of the one-per-product baseline.
@@ -74,7 +65,6 @@ impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
         let s = Settings {
             admin_url: admin_url(),
-            anvil_path: std::env::var("ANVIL").unwrap_or_else(|_| truffle_testkit::anvil_path()),
             gas_batches: num("BENCH_GAS_BATCHES", 5usize)?,
             baseline_products: num("BENCH_BASELINE_PRODUCTS", 256usize)?,
             revokes: num("BENCH_REVOKES", 5usize)?,
@@ -114,17 +104,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = Settings::from_env()?;
 
-    // Our own anvil on 127.0.0.1 and a free port; dropping the instance stops it.
-    let anvil = Anvil::at(&settings.anvil_path)
-        .host("127.0.0.1")
-        .port(0u16)
-        .try_spawn()
-        .with_context(|| {
-            format!(
-                "start anvil at {} (install it: bash -c 'source scripts/lib.sh; ensure_chain_tools')",
-                settings.anvil_path
-            )
-        })?;
+    // Our own anvil; dropping it stops it.
+    let anvil = DevAnvil::start()?;
 
     // Ctrl-C abandons the run but still falls through to the DROP and anvil's shutdown below.
     let outcome = common::in_fresh_database(&settings.admin_url, |db_url| {
@@ -137,24 +118,11 @@ async fn main() -> anyhow::Result<()> {
 
     let report = outcome?;
     print_report(&report);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/results/anchor_gas.json");
-    std::fs::create_dir_all(std::path::Path::new(path).parent().expect("has a parent"))?;
-    std::fs::write(
-        path,
-        serde_json::to_string_pretty(&report.to_json())? + "\n",
-    )?;
-    println!("\nwritten to {path}");
-    Ok(())
+    common::write_report("anchor_gas", &report.to_json())
 }
 
-async fn run(settings: &Settings, anvil: &AnvilInstance, db_url: &str) -> anyhow::Result<Report> {
-    // Key 0 deploys (and owns) the registry; key 1 anchors, as in tests/api/helpers.rs.
-    let rpc = anvil.endpoint();
-    let deployer = key_hex(&anvil.keys()[0]);
-    let anchor_key = key_hex(&anvil.keys()[1]);
-    let anchorer: PrivateKeySigner = anchor_key.parse()?;
-    let registry = deploy_registry(&rpc, &deployer, anchorer.address()).await?;
-    let chain = ChainClient::with_signer(&rpc, registry, CHAIN_ID, &anchor_key)?;
+async fn run(settings: &Settings, anvil: &DevAnvil, db_url: &str) -> anyhow::Result<Report> {
+    let (registry, chain) = common::deploy(anvil).await?;
     let served = chain.rpc_chain_id().await?;
     ensure!(
         served == CHAIN_ID,
@@ -167,7 +135,7 @@ async fn run(settings: &Settings, anvil: &AnvilInstance, db_url: &str) -> anyhow
         .unwrap_or_else(|_| "anvil".into());
 
     let gas = gas_part(settings, &chain).await?;
-    let e2e = e2e_part(settings, &chain, &rpc, &anchor_key, db_url).await?;
+    let e2e = e2e_part(settings, anvil, &chain, db_url).await?;
 
     Ok(Report {
         settings: settings.clone(),
@@ -353,48 +321,33 @@ async fn gas_part(settings: &Settings, chain: &ChainClient) -> anyhow::Result<Ga
 fn app_env(
     settings: &Settings,
     db_url: &str,
-    rpc: &str,
-    registry: &str,
-    anchor_key: &str,
+    anvil: &DevAnvil,
+    chain: &ChainClient,
 ) -> HashMap<String, String> {
     let mut env = common::bench_env(db_url, settings.db_max_connections);
-    env.extend(
+    common::lift_auth_limits(&mut env);
+    anvil.configure(&mut env, chain.registry(), 1);
+    common::set(
+        &mut env,
         [
-            ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
-            ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
-            ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
-            ("ACCESS_TOKEN_TTL", "1h".into()),
             ("SEARCH_INDEX_DIR", common::index_dir("anchor_gas")),
-            ("CHAIN_RPC_URL", rpc.to_owned()),
-            ("CHAIN_ID", CHAIN_ID.to_string()),
-            ("CHAIN_REGISTRY_ADDRESS", registry.to_owned()),
-            ("ANCHOR_PRIVATE_KEY", anchor_key.to_owned()),
-            ("CHAIN_CONFIRMATIONS", "1".into()),
             ("ANCHOR_BATCH_MAX", settings.anchor_batch_max.to_string()),
             (
                 "ANCHOR_BATCH_INTERVAL",
                 settings.anchor_batch_interval.clone(),
             ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v)),
+        ],
     );
     env
 }
 
 async fn e2e_part(
     settings: &Settings,
+    anvil: &DevAnvil,
     chain: &ChainClient,
-    rpc: &str,
-    anchor_key: &str,
     db_url: &str,
 ) -> anyhow::Result<E2eResult> {
-    let registry = format!("{:#x}", chain.registry());
-    let env = app_env(settings, db_url, rpc, &registry, anchor_key);
-    let config = Config::from_env_map(&env).map_err(|e| anyhow!("{e}"))?;
-    // The dev providers (identity verification and payments), as configured.
-    let providers = Providers::from_config(&config);
-    let state = AppState::start(config, providers).await?;
+    let state = common::start_app(&app_env(settings, db_url, anvil, chain)).await?;
     ensure!(
         state.anchor_worker.is_some(),
         "the app started without its anchoring worker"
@@ -404,54 +357,17 @@ async fn e2e_part(
     // The seller, straight into the database, and their custodial key made now, so that the
     // first product's key generation is not part of the measurement.
     let hash = password::hash(PASSWORD.to_owned()).await?;
-    let seller = accounts::seed_person(
-        &state.accounts,
-        SeedPerson {
-            email: SELLER_EMAIL,
-            password_hash: &hash,
-            name: "벤치마크",
-            phone: "01090000001",
-            birth_date: chrono::NaiveDate::from_ymd_opt(1990, 3, 1).expect("valid date"),
-            gender: "female",
-            role: Role::Seller,
-        },
-    )
-    .await?;
+    let seller = common::seed_seller(&state, &hash).await?;
     state
         .catalogue
         .signing_info(seller)
         .await
         .map_err(|e| anyhow!("seller key: {e:?}"))?;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     // The anchoring worker, as `truffle serve` starts it.
-    let (workers_stop, workers_stopped) = tokio::sync::watch::channel(false);
-    let workers = state.spawn_workers(workers_stopped);
-    let server = tokio::spawn(truffle::app::serve(state, listener, async {
-        let _ = stop_rx.await;
-    }));
-
-    let result = e2e_load(settings, chain, &base, db_url).await;
-
-    // Stop the worker and the server even when the phase failed, so the pool lets go.
-    let _ = workers_stop.send(true);
-    for worker in workers {
-        if tokio::time::timeout(Duration::from_secs(10), worker)
-            .await
-            .is_err()
-        {
-            eprintln!("warning: the anchoring worker did not stop within 10 s");
-        }
-    }
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => eprintln!("warning: server stopped with an error: {e}"),
-        Ok(Err(e)) => eprintln!("warning: server task failed: {e}"),
-        Err(_) => eprintln!("warning: server did not stop within 10 s"),
-    }
+    let server = InProcess::serve(state, true).await?;
+    let result = e2e_load(settings, chain, &server.base, db_url).await;
+    server.stop().await;
     pool.close().await;
     result
 }

@@ -12,21 +12,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
-use truffle::accounts::{self, Role, SeedPerson, password};
-use truffle::app::{AppState, Providers};
-use truffle::config::Config;
+use truffle::accounts::password;
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_url, describe, num};
+use common::{InProcess, PASSWORD, admin_url, describe, num};
 
-/// The one password every benchmark user has: hashing it once keeps seeding fast.
-const PASSWORD: &str = "bench-password-1";
 /// How many argon2id verifications the cost baseline averages over.
 const ARGON2_SAMPLES: u32 = 20;
 /// No single request may hang the run, even if the server stalls.
@@ -83,65 +79,34 @@ async fn main() -> anyhow::Result<()> {
 
     let report = outcome?;
     print_table(&report);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/results/auth_load.json");
-    std::fs::create_dir_all(std::path::Path::new(path).parent().expect("has a parent"))?;
-    std::fs::write(
-        path,
-        serde_json::to_string_pretty(&report.to_json())? + "\n",
-    )?;
-    println!("\nwritten to {path}");
-    Ok(())
+    common::write_report("auth_load", &report.to_json())
 }
 
-/// The app's environment: the tests' map, with the limits a load test needs.
+/// The app's environment: the tests' map, with the limits a load test needs lifted (every
+/// request comes from 127.0.0.1 and reuses a few hundred accounts).
 fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
     let mut env = common::bench_env(db_url, settings.db_max_connections);
-    env.extend(
-        [
-            ("SEARCH_INDEX_DIR", common::index_dir("auth_load")),
-            // Every request comes from 127.0.0.1 and reuses 200 accounts: the production limits
-            // (100/15m per IP) would turn the run into a benchmark of 429s.
-            ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
-            ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
-            ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
-            // The /v1/me tokens are issued once, before the phase; they must outlive it.
-            ("ACCESS_TOKEN_TTL", "1h".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
+    common::lift_auth_limits(&mut env);
+    env.insert("SEARCH_INDEX_DIR".into(), common::index_dir("auth_load"));
     env
 }
 
 async fn run(settings: &Settings, db_url: &str) -> anyhow::Result<Report> {
-    let config = Config::from_env_map(&app_env(settings, db_url)).map_err(|e| anyhow!("{e}"))?;
-    // The dev providers (identity verification and payments), as configured.
-    let providers = Providers::from_config(&config);
-    let state = AppState::start(config, providers).await?;
+    let state = common::start_app(&app_env(settings, db_url)).await?;
     let pool = state.db.clone();
 
     // Seed before serving: one argon2 hash, then plain inserts, so seeding costs a second,
     // not 200 hashes.
     let hash = password::hash(PASSWORD.to_owned()).await?;
-    let emails = seed_users(&state, settings.users, &hash).await?;
+    let emails: Vec<String> = common::seed_buyers(&state, settings.users, &hash)
+        .await?
+        .into_iter()
+        .map(|(_, email)| email)
+        .collect();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(truffle::app::serve(state, listener, async {
-        let _ = stop_rx.await;
-    }));
-
-    let phases = run_phases(settings, &base, &emails, &hash).await;
-
-    // Stop the server even when a phase failed, so its pool lets go of the database.
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => eprintln!("warning: server stopped with an error: {e}"),
-        Ok(Err(e)) => eprintln!("warning: server task failed: {e}"),
-        Err(_) => eprintln!("warning: server did not stop within 10 s"),
-    }
+    let server = InProcess::serve(state, false).await?;
+    let phases = run_phases(settings, &server.base, &emails, &hash).await;
+    server.stop().await;
     pool.close().await;
 
     let (argon2_ms, phases) = phases?;
@@ -151,32 +116,6 @@ async fn run(settings: &Settings, db_url: &str) -> anyhow::Result<Report> {
         argon2_verify_ms: argon2_ms,
         phases,
     })
-}
-
-/// Inserts `n` verified buyers sharing one password hash; returns their emails.
-async fn seed_users(state: &AppState, n: usize, hash: &str) -> anyhow::Result<Vec<String>> {
-    let birth_date = chrono::NaiveDate::from_ymd_opt(1995, 5, 17).expect("valid date");
-    let mut emails = Vec::with_capacity(n);
-    for i in 0..n {
-        let email = format!("bench-{i:05}@bench.truffle.test");
-        // Distinct phones: the person hash (from the phone) is unique per account.
-        let phone = format!("0109{i:07}");
-        accounts::seed_person(
-            &state.accounts,
-            SeedPerson {
-                email: &email,
-                password_hash: hash,
-                name: "벤치마크",
-                phone: &phone,
-                birth_date,
-                gender: if i % 2 == 0 { "female" } else { "male" },
-                role: Role::Buyer,
-            },
-        )
-        .await?;
-        emails.push(email);
-    }
-    Ok(emails)
 }
 
 /// The argon2 baseline, then the three HTTP phases, lightest first.

@@ -18,15 +18,13 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use truffle::accounts::{self, Role, SeedPerson};
-use truffle::app::{AppState, Providers};
-use truffle::config::Config;
+use truffle::accounts::{self, Role};
 use uuid::Uuid;
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{Server, admin_url, num};
+use common::{PASSWORD, Server, admin_url, num};
 
 /// How many sockets are opened at once while connecting.
 const CONNECT_PARALLELISM: usize = 64;
@@ -94,19 +92,13 @@ async fn main() -> anyhow::Result<()> {
 
     let report = outcome?;
     print_table(&report);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/results/chat_load.json");
-    std::fs::create_dir_all(Path::new(path).parent().expect("has a parent"))?;
-    std::fs::write(
-        path,
-        serde_json::to_string_pretty(&report.to_json())? + "\n",
-    )?;
-    println!("\nwritten to {path}");
-    Ok(())
+    common::write_report("chat_load", &report.to_json())
 }
 
 fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
     let mut env = common::bench_env(db_url, settings.db_max_connections);
-    env.extend(
+    common::set(
+        &mut env,
         [
             ("ACCESS_TOKEN_TTL", "1h".into()),
             // Closed-loop senders go as fast as the server lets them: the per-socket limit would
@@ -116,9 +108,7 @@ fn app_env(settings: &Settings, db_url: &str) -> HashMap<String, String> {
             // Pings are not what is measured.
             ("CHAT_PING_INTERVAL", "5m".into()),
             ("CHAT_IDLE_TIMEOUT", "10m".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v)),
+        ],
     );
     env
 }
@@ -177,30 +167,13 @@ async fn seed(
         "SEARCH_INDEX_DIR".into(),
         run_dir.join("seed-index").display().to_string(),
     );
-    let config = Config::from_env_map(&env).map_err(|e| anyhow!("{e}"))?;
-    let providers = Providers::from_config(&config);
-    let state = AppState::start(config, providers).await?;
-    let hash = accounts::password::hash("bench-password-1".to_owned()).await?;
-    let birth_date = chrono::NaiveDate::from_ymd_opt(1994, 3, 9).expect("valid date");
+    let state = common::start_app(&env).await?;
+    let hash = accounts::password::hash(PASSWORD.to_owned()).await?;
     let seed_one = |i: usize, role: Role| {
         let state = state.clone();
         let hash = hash.clone();
         async move {
-            let email = format!("chat-{i:06}@bench.truffle.test");
-            let phone = format!("0108{i:07}");
-            let id = accounts::seed_person(
-                &state.accounts,
-                SeedPerson {
-                    email: &email,
-                    password_hash: &hash,
-                    name: "벤치마크",
-                    phone: &phone,
-                    birth_date,
-                    gender: "female",
-                    role,
-                },
-            )
-            .await?;
+            let (id, _) = common::seed_numbered(&state, i, &hash, role).await?;
             let mut conn = state.db.acquire().await?;
             let tokens = state
                 .accounts

@@ -25,22 +25,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, anyhow, bail, ensure};
-use futures::{StreamExt, TryStreamExt};
+
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use truffle::accounts::{self, Role, SeedPerson, password};
-use truffle::app::{AppState, Providers};
+use truffle::accounts::password;
+use truffle::chain::ChainClient;
 use truffle::chain::worker::AnchorWorker;
-use truffle::chain::{ChainClient, deploy_registry};
-use truffle::config::Config;
 use truffle::protocol::draw;
 use truffle::protocol::merkle::Hash;
 use truffle::raffles::worker::DrawWorker;
@@ -50,13 +46,8 @@ use uuid::Uuid;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{admin_url, describe, key_hex, num};
+use common::{DevAnvil, InProcess, PASSWORD, SELLER_EMAIL, admin_url, describe, num};
 
-/// anvil's chain id (and the app's `CHAIN_ID`).
-const CHAIN_ID: u64 = 31337;
-const SELLER_EMAIL: &str = "bench-seller@bench.truffle.test";
-/// The one password every benchmark account has: hashing it once keeps seeding fast.
-const PASSWORD: &str = "bench-password-1";
 /// No single request may hang the run, even if the server stalls.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Winners of the benchmark raffle (the product's edition is 100).
@@ -68,7 +59,6 @@ const SCALING: [usize; 2] = [10_000, 100_000];
 #[derive(Debug, Clone)]
 struct Settings {
     admin_url: String,
-    anvil_path: String,
     buyers: usize,
     concurrency: usize,
     db_max_connections: u32,
@@ -81,7 +71,6 @@ impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
         let s = Settings {
             admin_url: admin_url(),
-            anvil_path: std::env::var("ANVIL").unwrap_or_else(|_| truffle_testkit::anvil_path()),
             buyers: num("BENCH_BUYERS", 2_000usize)?,
             concurrency: num("BENCH_CONCURRENCY", 64usize)?,
             db_max_connections: num("BENCH_DB_MAX_CONNECTIONS", 20u32)?,
@@ -121,10 +110,6 @@ impl Settings {
     }
 }
 
-fn hex0x(b: &[u8]) -> String {
-    format!("0x{}", hex::encode(b))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if !common::run_as_bench("raffle_load") {
@@ -132,17 +117,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = Settings::from_env()?;
 
-    // Our own anvil on 127.0.0.1 and a free port; dropping the instance stops it.
-    let anvil = Anvil::at(&settings.anvil_path)
-        .host("127.0.0.1")
-        .port(0u16)
-        .try_spawn()
-        .with_context(|| {
-            format!(
-                "start anvil at {} (install it: bash -c 'source scripts/lib.sh; ensure_chain_tools')",
-                settings.anvil_path
-            )
-        })?;
+    // Our own anvil; dropping it stops it.
+    let anvil = DevAnvil::start()?;
 
     // Ctrl-C abandons the run but still falls through to the DROP and anvil's shutdown below.
     let outcome = common::in_fresh_database(&settings.admin_url, |db_url| {
@@ -175,16 +151,7 @@ async fn main() -> anyhow::Result<()> {
         entry_part_peak_rss_kib,
     };
     print_report(&report);
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/bench/results/raffle_load.json"
-    );
-    std::fs::create_dir_all(std::path::Path::new(path).parent().expect("has a parent"))?;
-    std::fs::write(
-        path,
-        serde_json::to_string_pretty(&report.to_json())? + "\n",
-    )?;
-    println!("\nwritten to {path}");
+    common::write_report("raffle_load", &report.to_json())?;
 
     let problems = report.entries.problems(settings.buyers);
     if !problems.is_empty() {
@@ -196,69 +163,34 @@ async fn main() -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Part 1: entry intake.
 
-/// The app's environment: anchor_gas's map, with the chain set up the way the raffle tests set
-/// it up (two confirmations, batches only when forced).
+/// The app's environment: the chain set up the way the raffle tests set it up (two
+/// confirmations, batches only when forced).
 fn app_env(
     settings: &Settings,
     db_url: &str,
-    rpc: &str,
-    registry: &str,
-    anchor_key: &str,
+    anvil: &DevAnvil,
+    chain: &ChainClient,
 ) -> HashMap<String, String> {
     let mut env = common::bench_env(db_url, settings.db_max_connections);
-    env.extend(
-        [
-            // Every login comes from 127.0.0.1: the production limits (100/15m per IP) would stop
-            // the buyers' logins after the first hundred.
-            ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
-            ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
-            ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
-            // The tokens are issued before the phase; they must outlive it.
-            ("ACCESS_TOKEN_TTL", "1h".into()),
-            ("SEARCH_INDEX_DIR", common::index_dir("raffle_load")),
-            ("CHAIN_RPC_URL", rpc.to_owned()),
-            ("CHAIN_ID", CHAIN_ID.to_string()),
-            ("CHAIN_REGISTRY_ADDRESS", registry.to_owned()),
-            ("ANCHOR_PRIVATE_KEY", anchor_key.to_owned()),
-            ("CHAIN_CONFIRMATIONS", "2".into()),
-            ("ANCHOR_BATCH_INTERVAL", "1h".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
+    common::lift_auth_limits(&mut env);
+    anvil.configure(&mut env, chain.registry(), 2);
+    env.insert("SEARCH_INDEX_DIR".into(), common::index_dir("raffle_load"));
     env
 }
 
 async fn entry_part(
     settings: &Settings,
-    anvil: &AnvilInstance,
+    anvil: &DevAnvil,
     db_url: &str,
 ) -> anyhow::Result<EntryResult> {
-    // Key 0 deploys (and owns) the registry; key 1 anchors and runs the draws, as in the tests.
-    let rpc = anvil.endpoint();
-    let deployer = key_hex(&anvil.keys()[0]);
-    let anchor_key = key_hex(&anvil.keys()[1]);
-    let anchorer: PrivateKeySigner = anchor_key.parse()?;
-    let registry = deploy_registry(&rpc, &deployer, anchorer.address()).await?;
-    let chain = ChainClient::with_signer(&rpc, registry, CHAIN_ID, &anchor_key)?;
+    let (_, chain) = common::deploy(anvil).await?;
     let node = chain
         .provider()
         .get_client_version()
         .await
         .unwrap_or_else(|_| "anvil".into());
 
-    let env = app_env(
-        settings,
-        db_url,
-        &rpc,
-        &format!("{registry:#x}"),
-        &anchor_key,
-    );
-    let config = Config::from_env_map(&env).map_err(|e| anyhow!("{e}"))?;
-    // From the configuration: the dev identity provider (IDENTITY_PROVIDER=dev) and the dev
-    // payments provider (the default), so the benchmark does not depend on the providers' list.
-    let providers = Providers::from_config(&config);
-    let state = AppState::start(config, providers).await?;
+    let state = common::start_app(&app_env(settings, db_url, anvil, &chain)).await?;
     let anchor_worker = state
         .anchor_worker
         .clone()
@@ -272,37 +204,23 @@ async fn entry_part(
     // Seed before serving: one argon2 hash, then plain inserts.
     let seed_started = Instant::now();
     let hash = password::hash(PASSWORD.to_owned()).await?;
-    accounts::seed_person(
-        &state.accounts,
-        SeedPerson {
-            email: SELLER_EMAIL,
-            password_hash: &hash,
-            name: "벤치마크",
-            phone: "01090000001",
-            birth_date: chrono::NaiveDate::from_ymd_opt(1990, 3, 1).expect("valid date"),
-            gender: "female",
-            role: Role::Seller,
-        },
-    )
-    .await?;
-    let buyers = seed_buyers(&state, settings.buyers, &hash).await?;
+    common::seed_seller(&state, &hash).await?;
+    let buyers: Vec<Buyer> = common::seed_buyers(&state, settings.buyers, &hash)
+        .await?
+        .into_iter()
+        .map(|(id, email)| Buyer { id, email })
+        .collect();
     let seed_seconds = seed_started.elapsed().as_secs_f64();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     // No background workers: the anchoring and draw workers are driven by hand, as in the tests.
-    let server = tokio::spawn(truffle::app::serve(state, listener, async {
-        let _ = stop_rx.await;
-    }));
-
+    let server = InProcess::serve(state, false).await?;
     let result = entry_load(
         settings,
         &Setup {
             chain: &chain,
             anchor_worker: &anchor_worker,
             draw_worker: &draw_worker,
-            base: &base,
+            base: &server.base,
             pool: &pool,
             db_url,
             buyers: &buyers,
@@ -314,15 +232,7 @@ async fn entry_part(
         r.seed_seconds = seed_seconds;
         r
     });
-
-    // Stop the server even when the phase failed, so its pool lets go of the database.
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => eprintln!("warning: server stopped with an error: {e}"),
-        Ok(Err(e)) => eprintln!("warning: server task failed: {e}"),
-        Err(_) => eprintln!("warning: server did not stop within 10 s"),
-    }
+    server.stop().await;
     pool.close().await;
     result
 }
@@ -331,34 +241,6 @@ async fn entry_part(
 struct Buyer {
     id: Uuid,
     email: String,
-}
-
-/// `n` identity-verified buyers sharing one password hash, each with their own phone (and so
-/// their own person hash), straight into the database.
-async fn seed_buyers(state: &AppState, n: usize, hash: &str) -> anyhow::Result<Vec<Buyer>> {
-    let birth_date = chrono::NaiveDate::from_ymd_opt(1995, 5, 17).expect("valid date");
-    futures::stream::iter(0..n)
-        .map(|i| async move {
-            let email = format!("bench-buyer-{i:07}@bench.truffle.test");
-            let phone = format!("0108{i:07}");
-            let id = accounts::seed_person(
-                &state.accounts,
-                SeedPerson {
-                    email: &email,
-                    password_hash: hash,
-                    name: "벤치마크",
-                    phone: &phone,
-                    birth_date,
-                    gender: if i % 2 == 0 { "female" } else { "male" },
-                    role: Role::Buyer,
-                },
-            )
-            .await?;
-            anyhow::Ok(Buyer { id, email })
-        })
-        .buffered(8)
-        .try_collect()
-        .await
 }
 
 /// Everything the load needs from the setup.
@@ -846,11 +728,14 @@ async fn check_entries(
     let mut matched = 0;
     let mut ticket_mismatches = 0;
     for (id, ticket) in answered {
-        let expected = hex0x(&draw::ticket(raffle_id, *id));
+        let expected = alloy::hex::encode_prefixed(draw::ticket(raffle_id, *id));
         if *ticket != expected {
             ticket_mismatches += 1;
         }
-        if by_id.get(id).is_some_and(|t| hex0x(t) == *ticket) {
+        if by_id
+            .get(id)
+            .is_some_and(|t| alloy::hex::encode_prefixed(t) == *ticket)
+        {
             matched += 1;
         }
     }
@@ -1156,7 +1041,7 @@ impl Report {
             },
             "draw": {
                 "protocol": draw::PROTOCOL,
-                "randomness": hex0x(&self.draw.randomness),
+                "randomness": alloy::hex::encode_prefixed(self.draw.randomness),
                 "tickets": "sha256(be64(counter)), sorted ascending",
                 "peak_rss_reset_per_size": self.draw.peak_reset,
                 "rows": self.draw.rows.iter().map(|r| json!({
@@ -1272,7 +1157,7 @@ fn print_report(r: &Report) {
     println!(
         "{}: order and verify, R = {} (median of the timed runs)",
         draw::PROTOCOL,
-        hex0x(&d.randomness)
+        alloy::hex::encode_prefixed(d.randomness)
     );
     println!(
         "{:>10} {:>5} {:>9} {:>8} {:>9} {:>8} {:>10} {:>9} {:>11} {:>10} {:>9} {:>7}",

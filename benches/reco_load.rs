@@ -20,16 +20,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reco_eval::baselines::{Popularity, Recommender, SegmentPopularity};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use truffle::accounts::{self, Role, SeedPerson, password};
-use truffle::app::{AppState, Providers};
-use truffle::config::Config;
+use truffle::accounts::password;
+use truffle::app::AppState;
 use truffle::demo::corpus;
 use truffle::recommend::signals::{self, Signals};
 use truffle_reco::data::{Demographics, Histories, Interaction, Signal, UserQuery};
@@ -38,12 +37,9 @@ use uuid::Uuid;
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{LoadResult, Server, admin_url, describe, num, task_load};
+use common::{LoadResult, PASSWORD, Server, admin_url, describe, num, task_load};
 
-const SELLER_EMAIL: &str = "bench-seller@bench.truffle.test";
-const PASSWORD: &str = "bench-password-1";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const RESULTS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/results/reco_load.json");
 /// Rows per bulk INSERT.
 const BATCH: usize = 20_000;
 
@@ -114,10 +110,7 @@ async fn main() -> anyhow::Result<()> {
     report["load_before"] = json!(load_before);
     report["load_after"] = json!(common::loadavg());
     print_report(&report);
-    std::fs::create_dir_all(PathBuf::from(RESULTS_PATH).parent().expect("has a parent"))?;
-    std::fs::write(RESULTS_PATH, serde_json::to_string_pretty(&report)? + "\n")?;
-    println!("\nwritten to {RESULTS_PATH}");
-    Ok(())
+    common::write_report("reco_load", &report)
 }
 
 fn app_env(
@@ -126,7 +119,8 @@ fn app_env(
     run_dir: &std::path::Path,
 ) -> HashMap<String, String> {
     let mut env = common::bench_env(db_url, settings.db_max_connections);
-    env.extend(
+    common::set(
+        &mut env,
         [
             (
                 "SEARCH_INDEX_DIR",
@@ -135,9 +129,7 @@ fn app_env(
             ("RECO_CANDIDATES", settings.candidates.to_string()),
             // Trained once at start-up; the run is over long before a second training.
             ("RECO_REBUILD_INTERVAL", "6h".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v)),
+        ],
     );
     env
 }
@@ -159,9 +151,7 @@ async fn run(
     run_dir: &std::path::Path,
 ) -> anyhow::Result<Value> {
     let env = app_env(settings, db_url, run_dir);
-    let config = Config::from_env_map(&env).map_err(|e| anyhow!("{e}"))?;
-    let providers = Providers::from_config(&config);
-    let state = AppState::start(config, providers).await?;
+    let state = common::start_app(&env).await?;
     let seeding = Instant::now();
     let world = seed(settings, &state).await?;
     let seed_seconds = seeding.elapsed().as_secs_f64();
@@ -460,19 +450,7 @@ fn http_row(key: &str, path: &str, load: &LoadResult) -> Value {
 async fn seed(settings: &Settings, state: &AppState) -> anyhow::Result<World> {
     let db = &state.db;
     let hash = password::hash(PASSWORD.to_owned()).await?;
-    let seller = accounts::seed_person(
-        &state.accounts,
-        SeedPerson {
-            email: SELLER_EMAIL,
-            password_hash: &hash,
-            name: "벤치마크",
-            phone: "01090000002",
-            birth_date: NaiveDate::from_ymd_opt(1988, 5, 1).expect("valid date"),
-            gender: "male",
-            role: Role::Seller,
-        },
-    )
-    .await?;
+    let seller = common::seed_seller(state, &hash).await?;
     let catalogue = corpus::generate(settings.products, settings.seed);
     // Index = popularity rank. The most popular are created as the API creates them.
     println!(

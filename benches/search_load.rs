@@ -32,9 +32,8 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use truffle::accounts::{self, Role, SeedPerson, password};
-use truffle::app::{AppState, Providers};
-use truffle::config::Config;
+use truffle::accounts::password;
+use truffle::app::AppState;
 use truffle::demo::corpus::{self, CorpusProduct};
 use truffle::search::{Opened, SearchIndex, SearchRequest, Sort};
 use unicode_normalization::UnicodeNormalization;
@@ -43,23 +42,19 @@ use uuid::Uuid;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{LoadResult, Server, admin_sql, admin_url, describe, num, task_load, url_for};
+use common::{
+    LoadResult, PASSWORD, Server, admin_sql, admin_url, describe, num, task_load, url_for,
+};
 
 #[path = "../tests/search/judgments.rs"]
 mod judgments;
 
 use judgments::JudgedSet;
 
-const SELLER_EMAIL: &str = "bench-seller@bench.truffle.test";
-const PASSWORD: &str = "bench-password-1";
 /// Hits per query, as `GET /v1/search` serves by default.
 const LIMIT: usize = 20;
 /// No single request or statement may hang the run.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const RESULTS_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/bench/results/search_load.json"
-);
 
 /// The queries run when tests/search/judged_queries.json is absent: what buyers type, in Korean,
 /// English, both, without spaces, with particles, with a typo, and style codes.
@@ -197,13 +192,7 @@ async fn main() -> anyhow::Result<()> {
     report.load_before = load_before;
     report.load_after = common::loadavg();
     print_report(&report);
-    std::fs::create_dir_all(Path::new(RESULTS_PATH).parent().expect("has a parent"))?;
-    std::fs::write(
-        RESULTS_PATH,
-        serde_json::to_string_pretty(&report.to_json())? + "\n",
-    )?;
-    println!("\nwritten to {RESULTS_PATH}");
-    Ok(())
+    common::write_report("search_load", &report.to_json())
 }
 
 /// Tells load threads to stop early (Ctrl-C).
@@ -297,11 +286,7 @@ fn evaluate(
 /// run's own index directory.
 fn app_env(settings: &Settings, db_url: &str, index_dir: &Path) -> HashMap<String, String> {
     let mut env = common::bench_env(db_url, settings.db_max_connections);
-    env.extend(
-        [("SEARCH_INDEX_DIR", index_dir.display().to_string())]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v)),
-    );
+    env.insert("SEARCH_INDEX_DIR".into(), index_dir.display().to_string());
     env
 }
 
@@ -314,9 +299,7 @@ async fn run(
 ) -> anyhow::Result<Report> {
     let index_dir = &run_dir.join("index");
     let env = app_env(settings, db_url, index_dir);
-    let config = Config::from_env_map(&env).map_err(|e| anyhow!("{e}"))?;
-    let providers = Providers::from_config(&config);
-    let state = AppState::start(config, providers).await?;
+    let state = common::start_app(&env).await?;
 
     // The catalogue, generated, then created product by product as the API creates them.
     let corpus = corpus::generate(settings.products, settings.seed);
@@ -411,19 +394,7 @@ async fn create_products(
     corpus: &[CorpusProduct],
 ) -> anyhow::Result<(Vec<Uuid>, f64)> {
     let hash = password::hash(PASSWORD.to_owned()).await?;
-    let seller = accounts::seed_person(
-        &state.accounts,
-        SeedPerson {
-            email: SELLER_EMAIL,
-            password_hash: &hash,
-            name: "벤치마크",
-            phone: "01090000001",
-            birth_date: chrono::NaiveDate::from_ymd_opt(1990, 3, 1).expect("valid date"),
-            gender: "female",
-            role: Role::Seller,
-        },
-    )
-    .await?;
+    let seller = common::seed_seller(state, &hash).await?;
     println!(
         "search_load: creating {} products (Catalogue::create, {} at a time)",
         corpus.len(),

@@ -13,6 +13,7 @@ pub mod chain;
 pub mod chat;
 pub mod config;
 pub mod cpu;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod http;
@@ -31,6 +32,7 @@ pub mod recommend;
 pub mod router;
 pub mod sealing;
 pub mod search;
+pub mod state;
 
 #[cfg(test)]
 mod layers;

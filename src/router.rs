@@ -44,7 +44,7 @@ use crate::search::routes as search;
     ),
     modifiers(&BearerAuth),
     // Enums that only query parameters use: parameters refer to them but do not add them.
-    components(schemas(ErrorBody, crate::search::index::Sort, accounts::sellers::ApplicationStatusFilter,
+    components(schemas(ErrorBody, crate::search::index::Sort, crate::accounts::states::ApplicationStatus,
         crate::orders::SalesFilter)),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),

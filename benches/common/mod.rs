@@ -1,6 +1,8 @@
 //! What every benchmark needs: its own database next to the tests' and the app's configuration
-//! (both from `truffle-testkit`, which the tests share), and the names of transport errors. Each benchmark is its own crate and includes this file with `#[path]`; not every one
-//! uses every item.
+//! and anvil (from `truffle-testkit`, which the tests share), the app started and served in the
+//! process or as `truffle serve`, the seeded seller and buyers, the load loop, the report file
+//! and the names of transport errors. Each benchmark is its own crate and includes this file
+//! with `#[path]`; not every one uses every item.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,7 +14,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-pub use truffle_testkit::{admin_sql, admin_url, url_for};
+use truffle::accounts::{self, Role, SeedPerson};
+use truffle::app::{AppState, Providers};
+use truffle::chain::{ChainClient, deploy_registry};
+use truffle::config::Config;
+pub use truffle_testkit::{CHAIN_ID, DevAnvil, admin_sql, admin_url, set, url_for};
+
+/// Every seeded person's password: one argon2 hash serves them all.
+pub const PASSWORD: &str = "bench-password-1";
+/// The benchmarks' one seller.
+pub const SELLER_EMAIL: &str = "bench-seller@bench.truffle.test";
 
 /// A numeric setting from the environment, or its default.
 pub fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
@@ -23,11 +34,6 @@ pub fn num<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
             .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a number")),
         Err(_) => Ok(default),
     }
-}
-
-/// A private key as the 0x-hex that configuration takes.
-pub fn key_hex(key: &alloy::signers::k256::SecretKey) -> String {
-    truffle_testkit::key_hex(&key.to_bytes())
 }
 
 /// Runs `run` on a database of its own (`truffle_bench_<random>`), created first and dropped
@@ -64,6 +70,174 @@ pub fn bench_env(db_url: &str, db_max_connections: u32) -> HashMap<String, Strin
     env.insert("DB_MAX_CONNECTIONS".into(), db_max_connections.to_string());
     env.insert("CPU_QUEUE_DEPTH".into(), "100000".into());
     env
+}
+
+/// Lifts what a load from one address over few accounts would hit: the login limits (the
+/// production ones, 100 per 15 minutes per address, would measure 429s), and access tokens
+/// issued before a phase that outlive it.
+pub fn lift_auth_limits(env: &mut HashMap<String, String>) {
+    set(
+        env,
+        [
+            ("LOGIN_LIMIT_PER_IP", "1000000/1m".into()),
+            ("LOGIN_LIMIT_PER_ACCOUNT", "1000000/1m".into()),
+            ("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "1000000/1m".into()),
+            ("ACCESS_TOKEN_TTL", "1h".into()),
+        ],
+    );
+}
+
+/// The registry deployed on `anvil` by key 0, and a client anchoring on it with key 1, as the
+/// app does.
+pub async fn deploy(anvil: &DevAnvil) -> anyhow::Result<(alloy::primitives::Address, ChainClient)> {
+    let registry = deploy_registry(&anvil.rpc, &anvil.deployer_key, anvil.anchorer).await?;
+    let chain = ChainClient::with_signer(&anvil.rpc, registry, CHAIN_ID, &anvil.anchor_key)?;
+    Ok((registry, chain))
+}
+
+/// The app on `env`, with the providers its configuration names (the `dev` ones here).
+pub async fn start_app(env: &HashMap<String, String>) -> anyhow::Result<AppState> {
+    let config = Config::from_env_map(env).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let providers = Providers::from_config(&config);
+    AppState::start(config, providers).await
+}
+
+/// The app serving HTTP in this process on a free port, with or without its background workers
+/// (a benchmark that drives them by hand starts none).
+pub struct InProcess {
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: Option<(
+        tokio::sync::watch::Sender<bool>,
+        Vec<tokio::task::JoinHandle<()>>,
+    )>,
+}
+
+impl InProcess {
+    pub async fn serve(state: AppState, with_workers: bool) -> anyhow::Result<InProcess> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let workers = with_workers.then(|| {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let handles = state.spawn_workers(stopped);
+            (stop, handles)
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(truffle::app::serve(state, listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(InProcess {
+            base,
+            stop,
+            server,
+            workers,
+        })
+    }
+
+    /// Stops the workers, then the server, waiting 10 s for each; warns of what did not stop.
+    /// Callers stop it whether their phase failed or not, so that the pool lets go of the
+    /// database.
+    pub async fn stop(self) {
+        if let Some((stop, handles)) = self.workers {
+            let _ = stop.send(true);
+            for worker in handles {
+                if tokio::time::timeout(Duration::from_secs(10), worker)
+                    .await
+                    .is_err()
+                {
+                    eprintln!("warning: a worker did not stop within 10 s");
+                }
+            }
+        }
+        let _ = self.stop.send(());
+        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => eprintln!("warning: server stopped with an error: {e}"),
+            Ok(Err(e)) => eprintln!("warning: server task failed: {e}"),
+            Err(_) => eprintln!("warning: server did not stop within 10 s"),
+        }
+    }
+}
+
+/// A verified person of the benchmarks, straight into the database (no provider, no argon2:
+/// `password_hash` is made once by the caller).
+fn person<'a>(
+    email: &'a str,
+    phone: &'a str,
+    password_hash: &'a str,
+    gender: &'a str,
+    role: Role,
+) -> SeedPerson<'a> {
+    SeedPerson {
+        email,
+        password_hash,
+        name: "벤치마크",
+        phone,
+        birth_date: chrono::NaiveDate::from_ymd_opt(1995, 5, 17).expect("valid date"),
+        gender,
+        role,
+    }
+}
+
+/// Seeds [`SELLER_EMAIL`]; returns the seller's id.
+pub async fn seed_seller(state: &AppState, password_hash: &str) -> anyhow::Result<uuid::Uuid> {
+    let p = person(
+        SELLER_EMAIL,
+        "01090000001",
+        password_hash,
+        "female",
+        Role::Seller,
+    );
+    accounts::seed_person(&state.accounts, p).await
+}
+
+/// Seeds person `i` of a run: `bench-{i:07}@bench.truffle.test` with phone `0108{i:07}`
+/// (distinct phones, so distinct person hashes), female for even `i`, male for odd. Returns the
+/// id and the email.
+pub async fn seed_numbered(
+    state: &AppState,
+    i: usize,
+    password_hash: &str,
+    role: Role,
+) -> anyhow::Result<(uuid::Uuid, String)> {
+    let email = format!("bench-{i:07}@bench.truffle.test");
+    let phone = format!("0108{i:07}");
+    let gender = if i.is_multiple_of(2) {
+        "female"
+    } else {
+        "male"
+    };
+    let id = accounts::seed_person(
+        &state.accounts,
+        person(&email, &phone, password_hash, gender, role),
+    )
+    .await?;
+    Ok((id, email))
+}
+
+/// Seeds buyers `0..n` ([`seed_numbered`]), eight at a time, in order.
+pub async fn seed_buyers(
+    state: &AppState,
+    n: usize,
+    password_hash: &str,
+) -> anyhow::Result<Vec<(uuid::Uuid, String)>> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    futures::stream::iter(0..n)
+        .map(|i| seed_numbered(state, i, password_hash, Role::Buyer))
+        .buffered(8)
+        .try_collect()
+        .await
+}
+
+/// Writes a run's report to `bench/results/<bench>.json` and says where.
+pub fn write_report(bench: &str, report: &serde_json::Value) -> anyhow::Result<()> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{bench}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")?;
+    println!("\nwritten to {}", path.display());
+    Ok(())
 }
 
 /// A transport error's kind, for the error columns.

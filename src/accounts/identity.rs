@@ -12,10 +12,12 @@ use utoipa::ToSchema;
 
 use super::Accounts;
 use super::person;
+use super::states::{VerificationFailure, VerificationState};
 use super::store::{self, NewVerification, VerifiedFields, VerifiedPerson};
 use crate::http::Refuse as _;
 use crate::providers::identity::{Carrier, IdentityError, SendRequest, birth_from_identity_number};
 use crate::ratelimit;
+use crate::state::state_machine;
 
 /// What can go wrong in an identity verification. The HTTP boundary
 /// (`routes/identity.rs`) gives each its code.
@@ -66,21 +68,18 @@ pub enum Error {
     Db(#[from] sqlx::Error),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     Signup,
     PasswordReset,
 }
 
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Signup => "signup",
-            Purpose::PasswordReset => "password_reset",
-        }
-    }
-}
+state_machine!(Purpose {
+    Signup = "signup",
+    PasswordReset = "password_reset",
+});
 
 /// `POST /v1/identity-verifications`
 #[derive(Debug, Deserialize, ToSchema)]
@@ -112,9 +111,7 @@ pub struct VerificationStatus {
     #[schema(example = "idv_0192f5a4c3d27e0b9a3c1d2e3f405162")]
     pub id: String,
     pub purpose: Purpose,
-    /// `sent`, `verified`, `failed` or `consumed`.
-    #[schema(example = "sent")]
-    pub status: String,
+    pub status: VerificationState,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -158,7 +155,7 @@ pub async fn start(
         &accounts.db,
         NewVerification {
             id: &id,
-            purpose: req.purpose.as_str(),
+            purpose: req.purpose,
             provider: accounts.verifier.name(),
             code_ttl: accounts.identity.code_ttl,
             phone: &phone,
@@ -176,7 +173,7 @@ pub async fn start(
         ip,
     };
     if let Err(e) = accounts.verifier.send(&id, &send).await {
-        store::fail_verification(&accounts.db, &id, "rejected").await?;
+        store::fail_verification(&accounts.db, &id, VerificationFailure::Rejected).await?;
         return Err(match e {
             IdentityError::Rejected(why) => Error::SendRejected(why),
             IdentityError::InvalidRequest(why) => Error::ProviderRefused(truncate(&why)),
@@ -186,7 +183,7 @@ pub async fn start(
     Ok(VerificationStatus {
         id,
         purpose: req.purpose,
-        status: "sent".into(),
+        status: VerificationState::Sent,
         expires_at: Some(expires_at),
     })
 }
@@ -245,7 +242,7 @@ pub async fn confirm(
         }
         Err(IdentityError::Rejected(why)) => {
             if attempts as u32 >= max {
-                store::fail_verification(db, id, "too_many_attempts").await?;
+                store::fail_verification(db, id, VerificationFailure::TooManyAttempts).await?;
                 return Err(Error::AttemptsExceeded);
             }
             tracing::debug!(
@@ -257,7 +254,7 @@ pub async fn confirm(
             Err(Error::WrongCode { left })
         }
         Err(IdentityError::NotFound) => {
-            store::fail_verification(db, id, "rejected").await?;
+            store::fail_verification(db, id, VerificationFailure::Rejected).await?;
             Err(Error::Failed)
         }
         Err(e) => {
@@ -271,13 +268,9 @@ pub async fn status(accounts: &Accounts, id: &str) -> Result<VerificationStatus,
     let row = store::get_verification(&accounts.db, id)
         .await?
         .ok_or(Error::NotFound)?;
-    let purpose = match row.purpose.as_str() {
-        "signup" => Purpose::Signup,
-        _ => Purpose::PasswordReset,
-    };
     Ok(VerificationStatus {
         id: row.id,
-        purpose,
+        purpose: row.purpose,
         status: row.status,
         expires_at: None,
     })
@@ -289,33 +282,42 @@ async fn closed_verification_error(accounts: &Accounts, id: &str) -> Result<Erro
     let row = store::get_verification(db, id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(match (row.status.as_str(), row.failure.as_deref()) {
-        ("verified", _) => Error::AlreadyConfirmed,
-        ("consumed", _) => Error::AlreadyUsed,
-        ("failed", Some("expired")) => Error::Expired,
-        ("failed", Some("too_many_attempts")) => Error::AttemptsExceeded,
-        ("failed", _) => Error::Failed,
-        _ if row.expired => {
-            store::fail_verification(db, id, "expired").await?;
+    use VerificationFailure as Why;
+    use VerificationState::*;
+    Ok(match (row.status, row.failure) {
+        (Verified, _) => Error::AlreadyConfirmed,
+        (Consumed, _) => Error::AlreadyUsed,
+        (Failed, Some(Why::Expired)) => Error::Expired,
+        (Failed, Some(Why::TooManyAttempts)) => Error::AttemptsExceeded,
+        (Failed, Some(Why::Rejected) | None) => Error::Failed,
+        // Still sent, yet it took no attempt: it ran out of time or of attempts just now.
+        (Sent, _) if row.expired => {
+            store::fail_verification(db, id, Why::Expired).await?;
             Error::Expired
         }
-        _ => {
-            store::fail_verification(db, id, "too_many_attempts").await?;
+        (Sent, _) => {
+            store::fail_verification(db, id, Why::TooManyAttempts).await?;
             Error::AttemptsExceeded
         }
     })
 }
 
 /// Why a verification that exists cannot be used for `purpose` now, if it cannot.
-fn unusable(status: &str, row_purpose: &str, fresh: bool, purpose: Purpose) -> Option<Error> {
+fn unusable(
+    status: VerificationState,
+    row_purpose: Purpose,
+    fresh: bool,
+    purpose: Purpose,
+) -> Option<Error> {
+    use VerificationState::*;
     Some(match status {
-        "sent" => Error::NotConfirmed,
-        "consumed" => Error::AlreadyUsed,
-        "failed" => Error::Failed,
-        _ if row_purpose != purpose.as_str() => Error::PurposeMismatch,
+        Sent => Error::NotConfirmed,
+        Consumed => Error::AlreadyUsed,
+        Failed => Error::Failed,
+        Verified if row_purpose != purpose => Error::PurposeMismatch,
         // Verified, right purpose, yet not usable: it was verified too long ago.
-        _ if !fresh => Error::Expired,
-        _ => return None,
+        Verified if !fresh => Error::Expired,
+        Verified => return None,
     })
 }
 
@@ -331,7 +333,7 @@ pub async fn check_usable(
     let row = store::peek_verification(&accounts.db, id, accounts.identity.use_window)
         .await?
         .ok_or(Error::NotFound)?;
-    if let Some(e) = unusable(&row.status, &row.purpose, row.fresh, purpose) {
+    if let Some(e) = unusable(row.status, row.purpose, row.fresh, purpose) {
         return Err(e);
     }
     row.person_key_hash
@@ -345,13 +347,8 @@ pub async fn consume(
     id: &str,
     purpose: Purpose,
 ) -> Result<VerifiedPerson, Error> {
-    if let Some(person) = store::consume_verification(
-        &mut *conn,
-        id,
-        purpose.as_str(),
-        accounts.identity.use_window,
-    )
-    .await?
+    if let Some(person) =
+        store::consume_verification(&mut *conn, id, purpose, accounts.identity.use_window).await?
     {
         return Ok(person);
     }
@@ -359,5 +356,5 @@ pub async fn consume(
         .await?
         .ok_or(Error::NotFound)?;
     // Verified and of the right purpose yet not consumable: it was verified too long ago.
-    Err(unusable(&row.status, &row.purpose, false, purpose).unwrap_or(Error::Expired))
+    Err(unusable(row.status, row.purpose, false, purpose).unwrap_or(Error::Expired))
 }

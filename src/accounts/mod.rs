@@ -3,10 +3,14 @@
 //!
 //! Other domains use [`CurrentUser`] to know who calls, and the functions here, never the tables.
 
+pub mod auth;
 pub mod identity;
 pub mod password;
 pub mod person;
+pub mod profile;
 pub mod routes;
+pub mod sellers;
+pub mod states;
 pub mod store;
 pub mod tokens;
 pub mod types;
@@ -29,12 +33,44 @@ pub use types::{DeliveryAddress, Profile, Role, TokenPair};
 /// code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A field of the request is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] crate::http::Invalid),
     /// The account is deleted (or being deleted): its sessions are over.
     #[error("the account is not active")]
     NotActive,
     /// The password given to confirm something is not the account's.
     #[error("the password is wrong")]
     WrongPassword,
+    /// Too many attempts from this address or with this verification; again after this long.
+    #[error("rate limited for {0:?}")]
+    RateLimited(std::time::Duration),
+    /// Too many failed logins on this account from all addresses together.
+    #[error("too many login attempts on this account for {0:?}")]
+    AccountLocked(std::time::Duration),
+    #[error("the email belongs to another account")]
+    EmailTaken,
+    #[error("the verified person already has an account")]
+    PersonAlreadyRegistered,
+    /// The person deleted an account within `REJOIN_COOLDOWN`.
+    #[error("the person left too recently to join again")]
+    RejoinCooldown,
+    /// Wrong email or password (which of the two is not told).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("unknown refresh token")]
+    InvalidRefreshToken,
+    /// A refresh token came back a second time: its session is ended.
+    #[error("refresh token reused")]
+    RefreshTokenReused,
+    /// The session is past `SESSION_MAX_LIFETIME`.
+    #[error("the session is past its lifetime")]
+    SessionExpired,
+    #[error("the session has ended")]
+    SessionRevoked,
+    /// No active account belongs to the verified person.
+    #[error("no account for this person")]
+    AccountNotFoundForPerson,
     /// The CPU pool's queue is full (argon2 runs on it).
     #[error(transparent)]
     Overloaded(#[from] crate::cpu::Overloaded),
@@ -425,7 +461,7 @@ pub async fn public_names(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let name = if r.status == "deleted" {
+            let name = if r.status == states::UserStatus::Deleted {
                 "탈퇴한 회원".to_owned()
             } else if let Some(nick) = r.nickname.filter(|n| !n.trim().is_empty()) {
                 nick

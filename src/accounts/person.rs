@@ -1,17 +1,11 @@
 //! Who a person is, as far as one-person-one-account goes: a keyed hash of their CI, or of their
 //! E.164 phone number when the provider gives no CI. Also phone and email normalisation.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use unicode_normalization::UnicodeNormalization;
 
 /// HMAC-SHA256 of `kind:value` under the server's person key.
 pub fn keyed_hash(secret: &[u8], kind: &str, value: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(kind.as_bytes());
-    mac.update(b":");
-    mac.update(value.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    crate::crypto::hmac_sha256(secret, &[kind.as_bytes(), b":", value.as_bytes()])
 }
 
 /// The person key hash: CI when known, else the E.164 phone.

@@ -8,6 +8,8 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgExecutor};
 use uuid::Uuid;
 
+use super::identity::Purpose;
+use super::states::{ApplicationStatus, UserStatus, VerificationFailure, VerificationState};
 use super::types::{DeliveryAddress, Role};
 
 fn interval_secs(d: Duration) -> f64 {
@@ -20,9 +22,9 @@ fn interval_secs(d: Duration) -> f64 {
 #[derive(Debug, sqlx::FromRow)]
 pub struct VerificationRow {
     pub id: String,
-    pub purpose: String,
-    pub status: String,
-    pub failure: Option<String>,
+    pub purpose: Purpose,
+    pub status: VerificationState,
+    pub failure: Option<VerificationFailure>,
     pub attempts: i32,
     pub expired: bool,
     pub verified_at: Option<DateTime<Utc>>,
@@ -30,7 +32,7 @@ pub struct VerificationRow {
 
 pub struct NewVerification<'a> {
     pub id: &'a str,
-    pub purpose: &'a str,
+    pub purpose: Purpose,
     pub provider: &'a str,
     pub code_ttl: Duration,
     pub phone: &'a str,
@@ -108,16 +110,17 @@ pub async fn refund_attempt(db: impl PgExecutor<'_>, id: &str) -> sqlx::Result<(
 pub async fn fail_verification(
     db: impl PgExecutor<'_>,
     id: &str,
-    failure: &str,
+    failure: VerificationFailure,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE identity_verifications
          SET status = 'failed', failure = $2, verified_name = NULL, phone = NULL, birth_date = NULL,
              gender = NULL, person_key_hash = NULL
-         WHERE id = $1 AND status = 'sent'",
+         WHERE id = $1 AND status = ANY($3)",
     )
     .bind(id)
     .bind(failure)
+    .bind(VerificationState::sources(VerificationState::Failed))
     .execute(db)
     .await?;
     Ok(())
@@ -141,7 +144,7 @@ pub async fn mark_verified(
          SET status = 'verified', verified_at = now(), person_key_hash = $2, verified_name = $3,
              phone = coalesce($4, phone), birth_date = coalesce($5, birth_date),
              gender = coalesce($6, gender)
-         WHERE id = $1 AND status = 'sent'",
+         WHERE id = $1 AND status = ANY($7)",
     )
     .bind(id)
     .bind(f.person_key_hash)
@@ -149,6 +152,7 @@ pub async fn mark_verified(
     .bind(f.phone)
     .bind(f.birth_date)
     .bind(f.gender)
+    .bind(VerificationState::sources(VerificationState::Verified))
     .execute(db)
     .await?;
     Ok(())
@@ -168,8 +172,8 @@ pub struct VerifiedPerson {
 /// it was confirmed within `window`, and the person it proved (while it is verified).
 #[derive(Debug, sqlx::FromRow)]
 pub struct UsableRow {
-    pub purpose: String,
-    pub status: String,
+    pub purpose: Purpose,
+    pub status: VerificationState,
     pub fresh: bool,
     pub person_key_hash: Option<Vec<u8>>,
 }
@@ -197,14 +201,14 @@ pub async fn peek_verification(
 pub async fn consume_verification(
     db: impl PgExecutor<'_>,
     id: &str,
-    purpose: &str,
+    purpose: Purpose,
     window: Duration,
 ) -> sqlx::Result<Option<VerifiedPerson>> {
     sqlx::query_as(
         "WITH old AS (
              SELECT id, person_key_hash, verified_name, phone, birth_date, gender
              FROM identity_verifications
-             WHERE id = $1 AND status = 'verified' AND purpose = $2
+             WHERE id = $1 AND status = ANY($4) AND purpose = $2
                AND verified_at + make_interval(secs => $3) > now()
              FOR UPDATE
          )
@@ -217,6 +221,7 @@ pub async fn consume_verification(
     .bind(id)
     .bind(purpose)
     .bind(interval_secs(window))
+    .bind(VerificationState::sources(VerificationState::Consumed))
     .fetch_optional(db)
     .await
 }
@@ -630,7 +635,7 @@ pub struct ApplicationRow {
     pub user_id: Uuid,
     pub business_name: String,
     pub business_registration_number: String,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub decision_reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -675,7 +680,7 @@ pub async fn latest_application(
 /// Applications oldest first (ids are UUIDv7, so id order is time order), after `cursor`.
 pub async fn list_applications(
     db: impl PgExecutor<'_>,
-    status: Option<&str>,
+    status: Option<ApplicationStatus>,
     cursor: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<ApplicationRow>> {
@@ -703,22 +708,24 @@ pub async fn lock_application(
     .await
 }
 
+/// Records an admin's decision; `None` when the application may no longer become `status`.
 pub async fn decide_application(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    status: &str,
+    status: ApplicationStatus,
     admin: Uuid,
     reason: Option<&str>,
-) -> sqlx::Result<ApplicationRow> {
+) -> sqlx::Result<Option<ApplicationRow>> {
     sqlx::query_as(AssertSqlSafe(format!(
         "UPDATE seller_applications SET status = $2, decided_by = $3, decision_reason = $4, decided_at = now()
-         WHERE id = $1 RETURNING {APPLICATION_COLUMNS}"
+         WHERE id = $1 AND status = ANY($5) RETURNING {APPLICATION_COLUMNS}"
     )))
     .bind(id)
     .bind(status)
     .bind(admin)
     .bind(reason)
-    .fetch_one(db)
+    .bind(ApplicationStatus::sources(status))
+    .fetch_optional(db)
     .await
 }
 
@@ -727,9 +734,10 @@ pub async fn decide_application(
 pub async fn close_applications(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "UPDATE seller_applications SET status = 'closed'
-         WHERE user_id = $1 AND status IN ('pending', 'approved')",
+         WHERE user_id = $1 AND status = ANY($2)",
     )
     .bind(user_id)
+    .bind(ApplicationStatus::sources(ApplicationStatus::Closed))
     .execute(db)
     .await?;
     Ok(done.rows_affected())
@@ -770,7 +778,7 @@ pub struct PublicNameRow {
     pub id: Uuid,
     pub nickname: Option<String>,
     pub verified_name: Option<String>,
-    pub status: String,
+    pub status: UserStatus,
 }
 
 pub async fn public_names(

@@ -14,11 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -79,8 +77,9 @@ impl Placement {
     }
 }
 
-/// Where a campaign stands, by the database's clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// Where a campaign stands, by the database's clock (computed by the query, not stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     /// Before `starts_at`.
@@ -146,13 +145,6 @@ impl TryFrom<CampaignRow> for Campaign {
     fn try_from(r: CampaignRow) -> Result<Self, Error> {
         let placement = Placement::parse(&r.placement)
             .map_err(|_| Error::Corrupt(format!("stored placement {:?}", r.placement)))?;
-        let status = match r.status.as_str() {
-            "scheduled" => CampaignStatus::Scheduled,
-            "active" => CampaignStatus::Active,
-            "paused" => CampaignStatus::Paused,
-            "ended" => CampaignStatus::Ended,
-            other => return Err(Error::Corrupt(format!("stored status {other:?}"))),
-        };
         Ok(Campaign {
             id: r.id,
             name: r.name,
@@ -163,7 +155,7 @@ impl TryFrom<CampaignRow> for Campaign {
             ends_at: r.ends_at,
             weight: r.weight,
             paused: r.paused,
-            status,
+            status: r.status,
             ended_at: r.ended_at,
             created_by: r.created_by,
             created_at: r.created_at,
@@ -402,17 +394,21 @@ fn weight_of(input: i64) -> Result<i32, Error> {
 /// The viewer-hash key for a deployment, derived from a server secret under its own label so it
 /// is never the same key as anything else derived from that secret.
 pub fn derive_viewer_key(server_secret: &[u8]) -> Vec<u8> {
-    hmac_sha256(server_secret, &[b"truffle.ads.viewer/1"])
+    hmac_framed(server_secret, &[b"truffle.ads.viewer/1"])
 }
 
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    for part in parts {
-        // Length-prefixed, so that no two different part lists hash alike.
-        mac.update(&(part.len() as u64).to_be_bytes());
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().to_vec()
+/// HMAC-SHA256 of `parts`, each length-prefixed so that no two different part lists hash alike.
+fn hmac_framed(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let framed: Vec<u8> = parts
+        .iter()
+        .flat_map(|part| {
+            (part.len() as u64)
+                .to_be_bytes()
+                .into_iter()
+                .chain(part.iter().copied())
+        })
+        .collect();
+    crate::crypto::hmac_sha256(key, &[&framed])
 }
 
 /// The keyed hash that stands for a viewer: of the user id, else of the client's address
@@ -420,10 +416,10 @@ fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 /// addresses rotate).
 pub fn viewer_hash(key: &[u8], viewer: Viewer) -> Vec<u8> {
     match viewer {
-        Viewer::User(id) => hmac_sha256(key, &[b"user", id.as_bytes()]),
+        Viewer::User(id) => hmac_framed(key, &[b"user", id.as_bytes()]),
         Viewer::Anonymous { ip } => {
             let prefix = crate::ratelimit::address_key(ip);
-            hmac_sha256(key, &[b"address", prefix.as_bytes()])
+            hmac_framed(key, &[b"address", prefix.as_bytes()])
         }
     }
 }

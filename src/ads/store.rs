@@ -22,8 +22,7 @@ pub struct CampaignRow {
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// `scheduled`, `active`, `paused` or `ended`, by the database's clock.
-    pub status: String,
+    pub status: super::CampaignStatus,
 }
 
 /// A campaign's columns with its status; also what writes return (a data-modifying CTE's

@@ -272,10 +272,6 @@ pub fn validated_tags(tags: Vec<String>) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
-fn hex0x(bytes: &[u8]) -> String {
-    format!("0x{}", hex::encode(bytes))
-}
-
 fn b256(bytes: &[u8]) -> B256 {
     B256::try_from(bytes).unwrap_or_default()
 }
@@ -836,7 +832,7 @@ impl Catalogue {
             record,
             content_hash: hash.to_string(),
             seller_address: rec.seller_address,
-            signature: hex0x(&signature),
+            signature: hex::encode_prefixed(&signature),
             eip712: product::typed_data_json(&message, self.chain_id),
             leaf: leaf.to_string(),
             proof: info.proof.iter().map(|p| p.to_string()).collect(),

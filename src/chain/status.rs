@@ -18,6 +18,7 @@
 //! `confirmed` is final for both. The database holds the same names, with a CHECK listing them.
 
 use super::outbox::AnchorState;
+use crate::state::state_machine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
@@ -32,38 +33,20 @@ pub enum BatchStatus {
     Confirmed,
 }
 
-impl BatchStatus {
-    pub const ALL: [BatchStatus; 4] = [Self::Built, Self::Sent, Self::Mined, Self::Confirmed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Built => "built",
-            Self::Sent => "sent",
-            Self::Mined => "mined",
-            Self::Confirmed => "confirmed",
-        }
-    }
-
-    /// The one list of allowed moves.
-    pub fn may_become(self, next: BatchStatus) -> bool {
+state_machine! {
+    BatchStatus { Built = "built", Sent = "sent", Mined = "mined", Confirmed = "confirmed" }
+    moves(from, next) {
         use BatchStatus::*;
-        match self {
+        match from {
             Built => matches!(next, Sent | Mined),
             Sent => matches!(next, Sent | Mined),
             Mined => matches!(next, Confirmed),
             Confirmed => false,
         }
     }
+}
 
-    /// The states that may become `next`: the guard of the UPDATEs that move a batch.
-    pub fn sources(next: BatchStatus) -> Vec<&'static str> {
-        Self::ALL
-            .into_iter()
-            .filter(|s| s.may_become(next))
-            .map(Self::as_str)
-            .collect()
-    }
-
+impl BatchStatus {
     /// Where a hash in a batch in this state stands.
     pub fn anchor_state(self) -> AnchorState {
         match self {
@@ -87,39 +70,20 @@ pub enum RevocationStatus {
     Confirmed,
 }
 
-impl RevocationStatus {
-    pub const ALL: [RevocationStatus; 4] =
-        [Self::Pending, Self::Sent, Self::Mined, Self::Confirmed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Mined => "mined",
-            Self::Confirmed => "confirmed",
-        }
-    }
-
-    /// The one list of allowed moves.
-    pub fn may_become(self, next: RevocationStatus) -> bool {
+state_machine! {
+    RevocationStatus { Pending = "pending", Sent = "sent", Mined = "mined", Confirmed = "confirmed" }
+    moves(from, next) {
         use RevocationStatus::*;
-        match self {
+        match from {
             Pending => matches!(next, Sent | Mined),
             Sent => matches!(next, Sent | Mined),
             Mined => matches!(next, Confirmed),
             Confirmed => false,
         }
     }
+}
 
-    /// The states that may become `next`: the guard of the UPDATE that moves a revocation.
-    pub fn sources(next: RevocationStatus) -> Vec<&'static str> {
-        Self::ALL
-            .into_iter()
-            .filter(|s| s.may_become(next))
-            .map(Self::as_str)
-            .collect()
-    }
-
+impl RevocationStatus {
     /// Where a revocation in this state stands, in the words of an anchoring.
     pub fn anchor_state(self) -> AnchorState {
         match self {

@@ -15,16 +15,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::catalogue::Catalogue;
 use crate::config::{KakaoConfig, RateLimit};
+use crate::crypto::hmac_sha256;
 use crate::http::error::unique_violation;
 use crate::raffles::Raffles;
 use crate::search::{Search, SearchRequest};
@@ -78,13 +77,7 @@ impl std::ops::Deref for Kakao {
 
 /// The key that hashes link codes, derived from a server secret under its own label.
 pub fn derive_code_key(server_secret: &[u8]) -> Vec<u8> {
-    hmac_sha256(server_secret, b"truffle.kakao.link/1")
-}
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+    hmac_sha256(server_secret, &[b"truffle.kakao.link/1"])
 }
 
 /// A new link code: what the user types into KakaoTalk, and until when it works.
@@ -174,8 +167,8 @@ impl Kakao {
         let secret = self.secret.as_ref().ok_or(Refusal::NotConfigured)?;
         let given = header.ok_or(Refusal::BadSecret)?;
         // Comparing MACs keeps the time independent of the secret's length too.
-        let want = hmac_sha256(&self.key, secret.expose_secret().as_bytes());
-        let got = hmac_sha256(&self.key, given);
+        let want = hmac_sha256(&self.key, &[secret.expose_secret().as_bytes()]);
+        let got = hmac_sha256(&self.key, &[given]);
         if bool::from(want.ct_eq(&got)) {
             Ok(())
         } else {
@@ -302,7 +295,7 @@ impl Kakao {
     async fn link(&self, bot_user_key: &str, code: &str) -> Result<SkillResponse, Error> {
         let limit_key = format!(
             "kakao-link:{}",
-            hex::encode(&hmac_sha256(&self.key, bot_user_key.as_bytes())[..16])
+            hex::encode(&hmac_sha256(&self.key, &[bot_user_key.as_bytes()])[..16])
         );
         if crate::ratelimit::hit(&self.db, &limit_key, LINK_ATTEMPTS)
             .await?
@@ -354,7 +347,7 @@ impl Kakao {
     }
 
     fn code_hash(&self, code: &str) -> Vec<u8> {
-        hmac_sha256(&self.key, code.as_bytes())
+        hmac_sha256(&self.key, &[code.as_bytes()])
     }
 
     /// A new one-time link code for the user, replacing any older one. `replace`: the owner

@@ -13,6 +13,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::state::state_machine;
+
 /// What a refund pays back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
@@ -25,16 +27,10 @@ pub enum RefundKind {
     LatePayment,
 }
 
-impl RefundKind {
-    pub const ALL: [RefundKind; 2] = [Self::Refund, Self::LatePayment];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Refund => "refund",
-            Self::LatePayment => "late_payment",
-        }
-    }
-}
+state_machine!(RefundKind {
+    Refund = "refund",
+    LatePayment = "late_payment",
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
@@ -48,38 +44,14 @@ pub enum RefundStatus {
     Failed,
 }
 
-impl RefundStatus {
-    pub const ALL: [RefundStatus; 3] = [Self::Pending, Self::Done, Self::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Done => "done",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// The one list of allowed moves.
-    pub fn may_become(self, next: RefundStatus) -> bool {
+state_machine! {
+    RefundStatus { Pending = "pending", Done = "done", Failed = "failed" }
+    moves(from, next) {
         use RefundStatus::*;
-        match self {
+        match from {
             Pending => matches!(next, Done | Failed),
             Done | Failed => false,
         }
-    }
-
-    /// Ended: the provider is not asked again.
-    pub fn is_final(self) -> bool {
-        Self::ALL.iter().all(|next| !self.may_become(*next))
-    }
-
-    /// The states that may become `next`: the guard of the UPDATE that ends a refund.
-    pub fn sources(next: RefundStatus) -> Vec<&'static str> {
-        Self::ALL
-            .into_iter()
-            .filter(|s| s.may_become(next))
-            .map(Self::as_str)
-            .collect()
     }
 }
 

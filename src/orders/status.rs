@@ -14,6 +14,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::state::state_machine;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -32,35 +34,20 @@ pub enum OrderStatus {
     Cancelled,
 }
 
-impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
-        Self::AwaitingPayment,
-        Self::Paid,
-        Self::Shipped,
-        Self::Received,
-        Self::Expired,
-        Self::Refunding,
-        Self::Refunded,
-        Self::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AwaitingPayment => "awaiting_payment",
-            Self::Paid => "paid",
-            Self::Shipped => "shipped",
-            Self::Received => "received",
-            Self::Expired => "expired",
-            Self::Refunding => "refunding",
-            Self::Refunded => "refunded",
-            Self::Cancelled => "cancelled",
-        }
+state_machine! {
+    OrderStatus {
+        AwaitingPayment = "awaiting_payment",
+        Paid = "paid",
+        Shipped = "shipped",
+        Received = "received",
+        Expired = "expired",
+        Refunding = "refunding",
+        Refunded = "refunded",
+        Cancelled = "cancelled",
     }
-
-    /// The one list of allowed moves.
-    pub fn may_become(self, next: OrderStatus) -> bool {
+    moves(from, next) {
         use OrderStatus::*;
-        match self {
+        match from {
             AwaitingPayment => matches!(next, Paid | Expired | Cancelled),
             Paid => matches!(next, Shipped | Refunding | Refunded),
             Shipped => matches!(next, Received),
@@ -68,12 +55,9 @@ impl OrderStatus {
             Received | Expired | Refunded | Cancelled => false,
         }
     }
+}
 
-    /// Ended: nothing happens to the order any more.
-    pub fn is_final(self) -> bool {
-        Self::ALL.iter().all(|next| !self.may_become(*next))
-    }
-
+impl OrderStatus {
     /// Paid and kept (the buyer's purchases): what recommendations and holdings count.
     pub fn holds_the_piece(self) -> bool {
         matches!(self, Self::Paid | Self::Shipped | Self::Received)

@@ -12,6 +12,7 @@ pub mod worker;
 
 pub use store::{ProductEntry, Upcoming, product_entries, upcoming};
 
+use alloy::primitives::hex;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256};
@@ -226,17 +227,13 @@ pub struct Raffle {
     pub created_at: DateTime<Utc>,
 }
 
-fn hex0x(b: &[u8]) -> String {
-    format!("0x{}", alloy::primitives::hex::encode(b))
-}
-
 impl Raffle {
     pub fn from_row(row: RaffleRow, now: DateTime<Utc>) -> Raffle {
         Raffle {
             state: public_state(&row, now),
             id: row.id,
             product_id: row.product_id,
-            product_content_hash: hex0x(&row.product_content_hash),
+            product_content_hash: hex::encode_prefixed(&row.product_content_hash),
             seller_id: row.seller_id,
             price_krw: row.price_krw,
             winners: row.winners as u32,
@@ -246,11 +243,11 @@ impl Raffle {
             entry_count: row.entry_count as u64,
             ticket_count: row.ticket_count.map(|c| c as u32),
             chain: RaffleChain {
-                seed_hash: hex0x(&row.seed_hash),
-                commit_tx: row.commit_tx.as_deref().map(hex0x),
-                close_tx: row.close_tx.as_deref().map(hex0x),
+                seed_hash: hex::encode_prefixed(&row.seed_hash),
+                commit_tx: row.commit_tx.as_deref().map(hex::encode_prefixed),
+                close_tx: row.close_tx.as_deref().map(hex::encode_prefixed),
                 close_block: row.close_block.map(|b| b as u64),
-                reveal_tx: row.reveal_tx.as_deref().map(hex0x),
+                reveal_tx: row.reveal_tx.as_deref().map(hex::encode_prefixed),
             },
             drawn_at: row.drawn_at,
             cancel_reason: row.cancel_reason,
@@ -308,7 +305,7 @@ impl From<store::EntryRow> for Entry {
         Entry {
             id: e.id,
             raffle_id: e.raffle_id,
-            ticket: hex0x(&e.ticket),
+            ticket: hex::encode_prefixed(&e.ticket),
             created_at: e.created_at,
             withdrawn_at: e.withdrawn_at,
             outcome: e.outcome,

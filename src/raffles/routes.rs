@@ -1,5 +1,6 @@
 //! HTTP handlers of the raffles domain. Each handler's doc says who may call it.
 
+use alloy::primitives::hex;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,10 +16,6 @@ use crate::http::page::{self, page};
 use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::draw::{self, DrawRecord};
 use crate::protocol::product::address_hex;
-
-fn hex0x(b: &[u8]) -> String {
-    format!("0x{}", alloy::primitives::hex::encode(b))
-}
 
 fn limit_of(limit: Option<u32>, default: u32, max: u32) -> Result<i64, ApiError> {
     Ok(i64::from(page::limit(limit, default, max)?))
@@ -263,12 +260,12 @@ pub async fn tickets(
         .transpose()?;
     let limit = limit_of(q.limit, 1000, 10_000)?;
     let rows = store::tickets_page(&raffles.db, id, after.as_deref(), limit + 1).await?;
-    let (rows, next_after) = crate::db::page_of(rows, limit, |t| hex0x(t));
+    let (rows, next_after) = crate::db::page_of(rows, limit, |t| hex::encode_prefixed(t));
     Ok(Json(TicketPage {
-        tickets: rows.iter().map(|t| hex0x(t)).collect(),
+        tickets: rows.iter().map(hex::encode_prefixed).collect(),
         next_after,
         ticket_count: row.ticket_count.unwrap_or_default() as u32,
-        ticket_root: hex0x(row.ticket_root.as_deref().unwrap_or_default()),
+        ticket_root: hex::encode_prefixed(row.ticket_root.as_deref().unwrap_or_default()),
     })
     .into_response())
 }
@@ -314,10 +311,10 @@ pub async fn ticket_proof(
     let leaf = crate::protocol::merkle::leaf(&ticket);
     let proof = tree.proof(&leaf).ok_or(ErrorCode::NotFound)?;
     Ok(Json(TicketProof {
-        ticket: hex0x(&ticket),
-        leaf: hex0x(&leaf),
-        proof: proof.iter().map(|p| hex0x(p)).collect(),
-        root: hex0x(&tree.root()),
+        ticket: hex::encode_prefixed(ticket),
+        leaf: hex::encode_prefixed(leaf),
+        proof: proof.iter().map(hex::encode_prefixed).collect(),
+        root: hex::encode_prefixed(tree.root()),
     }))
 }
 
@@ -351,25 +348,25 @@ pub async fn draw_record(
     Ok(Json(DrawRecord {
         protocol: draw::PROTOCOL.into(),
         raffle_id: id,
-        raffle_key: hex0x(id.as_bytes()),
+        raffle_key: hex::encode_prefixed(id.as_bytes()),
         chain_id: raffles.chain_id,
         contract_address: raffles.registry.map(address_hex).unwrap_or_default(),
-        product_content_hash: hex0x(&row.product_content_hash),
-        seed_hash: hex0x(&row.seed_hash),
+        product_content_hash: hex::encode_prefixed(&row.product_content_hash),
+        seed_hash: hex::encode_prefixed(&row.seed_hash),
         closes_at: row.closes_at.timestamp(),
         winners: row.winners as u32,
         state,
-        ticket_root: row.ticket_root.as_deref().map(hex0x),
+        ticket_root: row.ticket_root.as_deref().map(hex::encode_prefixed),
         ticket_count: row.ticket_count.map(|c| c as u32),
         close_block: row.close_block.map(|b| b as u64),
-        seed: row.seed.as_deref().map(hex0x),
-        block_hash: row.block_hash.as_deref().map(hex0x),
-        randomness: row.randomness.as_deref().map(hex0x),
-        commit_tx: row.commit_tx.as_deref().map(hex0x),
-        close_tx: row.close_tx.as_deref().map(hex0x),
-        reveal_tx: row.reveal_tx.as_deref().map(hex0x),
-        winning_tickets: ordered[..split].iter().map(|t| hex0x(t)).collect(),
-        alternates: ordered[split..].iter().map(|t| hex0x(t)).collect(),
+        seed: row.seed.as_deref().map(hex::encode_prefixed),
+        block_hash: row.block_hash.as_deref().map(hex::encode_prefixed),
+        randomness: row.randomness.as_deref().map(hex::encode_prefixed),
+        commit_tx: row.commit_tx.as_deref().map(hex::encode_prefixed),
+        close_tx: row.close_tx.as_deref().map(hex::encode_prefixed),
+        reveal_tx: row.reveal_tx.as_deref().map(hex::encode_prefixed),
+        winning_tickets: ordered[..split].iter().map(hex::encode_prefixed).collect(),
+        alternates: ordered[split..].iter().map(hex::encode_prefixed).collect(),
         tickets_url: format!("/v1/raffles/{id}/tickets?download=true"),
     }))
 }

@@ -13,6 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::state::state_machine;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -36,38 +38,23 @@ pub enum RaffleStage {
     Empty,
 }
 
-impl RaffleStage {
-    pub const ALL: [RaffleStage; 9] = [
-        Self::Committing,
-        Self::Committed,
-        Self::Closing,
-        Self::Closed,
-        Self::Drawn,
-        Self::Settled,
-        Self::Cancelled,
-        Self::Void,
-        Self::Empty,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Committing => "committing",
-            Self::Committed => "committed",
-            Self::Closing => "closing",
-            Self::Closed => "closed",
-            Self::Drawn => "drawn",
-            Self::Settled => "settled",
-            Self::Cancelled => "cancelled",
-            Self::Void => "void",
-            Self::Empty => "empty",
-        }
+state_machine! {
+    RaffleStage {
+        Committing = "committing",
+        Committed = "committed",
+        Closing = "closing",
+        Closed = "closed",
+        Drawn = "drawn",
+        Settled = "settled",
+        Cancelled = "cancelled",
+        Void = "void",
+        Empty = "empty",
     }
-
-    /// The one list of allowed moves (writing a stage again unchanged is always allowed).
-    pub fn may_become(self, next: RaffleStage) -> bool {
+    // Writing a stage again unchanged is always allowed.
+    moves(from, next) {
         use RaffleStage::*;
-        next == self
-            || match self {
+        next == from
+            || match from {
                 Committing => matches!(next, Committed | Cancelled),
                 Committed => matches!(next, Closing | Cancelled),
                 Closing => matches!(next, Closed | Empty),
@@ -77,16 +64,9 @@ impl RaffleStage {
                 Cancelled | Void | Empty => false,
             }
     }
+}
 
-    /// The stages that may become `next`: the guard of the one UPDATE that moves a raffle.
-    pub fn sources(next: RaffleStage) -> Vec<&'static str> {
-        Self::ALL
-            .into_iter()
-            .filter(|s| s.may_become(next))
-            .map(Self::as_str)
-            .collect()
-    }
-
+impl RaffleStage {
     /// The search index's code for the stage (0 is "no raffle"). Stored in the index: never
     /// renumber.
     pub fn index_code(self) -> u64 {

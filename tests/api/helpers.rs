@@ -16,7 +16,7 @@ use truffle::providers::identity::{DevIdentityVerifier, IdentityVerifier};
 
 /// The access-token key the tests use (`truffle-testkit`'s), so they can forge tokens with it
 /// or without it.
-pub use truffle_testkit::{JWT_SECRET, admin_url, anvil_path};
+pub use truffle_testkit::{JWT_SECRET, admin_url};
 pub const JWT_KID: &str = "test1";
 
 /// The admin URL pointed at another database.
@@ -488,7 +488,7 @@ pub fn business_number() -> String {
         .collect();
     let number = format!("{}-{}-{}", &s[0..3], &s[3..5], &s[5..10]);
     assert_eq!(
-        truffle::accounts::routes::sellers::normalize_registration_number(&number).as_deref(),
+        truffle::accounts::sellers::normalize_registration_number(&number).as_deref(),
         Some(number.as_str())
     );
     number
@@ -524,59 +524,46 @@ impl Person {
 /// Automine: every transaction is mined at once; more blocks come only from [`TestChain::mine`].
 pub struct TestChain {
     /// Kept so that anvil lives as long as the test.
-    pub _anvil: alloy::node_bindings::AnvilInstance,
+    pub anvil: truffle_testkit::DevAnvil,
     pub rpc: String,
     pub registry: alloy::primitives::Address,
     pub anchor_key: String,
     pub client: truffle::chain::ChainClient,
 }
 
-fn key_hex(key: &alloy::signers::k256::SecretKey) -> String {
-    truffle_testkit::key_hex(&key.to_bytes())
-}
-
 impl TestChain {
     pub async fn start() -> TestChain {
-        use alloy::signers::local::PrivateKeySigner;
-        let anvil = alloy::node_bindings::Anvil::at(anvil_path())
-            .port(0u16)
-            .try_spawn()
+        let anvil = truffle_testkit::DevAnvil::start()
             .expect("anvil starts (scripts/test.sh installs it with npm)");
-        let rpc = anvil.endpoint();
-        let deployer = key_hex(&anvil.keys()[0]);
-        let anchor_key = key_hex(&anvil.keys()[1]);
-        let anchorer: PrivateKeySigner = anchor_key.parse().unwrap();
-        let registry = truffle::chain::deploy_registry(&rpc, &deployer, anchorer.address())
-            .await
-            .unwrap();
-        let client =
-            truffle::chain::ChainClient::with_signer(&rpc, registry, 31337, &anchor_key).unwrap();
-        TestChain {
-            _anvil: anvil,
-            rpc,
+        let registry =
+            truffle::chain::deploy_registry(&anvil.rpc, &anvil.deployer_key, anvil.anchorer)
+                .await
+                .unwrap();
+        let client = truffle::chain::ChainClient::with_signer(
+            &anvil.rpc,
             registry,
-            anchor_key,
+            truffle_testkit::CHAIN_ID,
+            &anvil.anchor_key,
+        )
+        .unwrap();
+        TestChain {
+            rpc: anvil.rpc.clone(),
+            anchor_key: anvil.anchor_key.clone(),
+            anvil,
+            registry,
             client,
         }
     }
 
     /// Settings for an app anchoring on this chain (2 confirmations, manual batches).
     pub fn configure(&self, env: &mut HashMap<String, String>) {
-        env.insert("CHAIN_RPC_URL".into(), self.rpc.clone());
-        env.insert("CHAIN_ID".into(), "31337".into());
-        env.insert(
-            "CHAIN_REGISTRY_ADDRESS".into(),
-            format!("{:#x}", self.registry),
-        );
-        env.insert("ANCHOR_PRIVATE_KEY".into(), self.anchor_key.clone());
-        env.insert("CHAIN_CONFIRMATIONS".into(), "2".into());
-        env.insert("ANCHOR_BATCH_INTERVAL".into(), "1h".into());
+        self.anvil.configure(env, self.registry, 2);
     }
 
     pub fn trust(&self) -> truffle::chain::verify::Trust {
         truffle::chain::verify::Trust {
             rpc_url: self.rpc.clone(),
-            chain_id: 31337,
+            chain_id: truffle_testkit::CHAIN_ID,
             registry: self.registry,
         }
     }

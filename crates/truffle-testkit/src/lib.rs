@@ -1,6 +1,7 @@
 //! The set-up that the integration tests (`tests/api/helpers.rs`) and the benchmarks
 //! (`benches/common/`) share: the PostgreSQL admin connection and a database of one's own, the
-//! development configuration every in-process app starts from, and the npm-installed anvil.
+//! development configuration every in-process app starts from, and the npm-installed anvil with
+//! the settings of an app anchoring on it.
 //! A dev-dependency of the service only: no binary links it.
 
 use std::collections::HashMap;
@@ -75,4 +76,73 @@ pub fn anvil_path() -> String {
 /// A private key's bytes as the 0x-hex that configuration takes.
 pub fn key_hex(key: &[u8]) -> String {
     format!("0x{}", hex::encode(key))
+}
+
+/// The chain id of every local anvil.
+pub const CHAIN_ID: u64 = 31337;
+
+/// A private anvil on 127.0.0.1 and a free port, stopped when dropped (SIGTERM, then SIGKILL
+/// after 10 s), with the two roles the tests and benchmarks give its keys: key 0 deploys (and
+/// owns) the registry, key 1 anchors and runs the draws.
+pub struct DevAnvil {
+    pub instance: alloy::node_bindings::AnvilInstance,
+    pub rpc: String,
+    /// The deployer's key as configuration takes it.
+    pub deployer_key: String,
+    /// The anchoring key as `ANCHOR_PRIVATE_KEY` takes it.
+    pub anchor_key: String,
+    /// The anchoring key's address (the registry's anchorer).
+    pub anchorer: alloy::primitives::Address,
+}
+
+impl DevAnvil {
+    /// Starts the anvil at `path` ([`anvil_path`] unless `ANVIL` says otherwise).
+    pub fn start() -> anyhow::Result<DevAnvil> {
+        let path = std::env::var("ANVIL").unwrap_or_else(|_| anvil_path());
+        let instance = alloy::node_bindings::Anvil::at(&path)
+            .host("127.0.0.1")
+            .port(0u16)
+            .try_spawn()
+            .with_context(|| {
+                format!(
+                    "start anvil at {path} (install it: bash -c 'source scripts/lib.sh; ensure_chain_tools')"
+                )
+            })?;
+        Ok(DevAnvil {
+            rpc: instance.endpoint(),
+            deployer_key: key_hex(&instance.keys()[0].to_bytes()),
+            anchor_key: key_hex(&instance.keys()[1].to_bytes()),
+            anchorer: instance.addresses()[1],
+            instance,
+        })
+    }
+
+    /// The settings of an app anchoring on this anvil with `registry`, `confirmations` deep,
+    /// batches only when forced (a test or benchmark that wants them sooner says so after).
+    pub fn configure(
+        &self,
+        env: &mut HashMap<String, String>,
+        registry: alloy::primitives::Address,
+        confirmations: u64,
+    ) {
+        set(
+            env,
+            [
+                ("CHAIN_RPC_URL", self.rpc.clone()),
+                ("CHAIN_ID", CHAIN_ID.to_string()),
+                ("CHAIN_REGISTRY_ADDRESS", format!("{registry:#x}")),
+                ("ANCHOR_PRIVATE_KEY", self.anchor_key.clone()),
+                ("CHAIN_CONFIRMATIONS", confirmations.to_string()),
+                ("ANCHOR_BATCH_INTERVAL", "1h".into()),
+            ],
+        );
+    }
+}
+
+/// Sets each `(name, value)` in `env`, replacing what was there.
+pub fn set<'a>(
+    env: &mut HashMap<String, String>,
+    pairs: impl IntoIterator<Item = (&'a str, String)>,
+) {
+    env.extend(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)));
 }

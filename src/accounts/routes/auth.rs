@@ -1,52 +1,16 @@
+//! The `/v1/auth/*` handlers: sign-up, login, refresh, logout, password reset
+//! (`accounts::auth`).
+
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
-use crate::accounts::identity::{self, Purpose};
-use crate::accounts::{Accounts, CurrentUser, Profile, Role, TokenPair};
-use crate::accounts::{password, person, store, tokens};
-use crate::config::RateLimit;
-use crate::http::error::unique_violation;
-use crate::http::{ApiError, ApiResult, ClientIp, ErrorBody, ErrorCode, Json};
-use crate::ratelimit;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignupRequest {
-    /// A confirmed verification started with purpose `signup`.
-    pub identity_verification_id: String,
-    /// At most 64 characters before the `@`; the domain has a dot.
-    #[schema(
-        example = "minsu@example.com",
-        max_length = 254,
-        pattern = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-    )]
-    pub email: String,
-    #[schema(schema_with = password::policy_schema, example = "덩크로우-좋아요-2026")]
-    pub password: String,
-    /// 2 to 20 characters once trimmed.
-    #[schema(example = "스니커헤드", min_length = 2, max_length = 20)]
-    pub nickname: Option<String>,
-    #[serde(default)]
-    pub marketing_consent: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuthResponse {
-    pub user: Profile,
-    pub tokens: TokenPair,
-}
-
-fn check_nickname(nickname: Option<&str>) -> Result<Option<String>, ApiError> {
-    nickname
-        .map(|n| {
-            person::clean_text(n, 2, 20)
-                .ok_or_else(|| ApiError::validation("nickname", "must be 2 to 20 characters."))
-        })
-        .transpose()
-}
+use crate::accounts::auth::{
+    self, AuthResponse, LoginRequest, PasswordResetRequest, PasswordResetResponse, SignupRequest,
+};
+use crate::accounts::{Accounts, CurrentUser, TokenPair};
+use crate::http::{ApiResult, ClientIp, ErrorBody, Json};
 
 /// Sign up with email, password and a confirmed identity verification.
 ///
@@ -70,123 +34,8 @@ pub async fn signup(
     ClientIp(ip): ClientIp,
     Json(req): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
-    let email = person::normalize_email(&req.email)
-        .ok_or_else(|| ApiError::validation("email", "not a valid email address."))?;
-    password::check_policy(&req.password, Some(&email))
-        .map_err(|why| ApiError::validation("password", &format!("{why}.")))?;
-    let nickname = check_nickname(req.nickname.as_deref())?;
-
-    // Everything that can refuse cheaply comes before argon2.
-    let verification = req.identity_verification_id.trim();
-    limit(
-        &accounts,
-        &format!("signup:ip:{}", ratelimit::address_key(ip)),
-        accounts.auth.guards.signup_limit_per_ip,
-    )
-    .await?;
-    let person_key = identity::check_usable(&accounts, verification, Purpose::Signup).await?;
-    limit(
-        &accounts,
-        &format!("idv-use:{verification}"),
-        accounts.auth.guards.verification_use_limit,
-    )
-    .await?;
-    if store::email_exists(&accounts.db, &email).await? {
-        return Err(ErrorCode::EmailTaken.into());
-    }
-    if store::find_by_person(&accounts.db, &person_key)
-        .await?
-        .is_some()
-    {
-        return Err(ErrorCode::PersonAlreadyRegistered.into());
-    }
-    if store::withdrawn_within(&accounts.db, &person_key, accounts.identity.rejoin_cooldown).await?
-    {
-        return Err(ErrorCode::RejoinCooldown.into());
-    }
-    let hash = password::hash_on(&accounts.cpu, req.password).await?;
-
-    let mut tx = accounts.db.begin().await?;
-    let person = identity::consume(&accounts, &mut tx, verification, Purpose::Signup).await?;
-    if store::find_by_person(&mut *tx, &person.person_key_hash)
-        .await?
-        .is_some()
-    {
-        return Err(ErrorCode::PersonAlreadyRegistered.into());
-    }
-    if store::withdrawn_within(
-        &mut *tx,
-        &person.person_key_hash,
-        accounts.identity.rejoin_cooldown,
-    )
-    .await?
-    {
-        return Err(ErrorCode::RejoinCooldown.into());
-    }
-    let user = store::insert_user(
-        &mut *tx,
-        store::NewUser {
-            id: Uuid::now_v7(),
-            email: &email,
-            password_hash: &hash,
-            person_key_hash: Some(&person.person_key_hash),
-            verified_name: Some(&person.verified_name),
-            nickname: nickname.as_deref(),
-            phone: person.phone.as_deref(),
-            birth_date: person.birth_date,
-            gender: person.gender.as_deref(),
-            role: Role::Buyer,
-            marketing_consent: req.marketing_consent,
-        },
-    )
-    .await
-    .map_err(|e| match unique_violation(&e) {
-        Some("users_email_key") => ErrorCode::EmailTaken.into(),
-        Some("users_person_key_hash_key") => ErrorCode::PersonAlreadyRegistered.into(),
-        _ => ApiError::from(e),
-    })?;
-    let tokens = accounts.open_session(&mut tx, user.id).await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AuthResponse {
-            user: user.into(),
-            tokens,
-        }),
-    ))
-}
-
-/// Counts a hit on `key`; `429 rate_limited` with `Retry-After` past `limit`.
-async fn limit(accounts: &Accounts, key: &str, limit: RateLimit) -> Result<(), ApiError> {
-    match ratelimit::hit(&accounts.db, key, limit).await? {
-        Ok(()) => Ok(()),
-        Err(retry_after) => Err(ApiError::rate_limited(retry_after)),
-    }
-}
-
-/// The rate-limit keys of an account's logins: a keyed hash of the email (so that the table
-/// holds no emails), alone and with the client's address prefix.
-struct LoginKeys {
-    account: String,
-    /// The start of every per-address key of the account.
-    pairs: String,
-}
-
-fn login_keys(accounts: &Accounts, email: &str) -> LoginKeys {
-    let who = hex::encode(&person::keyed_hash(accounts.person_secret(), "rl-login", email)[..16]);
-    LoginKeys {
-        account: format!("login:account:{who}"),
-        pairs: format!("login:pair:{who}:"),
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    #[schema(example = "buyer@demo.truffle.kr")]
-    pub email: String,
-    #[schema(example = "truffle-demo-buyer")]
-    pub password: String,
+    let created = auth::signup(&accounts, ip, req).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// Log in with email and password.
@@ -210,58 +59,7 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
-    let email = req.email.trim().to_lowercase();
-    if email.len() > 320 || req.password.len() > 1024 {
-        return Err(ErrorCode::InvalidCredentials.into());
-    }
-    let address = ratelimit::address_key(ip);
-    let keys = login_keys(&accounts, &email);
-    let pair = format!("{}{address}", keys.pairs);
-    let guards = &accounts.auth.guards;
-    limit(
-        &accounts,
-        &format!("login:ip:{address}"),
-        accounts.auth.login_limit_per_ip,
-    )
-    .await?;
-    limit(&accounts, &pair, guards.login_limit_per_account_address).await?;
-    if let Err(retry_after) = ratelimit::hit(
-        &accounts.db,
-        &keys.account,
-        accounts.auth.login_limit_per_account,
-    )
-    .await?
-    {
-        return Err(ApiError::with_message(
-            ErrorCode::RateLimited,
-            "Too many login attempts on this account; try again later, or reset the password \
-             with an identity verification.",
-        )
-        .with_retry_after(retry_after));
-    }
-    let found = store::find_login(&accounts.db, &email).await?;
-    let ok = password::verify_on(
-        &accounts.cpu,
-        req.password,
-        found.as_ref().and_then(|f| f.password_hash.clone()),
-    )
-    .await?;
-    let Some(found) = found.filter(|_| ok) else {
-        return Err(ErrorCode::InvalidCredentials.into());
-    };
-    ratelimit::reset(&accounts.db, &pair).await?;
-    ratelimit::reset(&accounts.db, &keys.account).await?;
-
-    let mut tx = accounts.db.begin().await?;
-    let tokens = accounts.open_session(&mut tx, found.id).await?;
-    let user = store::find_user(&mut *tx, found.id)
-        .await?
-        .ok_or(ErrorCode::InvalidCredentials)?;
-    tx.commit().await?;
-    Ok(Json(AuthResponse {
-        user: user.into(),
-        tokens,
-    }))
+    Ok(Json(auth::login(&accounts, ip, req).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -285,32 +83,7 @@ pub async fn refresh(
     State(accounts): State<Accounts>,
     Json(req): Json<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let hash = tokens::refresh_token_hash(req.refresh_token.trim());
-    let mut tx = accounts.db.begin().await?;
-    let max = accounts.auth.guards.session_max_lifetime;
-    let row = store::lock_refresh_token(&mut *tx, &hash, max)
-        .await?
-        .ok_or(ErrorCode::InvalidRefreshToken)?;
-    if row.already_used {
-        store::revoke_session(&mut *tx, row.session_id, "refresh_token_reused").await?;
-        tx.commit().await?;
-        tracing::warn!(session_id = %row.session_id, "refresh token reused; session revoked");
-        return Err(ErrorCode::RefreshTokenReused.into());
-    }
-    if row.past_lifetime {
-        return Err(ErrorCode::SessionExpired.into());
-    }
-    if !row.session_live {
-        return Err(ErrorCode::SessionRevoked.into());
-    }
-    store::mark_refresh_token_used(&mut *tx, &hash).await?;
-    let ends =
-        store::extend_session(&mut *tx, row.session_id, accounts.keys.refresh_ttl, max).await?;
-    let pair = accounts
-        .token_pair(&mut *tx, row.user_id, row.session_id, ends)
-        .await?;
-    tx.commit().await?;
-    Ok(Json(pair))
+    Ok(Json(auth::refresh(&accounts, &req.refresh_token).await?))
 }
 
 /// Log out: end this session. Its access and refresh tokens stop working at once.
@@ -322,24 +95,8 @@ pub async fn refresh(
         (status = 204, description = "Logged out"),
         (status = 401, description = "`authentication_required`, `invalid_token`, `session_revoked`", body = ErrorBody)))]
 pub async fn logout(State(accounts): State<Accounts>, user: CurrentUser) -> ApiResult<StatusCode> {
-    store::revoke_session(&accounts.db, user.session_id, "logout").await?;
+    auth::logout(&accounts, user.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordResetRequest {
-    /// A confirmed verification started with purpose `password_reset`.
-    pub identity_verification_id: String,
-    #[schema(schema_with = password::policy_schema)]
-    pub new_password: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PasswordResetResponse {
-    /// The account's email, masked, so the person knows which account it was.
-    #[schema(example = "m***u@example.com")]
-    pub email_hint: String,
 }
 
 /// Reset a forgotten password by verifying one's identity again. No email is needed.
@@ -363,47 +120,5 @@ pub async fn password_reset(
     ClientIp(ip): ClientIp,
     Json(req): Json<PasswordResetRequest>,
 ) -> ApiResult<Json<PasswordResetResponse>> {
-    password::check_policy(&req.new_password, None)
-        .map_err(|why| ApiError::validation("new_password", &format!("{why}.")))?;
-    let verification = req.identity_verification_id.trim();
-    limit(
-        &accounts,
-        &format!("password-reset:ip:{}", ratelimit::address_key(ip)),
-        accounts.auth.guards.password_reset_limit_per_ip,
-    )
-    .await?;
-    let person_key =
-        identity::check_usable(&accounts, verification, Purpose::PasswordReset).await?;
-    limit(
-        &accounts,
-        &format!("idv-use:{verification}"),
-        accounts.auth.guards.verification_use_limit,
-    )
-    .await?;
-    if store::find_by_person(&accounts.db, &person_key)
-        .await?
-        .is_none()
-    {
-        return Err(ErrorCode::AccountNotFoundForPerson.into());
-    }
-    let hash = password::hash_on(&accounts.cpu, req.new_password).await?;
-
-    let mut tx = accounts.db.begin().await?;
-    let person =
-        identity::consume(&accounts, &mut tx, verification, Purpose::PasswordReset).await?;
-    let (user_id, email) = store::find_by_person(&mut *tx, &person.person_key_hash)
-        .await?
-        .ok_or(ErrorCode::AccountNotFoundForPerson)?;
-    store::set_password(&mut *tx, user_id, &hash).await?;
-    store::revoke_sessions(&mut *tx, user_id, None, "password_reset").await?;
-    if let Some(email) = &email {
-        // Whoever was locking the account out, its owner is back in.
-        let keys = login_keys(&accounts, email);
-        ratelimit::reset(&mut *tx, &keys.account).await?;
-        ratelimit::reset_prefix(&mut *tx, &keys.pairs).await?;
-    }
-    tx.commit().await?;
-    Ok(Json(PasswordResetResponse {
-        email_hint: person::mask_email(email.as_deref().unwrap_or_default()),
-    }))
+    Ok(Json(auth::password_reset(&accounts, ip, req).await?))
 }

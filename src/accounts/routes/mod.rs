@@ -5,25 +5,30 @@ pub mod identity;
 pub mod me;
 pub mod sellers;
 
-use serde::{Deserialize, Deserializer};
-
 use crate::http::{ApiError, ErrorCode};
-
-/// For PATCH bodies: tells a missing field (`None`) from an explicit `null` (`Some(None)`).
-pub(crate) fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
 
 impl From<super::Error> for ApiError {
     fn from(e: super::Error) -> Self {
         use super::Error;
         match e {
-            Error::NotActive => ErrorCode::SessionRevoked.into(),
+            Error::Invalid(e) => e.into(),
+            Error::NotActive | Error::SessionRevoked => ErrorCode::SessionRevoked.into(),
             Error::WrongPassword => ErrorCode::WrongPassword.into(),
+            Error::RateLimited(wait) => ApiError::rate_limited(wait),
+            Error::AccountLocked(wait) => ApiError::with_message(
+                ErrorCode::RateLimited,
+                "Too many login attempts on this account; try again later, or reset the password \
+                 with an identity verification.",
+            )
+            .with_retry_after(wait),
+            Error::EmailTaken => ErrorCode::EmailTaken.into(),
+            Error::PersonAlreadyRegistered => ErrorCode::PersonAlreadyRegistered.into(),
+            Error::RejoinCooldown => ErrorCode::RejoinCooldown.into(),
+            Error::InvalidCredentials => ErrorCode::InvalidCredentials.into(),
+            Error::InvalidRefreshToken => ErrorCode::InvalidRefreshToken.into(),
+            Error::RefreshTokenReused => ErrorCode::RefreshTokenReused.into(),
+            Error::SessionExpired => ErrorCode::SessionExpired.into(),
+            Error::AccountNotFoundForPerson => ErrorCode::AccountNotFoundForPerson.into(),
             Error::Overloaded(e) => e.into(),
             Error::Hash(_) | Error::Token(_) => ApiError::internal(e),
             Error::Identity(e) => ApiError::from(e),
