@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -21,7 +21,7 @@ use truffle::accounts::password;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{InProcess, PASSWORD, admin_url, describe, num};
+use common::{InProcess, LoadResult, PASSWORD, admin_url, describe, num, task_load_capped};
 
 /// How many argon2id verifications the cost baseline averages over.
 const ARGON2_SAMPLES: u32 = 20;
@@ -251,7 +251,7 @@ where
 {
     let request = Arc::new(request);
     if !settings.warmup.is_zero() {
-        load(
+        task_load_capped(
             settings.concurrency,
             settings.warmup,
             settings.max_requests,
@@ -259,7 +259,7 @@ where
         )
         .await;
     }
-    let result = load(
+    let result = task_load_capped(
         settings.concurrency,
         settings.duration,
         settings.max_requests,
@@ -267,75 +267,6 @@ where
     )
     .await;
     PhaseResult::new(name, settings.concurrency, result)
-}
-
-struct LoadResult {
-    latencies: Vec<Duration>,
-    errors: BTreeMap<String, u64>,
-    elapsed: Duration,
-}
-
-/// `concurrency` clients, each sending its next request as soon as the last one is answered,
-/// until `duration` has passed or `max_requests` have been started, whichever comes first.
-async fn load<F, Fut>(
-    concurrency: usize,
-    duration: Duration,
-    max_requests: u64,
-    request: Arc<F>,
-) -> LoadResult
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
-    // One shared sequence number: it bounds the count and spreads requests round-robin over users.
-    let next = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + duration;
-    let clients: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (next, request) = (next.clone(), request.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut errors = BTreeMap::<String, u64>::new();
-                while Instant::now() < deadline {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= max_requests {
-                        break;
-                    }
-                    let sent = Instant::now();
-                    match request(i).await {
-                        // Only answered requests count towards latency; failures are counted apart.
-                        Ok(()) => latencies.push(sent.elapsed()),
-                        Err(kind) => *errors.entry(kind).or_default() += 1,
-                    }
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let mut all = LoadResult {
-        latencies: Vec::new(),
-        errors: BTreeMap::new(),
-        elapsed: Duration::ZERO,
-    };
-    for client in clients {
-        match client.await {
-            Ok((latencies, errors)) => {
-                all.latencies.extend(latencies);
-                for (kind, n) in errors {
-                    *all.errors.entry(kind).or_default() += n;
-                }
-            }
-            Err(e) => {
-                *all.errors
-                    .entry(format!("client panicked: {e}"))
-                    .or_default() += 1
-            }
-        }
-    }
-    // Until the last answer, so the requests in flight at the deadline are not counted for free.
-    all.elapsed = start.elapsed();
-    all
 }
 
 struct PhaseResult {
@@ -352,16 +283,17 @@ struct PhaseResult {
 }
 
 impl PhaseResult {
-    fn new(name: &'static str, concurrency: usize, mut r: LoadResult) -> PhaseResult {
-        r.latencies.sort_unstable();
+    fn new(name: &'static str, concurrency: usize, r: LoadResult) -> PhaseResult {
+        let mut latencies: Vec<Duration> = r.latencies.iter().map(|&(_, d)| d).collect();
+        latencies.sort_unstable();
         let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
         // Nearest-rank percentile: the smallest latency with at least p of the samples at or below.
         let pct = |p: f64| {
-            let n = r.latencies.len();
+            let n = latencies.len();
             let rank = ((p * n as f64).ceil() as usize).clamp(1, n.max(1));
-            ms(r.latencies.get(rank - 1))
+            ms(latencies.get(rank - 1))
         };
-        let ok = r.latencies.len() as u64;
+        let ok = latencies.len() as u64;
         let seconds = r.elapsed.as_secs_f64();
         PhaseResult {
             name,
@@ -372,7 +304,7 @@ impl PhaseResult {
             rps: ok as f64 / seconds,
             p50_ms: pct(0.50),
             p99_ms: pct(0.99),
-            max_ms: ms(r.latencies.last()),
+            max_ms: ms(latencies.last()),
             error_kinds: r.errors,
         }
     }

@@ -77,15 +77,8 @@ enum ToolCommand {
         /// The bundle: a file path, or an http(s) URL such as
         /// http://127.0.0.1:8080/v1/products/{id}/proof
         bundle: String,
-        /// Any JSON-RPC node of the chain.
-        #[arg(long, env = "CHAIN_RPC_URL")]
-        rpc_url: String,
-        /// The chain id you trust.
-        #[arg(long, env = "CHAIN_ID")]
-        chain_id: u64,
-        /// The TruffleRegistry address you trust.
-        #[arg(long, env = "CHAIN_REGISTRY_ADDRESS")]
-        registry: String,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Re-run a raffle's draw from the chain and the published ticket list alone, and say whether
     /// the published winners match. Needs no database.
@@ -96,16 +89,45 @@ enum ToolCommand {
         /// record's `tickets_url` on the same server.
         #[arg(long)]
         tickets: Option<String>,
-        /// Any JSON-RPC node of the chain.
-        #[arg(long, env = "CHAIN_RPC_URL")]
-        rpc_url: String,
-        /// The chain id you trust.
-        #[arg(long, env = "CHAIN_ID")]
-        chain_id: u64,
-        /// The TruffleRegistry address you trust.
-        #[arg(long, env = "CHAIN_REGISTRY_ADDRESS")]
-        registry: String,
+        /// The raffle you mean: the record must be this raffle's.
+        #[arg(long)]
+        raffle_id: Option<uuid::Uuid>,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
+}
+
+/// What a verifier trusts: its own choice, never the bundle's or the record's.
+#[derive(clap::Args)]
+struct TrustArgs {
+    /// Any JSON-RPC node of the chain.
+    #[arg(long, env = "CHAIN_RPC_URL")]
+    rpc_url: String,
+    /// The chain id you trust.
+    #[arg(long, env = "CHAIN_ID")]
+    chain_id: u64,
+    /// The TruffleRegistry address you trust.
+    #[arg(long, env = "CHAIN_REGISTRY_ADDRESS")]
+    registry: String,
+    /// How many blocks deep an anchoring or a reveal must be (1: the latest block counts).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    confirmations: u64,
+}
+
+impl TrustArgs {
+    /// The trust of a verification, or why the arguments are wrong.
+    fn trust(&self) -> Result<truffle::chain::verify::Trust, String> {
+        let registry = self
+            .registry
+            .parse()
+            .map_err(|_| format!("--registry {:?} is not an address", self.registry))?;
+        Ok(truffle::chain::verify::Trust {
+            rpc_url: self.rpc_url.clone(),
+            chain_id: self.chain_id,
+            registry,
+            confirmations: self.confirmations,
+        })
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -167,19 +189,25 @@ async fn run_tool(tool: ToolCommand) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        ToolCommand::Verify {
-            bundle,
-            rpc_url,
-            chain_id,
-            registry,
-        } => verify(&bundle, &rpc_url, chain_id, &registry).await,
+        ToolCommand::Verify { bundle, trust } => match trust.trust() {
+            Ok(trust) => verify(&bundle, &trust).await,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
         ToolCommand::VerifyDraw {
             draw,
             tickets,
-            rpc_url,
-            chain_id,
-            registry,
-        } => verify_draw(&draw, tickets.as_deref(), &rpc_url, chain_id, &registry).await,
+            raffle_id,
+            trust,
+        } => match trust.trust() {
+            Ok(trust) => verify_draw(&draw, tickets.as_deref(), raffle_id, &trust).await,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
@@ -354,17 +382,12 @@ async fn fetch(source: &str) -> Result<String, String> {
 async fn verify_draw(
     draw: &str,
     tickets: Option<&str>,
-    rpc_url: &str,
-    chain_id: u64,
-    registry: &str,
+    raffle: Option<uuid::Uuid>,
+    trust: &truffle::chain::verify::Trust,
 ) -> ExitCode {
-    use truffle::chain::verify::{Trust, verify_draw};
+    use truffle::chain::verify::verify_draw;
     use truffle::protocol::draw::DrawRecord;
 
-    let Ok(registry) = registry.parse() else {
-        eprintln!("--registry {registry:?} is not an address");
-        return ExitCode::from(2);
-    };
     let record: DrawRecord = match fetch(draw)
         .await
         .map(|t| truffle::protocol::ijson::from_str(&t))
@@ -405,12 +428,7 @@ async fn verify_draw(
             return ExitCode::FAILURE;
         }
     };
-    let trust = Trust {
-        rpc_url: rpc_url.to_owned(),
-        chain_id,
-        registry,
-    };
-    let verdict = verify_draw(&record, &list, &trust).await;
+    let verdict = verify_draw(&record, &list, raffle, trust).await;
     println!(
         "raffle {} ({} tickets, {} winner(s))",
         record.raffle_id,
@@ -442,17 +460,10 @@ async fn verify_draw(
 }
 
 /// `truffle verify`: prints one line per check and a verdict; exits 0 only if every check passes.
-async fn verify(bundle: &str, rpc_url: &str, chain_id: u64, registry: &str) -> ExitCode {
-    use truffle::chain::verify::{Trust, verify_bundle};
+async fn verify(bundle: &str, trust: &truffle::chain::verify::Trust) -> ExitCode {
+    use truffle::chain::verify::verify_bundle;
     use truffle::protocol::bundle::ProofBundle;
 
-    let registry = match registry.parse() {
-        Ok(r) => r,
-        Err(_) => {
-            eprintln!("--registry {registry:?} is not an address");
-            return ExitCode::from(2);
-        }
-    };
     let text = if bundle.starts_with("http://") || bundle.starts_with("https://") {
         match reqwest::get(bundle)
             .await
@@ -480,12 +491,7 @@ async fn verify(bundle: &str, rpc_url: &str, chain_id: u64, registry: &str) -> E
             return ExitCode::FAILURE;
         }
     };
-    let trust = Trust {
-        rpc_url: rpc_url.to_owned(),
-        chain_id,
-        registry,
-    };
-    let verdict = verify_bundle(&parsed, &trust).await;
+    let verdict = verify_bundle(&parsed, trust).await;
     let name = parsed
         .record
         .get("name")
@@ -502,8 +508,8 @@ async fn verify(bundle: &str, rpc_url: &str, chain_id: u64, registry: &str) -> E
     }
     if verdict.ok() {
         println!(
-            "VERIFIED: signed by {}, anchored on chain {chain_id}, not revoked",
-            parsed.seller_address
+            "VERIFIED: signed by {}, anchored on chain {}, not revoked",
+            parsed.seller_address, trust.chain_id
         );
         ExitCode::SUCCESS
     } else {

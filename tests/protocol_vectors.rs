@@ -436,6 +436,146 @@ fn example_bundle_checks_out() {
     assert_eq!(tree.proof(&merkle::leaf(&ch)).unwrap(), proof);
 }
 
+/// The refusal vectors of docs/PROTOCOLS.md §5.6: each one change to the text of the §5.4
+/// bundle (its first occurrence), and what refuses it: `reading` (the bundle is not read at
+/// all) or the checks of §4.2 that fail, in their order.
+const REFUSALS: &[(&str, &str, &[&str])] = &[
+    (
+        r#""name": "나이키 덩크 로우 레트로 판다","#,
+        r#""name": "가짜 덩크 로우", "name": "나이키 덩크 로우 레트로 판다","#,
+        &["reading"],
+    ),
+    (
+        r#""block_number": 2,"#,
+        r#""block_number": 2, "note": "verified by Truffle","#,
+        &["reading"],
+    ),
+    (
+        r#""chain_id": 31337,"#,
+        r#""chain_id": "31337","#,
+        &["reading"],
+    ),
+    (
+        r#""content_hash": "0xf84f2620"#,
+        r#""content_hash": "0xF84F2620"#,
+        &["bundle form"],
+    ),
+    (
+        r#""block_time": "2026-11-21T09:00:04Z""#,
+        r#""block_time": "2026-11-21T09:00:04.000Z""#,
+        &["bundle form"],
+    ),
+    (
+        r#""contract_address": "0x5fbdb2315678afecb367f032d93f642f64180aa3""#,
+        r#""contract_address": "0x5FbDB2315678afecb367f032d93F642f64180aa3""#,
+        &["bundle form", "trusted registry"],
+    ),
+    (
+        r#""protocol": "truffle.product/1","#,
+        r#""protocol": "truffle.product/9","#,
+        &["protocols"],
+    ),
+    (
+        r#""anchor_protocol": "truffle.anchor/1","#,
+        r#""anchor_protocol": "truffle.anchor/2","#,
+        &["protocols"],
+    ),
+    (
+        r#""chain_id": 31337,"#,
+        r#""chain_id": 1,"#,
+        &["trusted registry"],
+    ),
+    (
+        r#""edition_size": 500,"#,
+        r#""edition_size": 500.0,"#,
+        &[
+            "record rules",
+            "content hash",
+            "typed data",
+            "seller signature",
+        ],
+    ),
+    (
+        r#""brand": "Nike","#,
+        r#""brand": " Nike","#,
+        &[
+            "record rules",
+            "content hash",
+            "typed data",
+            "seller signature",
+        ],
+    ),
+    (
+        r#""sku": "DD1391-100","#,
+        r#""sku": "DD1391-100", "colour": "white","#,
+        &["record rules", "content hash"],
+    ),
+    (
+        r#""domain": { "name": "Truffle", "version": "1", "chainId": 31337 }"#,
+        r#""domain": { "name": "Truffle", "version": "1", "chainId": 1 }"#,
+        &["typed data"],
+    ),
+    (
+        SIGNATURE,
+        "0x28822ff1aaa6d0cc61a623489583e57a484c11c6dbd763cd840204172b6b1e9bfaed04df0f22c31b12506f3f5f3dec7dcd1d4f96f62aa348486f15fdb6bcca701b",
+        &["seller signature"],
+    ),
+    ("976d11c\"", "976d101\"", &["seller signature"]),
+    (
+        r#""0x6a3fc11b79f836bda340e75c8906e961b8adf4d6a08a2b992e3f38cd6ff38ebf",
+    "0x73a57aee9ae28c072b7e0ed9b56a57a69cc6fb048a723d7f052177084d1250ee""#,
+        r#""0x73a57aee9ae28c072b7e0ed9b56a57a69cc6fb048a723d7f052177084d1250ee",
+    "0x6a3fc11b79f836bda340e75c8906e961b8adf4d6a08a2b992e3f38cd6ff38ebf""#,
+        &["merkle proof"],
+    ),
+];
+
+/// The §5.4 bundle passes checks 1–9 of §4.2, and each refusal vector of §5.6 is refused by
+/// exactly the checks printed beside it; so is the record's name in NFD.
+#[test]
+fn refusal_vectors_are_refused_by_the_named_checks() {
+    use truffle::chain::verify::{Trust, verify_bundle_offline};
+    use truffle::protocol::ijson;
+    let trust = Trust {
+        rpc_url: "http://127.0.0.1:1".into(),
+        chain_id: CHAIN_ID,
+        registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+            .parse()
+            .unwrap(),
+        confirmations: 1,
+    };
+    let refused_by = |text: &str| -> Vec<String> {
+        match ijson::from_str::<ProofBundle>(text) {
+            Err(_) => vec!["reading".to_owned()],
+            Ok(b) => verify_bundle_offline(&b, &trust)
+                .failed()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        }
+    };
+    assert_eq!(refused_by(EXAMPLE_BUNDLE), Vec::<String>::new());
+    for (from, to, expected) in REFUSALS {
+        let text = EXAMPLE_BUNDLE.replacen(from, to, 1);
+        assert_ne!(text, EXAMPLE_BUNDLE, "{from} is not in the bundle");
+        assert_eq!(refused_by(&text), *expected, "{from} → {to}");
+    }
+    // The record's name in NFD (each Hangul syllable as conjoining jamo): it looks the same.
+    let name = "나이키 덩크 로우 레트로 판다";
+    let nfd: String = name.nfd().collect();
+    let record_name = format!(r#""name": "{name}","#);
+    let text = EXAMPLE_BUNDLE.replacen(&record_name, &format!(r#""name": "{nfd}","#), 1);
+    assert_eq!(
+        refused_by(&text),
+        [
+            "record rules",
+            "content hash",
+            "typed data",
+            "seller signature"
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // truffle.draw/1 (docs/PROTOCOLS.md §7)
 // ---------------------------------------------------------------------------------------------

@@ -296,10 +296,25 @@ pub struct LoadResult {
 }
 
 /// `concurrency` tasks, each sending its next request as soon as the last one is answered, until
-/// `duration` has passed (auth_load's loop).
+/// `duration` has passed.
 pub async fn task_load<F, Fut>(
     concurrency: usize,
     duration: Duration,
+    request: Arc<F>,
+) -> LoadResult
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    task_load_capped(concurrency, duration, u64::MAX, request).await
+}
+
+/// [`task_load`] that also stops once `max_requests` have been started, so that a loop ends even
+/// if the clock misbehaves. The one sequence number spreads the requests round-robin.
+pub async fn task_load_capped<F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    max_requests: u64,
     request: Arc<F>,
 ) -> LoadResult
 where
@@ -317,6 +332,9 @@ where
                 let mut errors = BTreeMap::<String, u64>::new();
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= max_requests {
+                        break;
+                    }
                     let sent = Instant::now();
                     match request(i).await {
                         Ok(()) => latencies.push((i, sent.elapsed())),

@@ -220,17 +220,21 @@ where
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .ok_or(ErrorCode::AuthenticationRequired)?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or(ErrorCode::InvalidToken)?;
-        accounts.authenticate(token).await
+        accounts.authenticate(bearer_token(header)?).await
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (`invalid_token` for another scheme).
+pub fn bearer_token(header: &axum::http::HeaderValue) -> Result<&str, ApiError> {
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| ErrorCode::InvalidToken.into())
 }
 
 impl Accounts {

@@ -89,7 +89,9 @@ fn bounded(input: &str, min: usize, max: usize, refused: impl Fn(char) -> bool) 
     let ok = input.chars().count() <= max
         && trimmed.chars().count() >= min
         && !input.chars().any(refused);
-    ok.then(|| trimmed.nfc().collect())
+    // NFC can lengthen a few characters (U+0958 → U+0915 U+093C): what is kept fits `max` too.
+    ok.then(|| trimmed.nfc().collect::<String>())
+        .filter(|kept| kept.chars().count() <= max)
 }
 
 /// `minsu@example.com` → `m***u@example.com`, to tell a person which account is theirs.

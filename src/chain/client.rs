@@ -5,7 +5,7 @@ use std::time::Duration;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, TxHash};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::Filter;
+use alloy::rpc::types::{BlockId, Filter};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
 use anyhow::Context as _;
@@ -30,6 +30,9 @@ pub struct ChainClient {
     provider: DynProvider,
     registry: Address,
     pub chain_id: u64,
+    /// The state the registry's views read: the latest block unless [`ChainClient::reading_at`]
+    /// pins another.
+    read_at: BlockId,
 }
 
 fn url(rpc_url: &str) -> anyhow::Result<reqwest::Url> {
@@ -46,6 +49,7 @@ impl ChainClient {
             provider,
             registry,
             chain_id,
+            read_at: BlockId::latest(),
         })
     }
 
@@ -65,11 +69,21 @@ impl ChainClient {
             provider,
             registry,
             chain_id,
+            read_at: BlockId::latest(),
         })
     }
 
     pub fn registry(&self) -> Address {
         self.registry
+    }
+
+    /// This client with the registry's views (`anchoredAt`, `revokedAt`, `raffles`) read in the
+    /// state after block `number`, as a verifier reads them a number of confirmations deep.
+    pub fn reading_at(&self, number: u64) -> ChainClient {
+        ChainClient {
+            read_at: BlockId::number(number),
+            ..self.clone()
+        }
     }
 
     pub fn provider(&self) -> &DynProvider {
@@ -95,12 +109,22 @@ impl ChainClient {
 
     /// Block time at which `root` was anchored; 0 when it was not.
     pub async fn anchored_at(&self, root: B256) -> anyhow::Result<u64> {
-        Ok(self.contract().anchoredAt(root).call().await?)
+        Ok(self
+            .contract()
+            .anchoredAt(root)
+            .block(self.read_at)
+            .call()
+            .await?)
     }
 
     /// Block time at which the record `content_hash` was revoked; 0 when it was not.
     pub async fn revoked_at(&self, content_hash: B256) -> anyhow::Result<u64> {
-        Ok(self.contract().revokedAt(content_hash).call().await?)
+        Ok(self
+            .contract()
+            .revokedAt(content_hash)
+            .block(self.read_at)
+            .call()
+            .await?)
     }
 
     /// Sends `anchor(root)` and returns once the node has accepted it (not mined).
@@ -180,7 +204,12 @@ impl ChainClient {
         &self,
         id: alloy::primitives::FixedBytes<16>,
     ) -> anyhow::Result<OnChainRaffle> {
-        let r = self.contract().raffles(id).call().await?;
+        let r = self
+            .contract()
+            .raffles(id)
+            .block(self.read_at)
+            .call()
+            .await?;
         Ok(OnChainRaffle {
             product_content_hash: r.productContentHash,
             seed_hash: r.seedHash,

@@ -14,6 +14,17 @@ pub struct Trust {
     pub rpc_url: String,
     pub chain_id: u64,
     pub registry: Address,
+    /// How deep an anchoring (or a draw's reveal) must be before it counts: 1 is the latest
+    /// block; N reads the registry in the state after block `head − (N − 1)`.
+    pub confirmations: u64,
+}
+
+impl Trust {
+    /// The block whose state counts as settled, given the chain's head (`None` while the chain
+    /// is shorter than the confirmations asked for).
+    pub fn settled_block(&self, head: u64) -> Option<u64> {
+        head.checked_sub(self.confirmations.max(1) - 1)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,16 +68,88 @@ fn parse_b256(s: &str) -> Option<B256> {
     s.parse::<B256>().ok()
 }
 
-/// Runs every check; a failing check never stops the others, so the report is complete.
+/// How the bundle's own fields are written (`docs/PROTOCOLS.md` §4.2, check 1): every hash,
+/// address and signature lowercase 0x-hex of its length, the block time `YYYY-MM-DDTHH:MM:SSZ`.
+fn bundle_form(bundle: &ProofBundle) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = |name: &str, value: &str, digits: usize| {
+        if !product::is_lower_hex(value, digits) {
+            out.push(format!(
+                "`{name}` is not 0x and {digits} lowercase hex digits"
+            ));
+        }
+    };
+    field("content_hash", &bundle.content_hash, 64);
+    field("leaf", &bundle.leaf, 64);
+    field("root", &bundle.root, 64);
+    field("tx_hash", &bundle.tx_hash, 64);
+    field("signature", &bundle.signature, 130);
+    field("seller_address", &bundle.seller_address, 40);
+    field("contract_address", &bundle.contract_address, 40);
+    for (i, step) in bundle.proof.iter().enumerate() {
+        field(&format!("proof[{i}]"), step, 64);
+    }
+    if block_seconds(&bundle.block_time).is_none() {
+        out.push("`block_time` is not YYYY-MM-DDTHH:MM:SSZ".into());
+    }
+    out
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` as Unix seconds.
+fn block_seconds(text: &str) -> Option<u64> {
+    let naive = text.strip_suffix('Z').filter(|t| t.len() == 19)?;
+    let at = chrono::NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S").ok()?;
+    u64::try_from(at.and_utc().timestamp()).ok()
+}
+
+/// Runs every check of `docs/PROTOCOLS.md` §4.2, in its order; a failing check never stops the
+/// others, so the report is complete.
 pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
+    let mut v = verify_bundle_offline(bundle, trust);
+    check_bundle_on_chain(&mut v, bundle, trust).await;
+    v
+}
+
+/// Checks 1–9 of `docs/PROTOCOLS.md` §4.2: everything that needs no chain.
+pub fn verify_bundle_offline(bundle: &ProofBundle, trust: &Trust) -> Verdict {
     let mut v = Verdict {
         checks: Vec::new(),
         empty_raffle: false,
     };
 
-    // 1. The bundle must name the chain and registry we trust.
+    // 1. The bundle's fields are written as the protocol writes them.
+    let form = bundle_form(bundle);
+    v.push(
+        "bundle form",
+        form.is_empty(),
+        if form.is_empty() {
+            "hashes, addresses and signature in lowercase 0x-hex; block time in UTC".to_owned()
+        } else {
+            form.join("; ")
+        },
+    );
+
+    // 2. The bundle and its record are of the protocols this verifier knows (a later version is
+    // refused, never read as this one).
+    let protocols_ok = bundle.protocol == product::PROTOCOL
+        && bundle.anchor_protocol == merkle::PROTOCOL
+        && bundle.record.get("protocol") == Some(&Value::from(product::PROTOCOL));
+    v.push(
+        "protocols",
+        protocols_ok,
+        format!(
+            "bundle {:?} anchored by {:?}, record {}; this verifier reads {} anchored by {} only",
+            bundle.protocol,
+            bundle.anchor_protocol,
+            bundle.record.get("protocol").unwrap_or(&Value::Null),
+            product::PROTOCOL,
+            merkle::PROTOCOL
+        ),
+    );
+
+    // 3. The bundle must name the chain and registry we trust.
     let registry_ok = bundle.chain_id == trust.chain_id
-        && bundle.contract_address.parse::<Address>().ok() == Some(trust.registry);
+        && bundle.contract_address == format!("{:#x}", trust.registry);
     v.push(
         "trusted registry",
         registry_ok,
@@ -80,7 +163,19 @@ pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
         },
     );
 
-    // 2. The content hash is the sha256 of the record's canonical bytes.
+    // 4. The record keeps the record rules (keys, types, ranges, NFC text, lowercase hex).
+    let broken = product::record_violations(&bundle.record);
+    v.push(
+        "record rules",
+        broken.is_empty(),
+        if broken.is_empty() {
+            "14 keys, each of its type and range; text NFC and trimmed".to_owned()
+        } else {
+            broken.join("; ")
+        },
+    );
+
+    // 5. The content hash is the sha256 of the record's canonical bytes.
     let content_hash = parse_b256(&bundle.content_hash);
     let computed = product::canonical_bytes(&bundle.record).map(|b| product::content_hash_of(&b));
     let hash_ok = matches!((&computed, content_hash), (Ok(c), Some(h)) if *c == h);
@@ -93,58 +188,54 @@ pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
         },
     );
 
-    // 3. The bundle and its record are of the protocols this verifier knows (a later version is
-    // refused, never read as this one), and the record is by the bundle's seller.
-    let protocols_ok = bundle.protocol == product::PROTOCOL
-        && bundle.anchor_protocol == merkle::PROTOCOL
-        && bundle.record.get("protocol") == Some(&Value::from(product::PROTOCOL));
-    let record_ok = protocols_ok
-        && bundle.record.get("seller_address").and_then(Value::as_str)
-            == Some(bundle.seller_address.as_str());
+    // 6. The record is the bundle's seller's.
+    let seller_ok = bundle.record.get("seller_address").and_then(Value::as_str)
+        == Some(bundle.seller_address.as_str());
     v.push(
-        "record",
-        record_ok,
-        if protocols_ok {
-            format!(
-                "protocol {} anchored by {}, seller {}",
-                product::PROTOCOL,
-                merkle::PROTOCOL,
-                bundle.seller_address
-            )
-        } else {
-            format!(
-                "protocols {:?} / {:?} (record {}): this verifier reads {} anchored by {} only",
-                bundle.protocol,
-                bundle.anchor_protocol,
-                bundle.record.get("protocol").unwrap_or(&Value::Null),
-                product::PROTOCOL,
-                merkle::PROTOCOL
-            )
-        },
+        "seller",
+        seller_ok,
+        format!("record.seller_address is {}", bundle.seller_address),
     );
 
-    // 4. The seller signed it (EIP-712, for the chain we trust).
-    let signature = hex::decode(&bundle.signature).unwrap_or_default();
+    // 7–8. The typed data printed in the bundle is exactly the one built from the record for
+    // the trusted chain, and the seller signed it (EIP-712).
+    let text = |k: &str| {
+        bundle
+            .record
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let edition = bundle
+        .record
+        .get("edition_size")
+        .and_then(Value::as_u64)
+        .and_then(|e| u32::try_from(e).ok())
+        .unwrap_or_default();
+    let message =
+        content_hash.map(|h| product::typed_message(h, &text("name"), &text("brand"), edition));
+    let typed_ok = message
+        .as_ref()
+        .is_some_and(|m| bundle.eip712 == product::typed_data_json(m, trust.chain_id));
+    v.push(
+        "typed data",
+        typed_ok,
+        if typed_ok {
+            "eip712 is the typed data of this record on the trusted chain"
+        } else {
+            "eip712 differs from the typed data built from the record for the trusted chain"
+        },
+    );
+    let signature = bundle
+        .signature
+        .strip_prefix("0x")
+        .and_then(|h| hex::decode(h).ok())
+        .unwrap_or_default();
     let seller = bundle.seller_address.parse::<Address>().ok();
-    let sig_result = match (content_hash, seller) {
-        (Some(h), Some(seller)) => {
-            let text = |k: &str| {
-                bundle
-                    .record
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let edition = bundle
-                .record
-                .get("edition_size")
-                .and_then(Value::as_u64)
-                .unwrap_or_default();
-            let message = product::typed_message(h, &text("name"), &text("brand"), edition as u32);
-            product::check_signature(&message, trust.chain_id, &signature, seller)
-                .map_err(|e| e.to_string())
-        }
+    let sig_result = match (&message, seller) {
+        (Some(m), Some(seller)) => product::check_signature(m, trust.chain_id, &signature, seller)
+            .map_err(|e| e.to_string()),
         _ => Err("content hash or seller address is malformed".into()),
     };
     v.push(
@@ -155,7 +246,7 @@ pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
             .unwrap_or_else(|| format!("EIP-712 signed by {}", bundle.seller_address)),
     );
 
-    // 5. The Merkle path from the record's leaf reaches the root.
+    // 9. The Merkle path from the record's leaf reaches the root.
     let root = parse_b256(&bundle.root);
     let proof: Option<Vec<[u8; 32]>> = bundle
         .proof
@@ -174,54 +265,142 @@ pub async fn verify_bundle(bundle: &ProofBundle, trust: &Trust) -> Verdict {
         path_ok,
         format!("{} step(s) to root {}", bundle.proof.len(), bundle.root),
     );
-
-    // 6–8. The chain: right chain, root anchored in our registry, record not revoked.
-    match ChainClient::read_only(&trust.rpc_url, trust.registry, trust.chain_id) {
-        Err(e) => v.push("rpc", false, format!("{e:#}")),
-        Ok(chain) => {
-            match chain.rpc_chain_id().await {
-                Ok(id) => v.push(
-                    "chain id",
-                    id == trust.chain_id,
-                    format!("the RPC node serves chain {id}"),
-                ),
-                Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
-            }
-            match root {
-                Some(root) => match chain.anchored_at(root).await {
-                    Ok(0) => v.push(
-                        "anchored on chain",
-                        false,
-                        "the registry has never anchored this root",
-                    ),
-                    Ok(t) => v.push(
-                        "anchored on chain",
-                        true,
-                        format!("root anchored at block time {t}"),
-                    ),
-                    Err(e) => v.push(
-                        "anchored on chain",
-                        false,
-                        format!("cannot read the registry: {e:#}"),
-                    ),
-                },
-                None => v.push("anchored on chain", false, "root is malformed"),
-            }
-            match content_hash {
-                Some(h) => match chain.revoked_at(h).await {
-                    Ok(0) => v.push("not revoked", true, "no revocation recorded"),
-                    Ok(t) => v.push("not revoked", false, format!("REVOKED at block time {t}")),
-                    Err(e) => v.push(
-                        "not revoked",
-                        false,
-                        format!("cannot read the registry: {e:#}"),
-                    ),
-                },
-                None => v.push("not revoked", false, "content hash is malformed"),
-            }
-        }
-    }
     v
+}
+
+/// Checks 10–12 of `docs/PROTOCOLS.md` §4.2: the right chain, the root anchored in the trusted
+/// registry deep enough and at the bundle's time, the record not revoked.
+async fn check_bundle_on_chain(v: &mut Verdict, bundle: &ProofBundle, trust: &Trust) {
+    let content_hash = parse_b256(&bundle.content_hash);
+    let root = parse_b256(&bundle.root);
+    let chain = match ChainClient::read_only(&trust.rpc_url, trust.registry, trust.chain_id) {
+        Ok(chain) => chain,
+        Err(e) => {
+            v.push("rpc", false, format!("{e:#}"));
+            return;
+        }
+    };
+    match chain.rpc_chain_id().await {
+        Ok(id) => v.push(
+            "chain id",
+            id == trust.chain_id,
+            format!("the RPC node serves chain {id}"),
+        ),
+        Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
+    }
+    let head = match chain.block_number().await {
+        Ok(head) => head,
+        Err(e) => {
+            v.push(
+                "anchored on chain",
+                false,
+                format!("RPC unreachable: {e:#}"),
+            );
+            v.push("not revoked", false, format!("RPC unreachable: {e:#}"));
+            return;
+        }
+    };
+    let stated = block_seconds(&bundle.block_time);
+    match (root, trust.settled_block(head)) {
+        (None, _) => v.push("anchored on chain", false, "root is malformed"),
+        (_, None) => v.push(
+            "anchored on chain",
+            false,
+            format!(
+                "the chain has {} blocks, fewer than {} confirmations",
+                head + 1,
+                trust.confirmations
+            ),
+        ),
+        (Some(root), Some(settled)) => match chain.reading_at(settled).anchored_at(root).await {
+            Ok(0) => v.push(
+                "anchored on chain",
+                false,
+                format!(
+                    "the registry holds no anchoring of this root at block {settled}                      ({} confirmation(s) deep)",
+                    trust.confirmations.max(1)
+                ),
+            ),
+            Ok(t) if Some(t) != stated => v.push(
+                "anchored on chain",
+                false,
+                format!(
+                    "anchored at block time {t}, but the bundle says {}",
+                    bundle.block_time
+                ),
+            ),
+            Ok(t) => v.push(
+                "anchored on chain",
+                true,
+                format!(
+                    "root anchored at block time {t}, settled by block {settled} ({} confirmation(s))",
+                    trust.confirmations.max(1)
+                ),
+            ),
+            Err(e) => v.push(
+                "anchored on chain",
+                false,
+                format!("cannot read the registry: {e:#}"),
+            ),
+        },
+    }
+    match content_hash {
+        Some(h) => match chain.reading_at(head).revoked_at(h).await {
+            Ok(0) => v.push(
+                "not revoked",
+                true,
+                format!("no revocation recorded by block {head}"),
+            ),
+            Ok(t) => v.push("not revoked", false, format!("REVOKED at block time {t}")),
+            Err(e) => v.push(
+                "not revoked",
+                false,
+                format!("cannot read the registry: {e:#}"),
+            ),
+        },
+        None => v.push("not revoked", false, "content hash is malformed"),
+    }
+}
+
+/// How the draw record's fields are written (`docs/PROTOCOLS.md` §7.7, check 1): the raffle key,
+/// hashes, transactions and tickets lowercase 0x-hex of their lengths, the address too.
+fn draw_form(record: &crate::protocol::draw::DrawRecord) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = |name: &str, value: Option<&str>, digits: usize| {
+        if let Some(value) = value
+            && !product::is_lower_hex(value, digits)
+        {
+            out.push(format!(
+                "`{name}` is not 0x and {digits} lowercase hex digits"
+            ));
+        }
+    };
+    field("raffle_key", Some(&record.raffle_key), 32);
+    field("contract_address", Some(&record.contract_address), 40);
+    field(
+        "product_content_hash",
+        Some(&record.product_content_hash),
+        64,
+    );
+    field("seed_hash", Some(&record.seed_hash), 64);
+    for (name, value) in [
+        ("ticket_root", &record.ticket_root),
+        ("seed", &record.seed),
+        ("block_hash", &record.block_hash),
+        ("randomness", &record.randomness),
+        ("commit_tx", &record.commit_tx),
+        ("close_tx", &record.close_tx),
+        ("reveal_tx", &record.reveal_tx),
+    ] {
+        field(name, value.as_deref(), 64);
+    }
+    for (i, t) in record.winning_tickets.iter().enumerate() {
+        field(&format!("winning_tickets[{i}]"), Some(t), 64);
+    }
+    for (i, t) in record.alternates.iter().enumerate() {
+        field(&format!("alternates[{i}]"), Some(t), 64);
+    }
+    out
 }
 
 /// `TruffleRegistry.RaffleState.Empty`: closed with no tickets.
@@ -277,6 +456,7 @@ fn verify_empty(
 pub async fn verify_draw(
     record: &crate::protocol::draw::DrawRecord,
     tickets: &[[u8; 32]],
+    raffle: Option<uuid::Uuid>,
     trust: &Trust,
 ) -> Verdict {
     use crate::protocol::draw;
@@ -286,8 +466,19 @@ pub async fn verify_draw(
     };
     let hex = |h: &[u8; 32]| format!("0x{}", alloy::primitives::hex::encode(h));
 
+    let form = draw_form(record);
+    v.push(
+        "record form",
+        form.is_empty(),
+        if form.is_empty() {
+            "hashes, keys and addresses in lowercase 0x-hex".to_owned()
+        } else {
+            form.join("; ")
+        },
+    );
+
     let registry_ok = record.chain_id == trust.chain_id
-        && record.contract_address.parse::<Address>().ok() == Some(trust.registry);
+        && record.contract_address == format!("{:#x}", trust.registry);
     v.push(
         "trusted registry",
         registry_ok,
@@ -297,8 +488,10 @@ pub async fn verify_draw(
         ),
     );
 
-    // The record must be about the raffle whose on-chain draw it cites, under this protocol.
+    // The record must be about the raffle the verifier means, and the one whose on-chain draw
+    // it cites, under this protocol.
     let key_ok = record.protocol == draw::PROTOCOL
+        && raffle.is_none_or(|r| r == record.raffle_id)
         && record
             .raffle_key
             .parse::<alloy::primitives::FixedBytes<16>>()
@@ -309,10 +502,15 @@ pub async fn verify_draw(
     v.push(
         "raffle id",
         key_ok,
-        format!(
-            "{} keys raffle {} on chain as {}",
-            record.protocol, record.raffle_id, record.raffle_key
-        ),
+        match raffle {
+            Some(r) if r != record.raffle_id => {
+                format!("the record is for raffle {}, not {r}", record.raffle_id)
+            }
+            _ => format!(
+                "{} keys raffle {} on chain as {}",
+                record.protocol, record.raffle_id, record.raffle_key
+            ),
+        },
     );
 
     let list = draw::check_list(tickets);
@@ -359,9 +557,25 @@ pub async fn verify_draw(
         ),
         Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
     }
-    let on_chain = match key {
-        Some(k) => chain.raffle(k).await.map_err(|e| format!("{e:#}")),
-        None => Err("raffle_key is malformed".into()),
+    // The raffle as the registry holds it the trusted number of confirmations deep.
+    let settled = match chain.block_number().await {
+        Ok(head) => trust.settled_block(head).ok_or_else(|| {
+            format!(
+                "the chain has {} blocks, fewer than {} confirmations",
+                head + 1,
+                trust.confirmations
+            )
+        }),
+        Err(e) => Err(format!("RPC unreachable: {e:#}")),
+    };
+    let on_chain = match (key, settled) {
+        (_, Err(e)) => Err(e),
+        (Some(k), Ok(at)) => chain
+            .reading_at(at)
+            .raffle(k)
+            .await
+            .map_err(|e| format!("{e:#}")),
+        (None, _) => Err("raffle_key is malformed".into()),
     };
     let Ok(on_chain) = on_chain else {
         v.push("on-chain raffle", false, on_chain.err().unwrap_or_default());

@@ -292,16 +292,7 @@ pub struct SocketQuery {
 /// `truffle.chat.v1`.
 fn socket_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     if let Some(h) = headers.get(header::AUTHORIZATION) {
-        let token = h
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or(ErrorCode::InvalidToken)?;
-        return Ok(Some(token.to_owned()));
+        return Ok(Some(crate::accounts::bearer_token(h)?.to_owned()));
     }
     Ok(headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)

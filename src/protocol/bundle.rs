@@ -6,7 +6,10 @@ use utoipa::ToSchema;
 
 /// A product record with its signature, Merkle proof and anchoring transaction. All hashes,
 /// addresses and signatures are lowercase 0x-hex.
+/// A verifier reads it strictly: a field it does not know is refused (a later protocol version
+/// names itself, it is not read as this one).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProofBundle {
     /// `truffle.product/1`.
     pub protocol: String,

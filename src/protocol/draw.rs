@@ -59,8 +59,10 @@ pub fn ticket_tree(tickets: &[Hash]) -> Option<MerkleTree> {
     MerkleTree::from_content_hashes(tickets)
 }
 
-/// The public record of one raffle's draw (`GET /v1/raffles/{id}/draw`). Hashes are 0x-hex.
+/// The public record of one raffle's draw (`GET /v1/raffles/{id}/draw`). Hashes are lowercase
+/// 0x-hex. A verifier refuses a field it does not know.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DrawRecord {
     /// `truffle.draw/1`.
     pub protocol: String,

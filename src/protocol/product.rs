@@ -81,6 +81,158 @@ pub enum SignatureError {
     WrongSigner(Address),
 }
 
+/// The record's keys, in canonical order (`docs/PROTOCOLS.md` §1.1).
+pub const KEYS: [&str; 14] = [
+    "brand",
+    "category",
+    "created_at",
+    "description",
+    "edition_size",
+    "image_sha256s",
+    "name",
+    "previous_content_hash",
+    "product_id",
+    "protocol",
+    "retail_price_krw",
+    "seller_address",
+    "sku",
+    "version",
+];
+
+/// Whether `s` is `0x` and `digits` lowercase hex digits.
+pub fn is_lower_hex(s: &str, digits: usize) -> bool {
+    s.strip_prefix("0x").is_some_and(|h| {
+        h.len() == digits && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// A text field's rule (§1.1): NFC, trimmed, `min..=max` scalar values, no control character
+/// but, where `lines`, line feed, carriage return and tab.
+fn text_rule(value: &str, min: usize, max: usize, lines: bool) -> Result<(), String> {
+    use unicode_normalization::{IsNormalized, is_nfc_quick};
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(format!("is {n} characters, not {min} to {max}"));
+    }
+    let allowed = |c: char| lines && matches!(c, '\n' | '\r' | '\t');
+    if value.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err("holds a control character".into());
+    }
+    if value.trim() != value {
+        return Err("has leading or trailing white space".into());
+    }
+    let nfc = match is_nfc_quick(value.chars()) {
+        IsNormalized::Yes => true,
+        IsNormalized::No => false,
+        IsNormalized::Maybe => unicode_normalization::is_nfc(value),
+    };
+    if !nfc {
+        return Err("is not NFC-normalised".into());
+    }
+    Ok(())
+}
+
+/// Every way `record` breaks the record rules of `docs/PROTOCOLS.md` §1.1 (all 14 keys and no
+/// other, each of its JSON type and range, text NFC and trimmed, hex lowercase); empty when it
+/// keeps them all. A verifier refuses a record that breaks any, even if its hash and signature
+/// hold: the platform never makes one, and two verifiers could read it differently.
+pub fn record_violations(record: &Value) -> Vec<String> {
+    let Some(fields) = record.as_object() else {
+        return vec!["the record is not a JSON object".into()];
+    };
+    let mut out = Vec::new();
+    for key in fields.keys() {
+        if !KEYS.contains(&key.as_str()) {
+            out.push(format!("`{key}` is not a record key"));
+        }
+    }
+    let mut rule = |key: &str, check: &dyn Fn(&Value) -> Result<(), String>| match fields.get(key) {
+        None => out.push(format!("`{key}` is missing")),
+        Some(v) => {
+            if let Err(why) = check(v) {
+                out.push(format!("`{key}` {why}"));
+            }
+        }
+    };
+    let text = |min: usize, max: usize| {
+        move |v: &Value| match v.as_str() {
+            Some(s) => text_rule(s, min, max, false),
+            None => Err("is not a string".into()),
+        }
+    };
+    let integer = |max: u64, min: u64| {
+        move |v: &Value| match (v.as_u64(), v.as_i64()) {
+            (Some(n), _) if (min..=max).contains(&n) => Ok(()),
+            (Some(n), _) => Err(format!("is {n}, not {min} to {max}")),
+            (None, Some(n)) => Err(format!("is {n}, not {min} to {max}")),
+            (None, None) => {
+                Err("is not a whole number written without fraction or exponent".into())
+            }
+        }
+    };
+    let hash = |v: &Value| match v.as_str() {
+        Some(s) if is_lower_hex(s, 64) => Ok(()),
+        _ => Err("is not a sha256 as 0x and 64 lowercase hex digits".to_owned()),
+    };
+    rule("brand", &text(1, 100));
+    rule("category", &text(1, 50));
+    rule("created_at", &|v| {
+        let ok = v.as_str().is_some_and(|s| {
+            s.len() == 20
+                && s.ends_with('Z')
+                && chrono::NaiveDateTime::parse_from_str(&s[..19], "%Y-%m-%dT%H:%M:%S").is_ok()
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err("is not YYYY-MM-DDTHH:MM:SSZ".into())
+        }
+    });
+    rule("description", &|v| match v.as_str() {
+        Some(s) => text_rule(s, 0, 5000, true),
+        None => Err("is not a string".into()),
+    });
+    rule("edition_size", &integer(1_000_000, 1));
+    rule("image_sha256s", &|v| match v.as_array() {
+        Some(list) if list.len() > 20 => Err(format!("has {} entries, more than 20", list.len())),
+        Some(list) => list.iter().try_for_each(hash),
+        None => Err("is not an array".into()),
+    });
+    rule("name", &text(1, 200));
+    rule("product_id", &|v| {
+        let ok = v.as_str().is_some_and(|s| {
+            s.len() == 36 && Uuid::parse_str(s).is_ok_and(|u| u.hyphenated().to_string() == s)
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err("is not a lowercase hyphenated UUID".into())
+        }
+    });
+    rule("protocol", &|v| match v.as_str() {
+        Some(PROTOCOL) => Ok(()),
+        _ => Err(format!("is not `{PROTOCOL}`")),
+    });
+    rule("retail_price_krw", &integer(1_000_000_000_000, 0));
+    rule("seller_address", &|v| match v.as_str() {
+        Some(s) if is_lower_hex(s, 40) => Ok(()),
+        _ => Err("is not an address as 0x and 40 lowercase hex digits".into()),
+    });
+    rule("sku", &|v| match v {
+        Value::Null => Ok(()),
+        v => text(1, 64)(v),
+    });
+    rule("version", &integer(u32::MAX as u64, 1));
+    let first = fields.get("version").and_then(Value::as_u64) == Some(1);
+    rule("previous_content_hash", &|v| match (v, first) {
+        (Value::Null, true) => Ok(()),
+        (Value::Null, false) => Err("is null, but the version is not 1".into()),
+        (_, true) => Err("must be null for version 1".into()),
+        (v, false) => hash(v),
+    });
+    out
+}
+
 /// The EIP-712 domain: `{name: "Truffle", version: "1", chainId}`, no contract, no salt.
 pub fn domain(chain_id: u64) -> Eip712Domain {
     eip712_domain! {
@@ -265,6 +417,79 @@ mod tests {
             check_signature(&message(), 31337, &sig[..64], s.address()),
             Err(SignatureError::Length)
         );
+    }
+
+    /// Every record rule of `docs/PROTOCOLS.md` §1.1 refuses what breaks it, naming the key, and
+    /// only that; the platform's own records keep them all.
+    #[test]
+    fn record_rules_refuse_each_break_by_its_key() {
+        let mut genuine = Record {
+            protocol: PROTOCOL.into(),
+            product_id: Uuid::now_v7(),
+            version: 2,
+            previous_content_hash: Some(format!("0x{}", "ab".repeat(32))),
+            seller_address: address_hex(signer().address()),
+            name: "나이키 덩크 로우".into(),
+            brand: "Nike".into(),
+            category: "sneakers".into(),
+            edition_size: 500,
+            retail_price_krw: 129_000,
+            description: "첫 줄\n둘째 줄\t탭".into(),
+            sku: Some("DD1391-100".into()),
+            image_sha256s: vec![format!("0x{}", "cd".repeat(32))],
+            created_at: "2026-11-21T09:00:00Z".into(),
+        }
+        .to_json();
+        assert_eq!(record_violations(&genuine), Vec::<String>::new());
+        let nfd: String = {
+            use unicode_normalization::UnicodeNormalization;
+            "나이키".nfd().collect()
+        };
+        let cases: Vec<(&str, Value)> = vec![
+            ("brand", json!(" Nike")),
+            ("brand", json!("")),
+            ("brand", json!(7)),
+            ("category", json!("x".repeat(51))),
+            ("created_at", json!("2026-11-21T09:00:00.000Z")),
+            ("created_at", json!("2026-02-30T09:00:00Z")),
+            ("description", json!("종\u{7}소리")),
+            ("edition_size", json!(0)),
+            ("edition_size", json!(500.0)),
+            ("edition_size", json!("500")),
+            ("image_sha256s", json!([format!("0x{}", "CD".repeat(32))])),
+            ("name", json!(nfd)),
+            ("name", json!("두 줄\n이름")),
+            ("previous_content_hash", Value::Null),
+            ("product_id", json!("0192F5A4-C3D2-7E0B-9A3C-1D2E3F405162")),
+            ("protocol", json!("truffle.product/2")),
+            ("retail_price_krw", json!(-1)),
+            (
+                "seller_address",
+                json!("0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"),
+            ),
+            ("sku", json!("")),
+            ("version", json!(0)),
+        ];
+        for (key, value) in cases {
+            let mut broken = genuine.clone();
+            broken[key] = value.clone();
+            let found = record_violations(&broken);
+            assert!(
+                found.len() == 1 && found[0].starts_with(&format!("`{key}`")),
+                "{key} = {value}: {found:?}"
+            );
+        }
+        // Version 1 has no previous hash; a key too many or too few is named.
+        genuine["version"] = json!(1);
+        assert_eq!(record_violations(&genuine).len(), 1);
+        genuine["previous_content_hash"] = Value::Null;
+        assert_eq!(record_violations(&genuine), Vec::<String>::new());
+        genuine["colour"] = json!("white");
+        genuine.as_object_mut().unwrap().remove("sku");
+        let found = record_violations(&genuine);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().any(|f| f.starts_with("`colour`")));
+        assert!(found.iter().any(|f| f.starts_with("`sku` is missing")));
     }
 
     #[test]

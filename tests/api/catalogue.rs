@@ -110,11 +110,32 @@ async fn register_anchor_and_verify_and_every_tampering_is_caught() {
         check(&|b| b.root = flip(&b.root), "merkle proof"),
         check(&|b| b.chain_id = 1, "trusted registry"),
         // A later protocol version is refused, never read as this one.
-        check(&|b| b.protocol = "truffle.product/9".into(), "record"),
-        check(&|b| b.anchor_protocol = "truffle.anchor/2".into(), "record"),
+        check(&|b| b.protocol = "truffle.product/9".into(), "protocols"),
+        check(
+            &|b| b.anchor_protocol = "truffle.anchor/2".into(),
+            "protocols",
+        ),
         check(
             &|b| b.contract_address = "0x000000000000000000000000000000000000dead".into(),
             "trusted registry",
+        ),
+        // Upper-case hex is refused, not read as the same value.
+        check(
+            &|b| b.content_hash = b.content_hash.to_uppercase(),
+            "bundle form",
+        ),
+        // Typed data that is not the record's (a tool fed it would check another message).
+        check(
+            &|b| b.eip712["message"]["name"] = json!("가짜 덩크"),
+            "typed data",
+        ),
+        check(&|b| b.eip712["domain"]["chainId"] = json!(1), "typed data"),
+        // A record that breaks the record rules, though hash and signature were made over it.
+        check(&|b| b.record["brand"] = json!(" Nike"), "record rules"),
+        // The anchoring time must be the chain's.
+        check(
+            &|b| b.block_time = "2020-01-01T00:00:00Z".into(),
+            "anchored on chain",
         ),
     ];
     for (b, failing) in cases {
@@ -134,6 +155,13 @@ async fn register_anchor_and_verify_and_every_tampering_is_caught() {
             .await
             .failed()
             .contains(&"trusted registry")
+    );
+    // An anchoring not yet as deep as the verifier asks is not counted; a revocation would be.
+    let mut deep = trust.clone();
+    deep.confirmations = 10_000;
+    assert_eq!(
+        verify_bundle(&good, &deep).await.failed(),
+        vec!["anchored on chain"]
     );
     let mut other = trust.clone();
     other.registry = alloy::primitives::Address::repeat_byte(7);
@@ -618,5 +646,28 @@ async fn the_verify_command_accepts_a_genuine_bundle_and_refuses_a_forged_one() 
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("appears twice"), "{stderr}");
+    // The confirmation count is the verifier's: two pass here (the batch is two deep), a
+    // thousand do not, and zero is not a count.
+    let path = dir.join("good.json");
+    let with = |confirmations: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+            .current_dir(&dir)
+            .env_clear()
+            .args(["verify", path.to_str().unwrap(), "--rpc-url", &chain.rpc])
+            .args(["--chain-id", "31337", "--confirmations", confirmations])
+            .arg("--registry")
+            .arg(format!("{:#x}", chain.registry))
+            .output()
+            .unwrap()
+    };
+    assert_eq!(with("2").status.code(), Some(0));
+    let deep = with("1000");
+    let text = String::from_utf8_lossy(&deep.stdout).to_string();
+    assert_eq!(deep.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("NOT VERIFIED: failed anchored on chain"),
+        "{text}"
+    );
+    assert_eq!(with("0").status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -564,6 +564,7 @@ impl TestChain {
         truffle::chain::verify::Trust {
             rpc_url: self.rpc.clone(),
             chain_id: truffle_testkit::CHAIN_ID,
+            confirmations: 1,
             registry: self.registry,
         }
     }

@@ -310,23 +310,23 @@ async fn the_whole_life_of_a_raffle_and_a_draw_anyone_can_rerun() {
         .map(|t| hex::decode(t).unwrap().try_into().unwrap())
         .collect();
     let trust = chain.trust();
-    let verdict = verify_draw(&record, &list, &trust).await;
+    let verdict = verify_draw(&record, &list, None, &trust).await;
     assert!(verdict.ok(), "{verdict:?}");
     // Publishing other winners, a doctored list, or trusting another registry is caught.
     let mut lie = record.clone();
     lie.winning_tickets.swap(0, 1);
     assert_eq!(
-        verify_draw(&lie, &list, &trust).await.failed(),
+        verify_draw(&lie, &list, None, &trust).await.failed(),
         vec!["winners"]
     );
     let mut lie = record.clone();
     std::mem::swap(&mut lie.winning_tickets[0], &mut lie.alternates[0]);
     assert_eq!(
-        verify_draw(&lie, &list, &trust).await.failed(),
+        verify_draw(&lie, &list, None, &trust).await.failed(),
         vec!["winners"]
     );
     assert!(
-        verify_draw(&record, &list[1..], &trust)
+        verify_draw(&record, &list[1..], None, &trust)
             .await
             .failed()
             .contains(&"ticket root")
@@ -334,7 +334,7 @@ async fn the_whole_life_of_a_raffle_and_a_draw_anyone_can_rerun() {
     let mut unsorted = list.clone();
     unsorted.swap(0, 1);
     assert!(
-        verify_draw(&record, &unsorted, &trust)
+        verify_draw(&record, &unsorted, None, &trust)
             .await
             .failed()
             .contains(&"ticket list")
@@ -342,7 +342,7 @@ async fn the_whole_life_of_a_raffle_and_a_draw_anyone_can_rerun() {
     let mut other = trust.clone();
     other.registry = alloy::primitives::Address::repeat_byte(9);
     assert!(
-        verify_draw(&record, &list, &other)
+        verify_draw(&record, &list, None, &other)
             .await
             .failed()
             .contains(&"trusted registry")
@@ -352,8 +352,38 @@ async fn the_whole_life_of_a_raffle_and_a_draw_anyone_can_rerun() {
     let mut borrowed = record.clone();
     borrowed.raffle_id = uuid::Uuid::now_v7();
     assert_eq!(
-        verify_draw(&borrowed, &list, &trust).await.failed(),
+        verify_draw(&borrowed, &list, None, &trust).await.failed(),
         vec!["raffle id"]
+    );
+    // The genuine record is refused for another raffle than the one the verifier means.
+    assert_eq!(
+        verify_draw(&record, &list, Some(uuid::Uuid::now_v7()), &trust)
+            .await
+            .failed(),
+        vec!["raffle id"]
+    );
+    assert!(
+        verify_draw(&record, &list, Some(id.parse().unwrap()), &trust)
+            .await
+            .ok()
+    );
+    // Upper-case hex is refused, not read as the same value.
+    let mut shouting = record.clone();
+    shouting.seed = shouting
+        .seed
+        .map(|s| s.to_uppercase().replacen("0X", "0x", 1));
+    assert_eq!(
+        verify_draw(&shouting, &list, None, &trust).await.failed(),
+        vec!["record form"]
+    );
+    // A reveal not yet as deep as the verifier asks is not counted.
+    let mut deep = trust.clone();
+    deep.confirmations = 10_000;
+    assert!(
+        verify_draw(&record, &list, None, &deep)
+            .await
+            .failed()
+            .contains(&"on-chain raffle")
     );
 
     // Each entrant sees their outcome.
@@ -812,12 +842,12 @@ async fn an_empty_raffle_ends_empty_and_publishes_the_seed_it_committed() {
 
     // A verifier checks the seed against the chain; a wrong seed is caught.
     let trust = chain.trust();
-    let verdict = verify_draw(&record, &[], &trust).await;
+    let verdict = verify_draw(&record, &[], None, &trust).await;
     assert!(verdict.ok() && verdict.empty_raffle, "{verdict:?}");
     let mut lie = record.clone();
     lie.seed = Some(format!("0x{}", hex::encode([7u8; 32])));
     assert_eq!(
-        verify_draw(&lie, &[], &trust).await.failed(),
+        verify_draw(&lie, &[], None, &trust).await.failed(),
         vec!["seed commitment"]
     );
     let text = verify_draw_command(&app, &chain, &id).await;
