@@ -28,6 +28,7 @@ use crate::raffles::Raffles;
 use crate::raffles::worker::DrawWorker;
 use crate::recommend::Recommendations;
 use crate::search::Search;
+use crate::units::Units;
 
 /// Outside services, chosen from configuration; tests pass their own.
 pub struct Providers {
@@ -84,6 +85,7 @@ pub struct App {
     pub ads: Ads,
     pub kakao: Kakao,
     pub chat: Chat,
+    pub units: Units,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -107,6 +109,12 @@ impl std::ops::Deref for AppState {
 impl FromRef<AppState> for Accounts {
     fn from_ref(state: &AppState) -> Accounts {
         state.accounts.clone()
+    }
+}
+
+impl FromRef<AppState> for Units {
+    fn from_ref(state: &AppState) -> Units {
+        state.units.clone()
     }
 }
 
@@ -233,6 +241,7 @@ impl AppState {
         let accounts = Accounts::new(db.clone(), auth, identity, providers.identity, cpu.clone());
         let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
         // Custodial keys and raffle seeds are sealed under the same master key.
+        let public_base_url = catalogue.public_base_url;
         let master = catalogue.custody_master_key;
         let raffles_master = {
             use secrecy::ExposeSecret;
@@ -254,6 +263,14 @@ impl AppState {
             cpu.clone(),
         );
         let orders = Orders::new(db.clone(), providers.payments);
+        let units = Units::new(
+            db.clone(),
+            catalogue.clone(),
+            cpu.clone(),
+            chain.chain_id,
+            registry,
+            public_base_url,
+        );
         let chat = Chat::new(db.clone(), catalogue.clone(), chat);
         let search = Search::open(
             db.clone(),
@@ -326,6 +343,7 @@ impl AppState {
             ads,
             kakao,
             chat,
+            units,
             anchor_worker,
             draw_worker,
             http: HttpSettings {

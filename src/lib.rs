@@ -33,6 +33,7 @@ pub mod router;
 pub mod sealing;
 pub mod search;
 pub mod state;
+pub mod units;
 
 #[cfg(test)]
 mod layers;

@@ -32,6 +32,7 @@ use crate::orders::routes as orders;
 use crate::raffles::routes as raffles;
 use crate::recommend::routes as recommend;
 use crate::search::routes as search;
+use crate::units::routes as units;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -54,6 +55,7 @@ use crate::search::routes as search;
         (name = "sellers", description = "Applying to sell"),
         (name = "admin", description = "Admin-only operations"),
         (name = "catalogue", description = "Limited editions, their signed records and proof bundles"),
+        (name = "units", description = "The units of an edition: codes, labels, and their proofs"),
         (name = "raffles", description = "Raffles, entries and draws anyone can re-run"),
         (name = "orders", description = "Winners' orders, payment, shipping and purchase history"),
         (name = "search", description = "Product search in Korean and English, with chain status on every hit"),
@@ -109,6 +111,12 @@ fn api() -> OpenApiRouter<AppState> {
             catalogue::delist
         ))
         .routes(routes!(catalogue::proof))
+        .routes(routes!(units::issue, units::set))
+        .routes(routes!(units::labels))
+        .routes(routes!(units::unit))
+        .routes(routes!(units::proof))
+        .routes(routes!(units::short_url))
+        .routes(routes!(units::digital_link))
         .routes(routes!(lifecycle::revoke))
         .routes(routes!(catalogue::sign))
         .routes(routes!(catalogue::mine))

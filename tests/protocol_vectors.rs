@@ -1259,3 +1259,110 @@ fn example_draw_record_checks_out() {
         format!("/v1/raffles/{RAFFLE_ID}/tickets?download=true")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// truffle.unit/1 and truffle.units/1 (docs/PROTOCOLS.md §8)
+
+/// The three units of the §8.5 vectors: the product of §5.1, an edition of 3.
+fn example_units() -> Vec<truffle::protocol::unit::UnitRecord> {
+    use truffle::protocol::unit::UnitRecord;
+    let product: Uuid = "0192f5a4-c3d2-7e0b-9a3c-1d2e3f405162".parse().unwrap();
+    [
+        "0123456789ABCDEFGHJK",
+        "MNPQRSTVWXYZ01234567",
+        "89ABCDEFGHJKMNPQRSTV",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, code)| UnitRecord::new(product, i as u32 + 1, 3, (*code).to_owned()))
+    .collect()
+}
+
+/// The unit vectors of docs/PROTOCOLS.md §8.5, literally; the EIP-712 signature was also checked
+/// with `cast wallet verify --data`, the hashes and root with Python's hashlib.
+#[test]
+fn unit_records_tree_unit_set_and_signature() {
+    use truffle::protocol::unit::{self, UnitsRecord};
+    let units = example_units();
+    let expected = [
+        (
+            r#"{"code":"0123456789ABCDEFGHJK","edition_size":3,"product_id":"0192f5a4-c3d2-7e0b-9a3c-1d2e3f405162","protocol":"truffle.unit/1","serial":1}"#,
+            "0xae266b005691e7a94f9b53db93706548e902916e92ebc7bb6a3f57cdfe0d661b",
+            "0xda15886eea4cc38c7048bec4685e3529034d2ac59bff0eb0647cbbf01f23e694",
+        ),
+        (
+            r#"{"code":"MNPQRSTVWXYZ01234567","edition_size":3,"product_id":"0192f5a4-c3d2-7e0b-9a3c-1d2e3f405162","protocol":"truffle.unit/1","serial":2}"#,
+            "0x1fe36b7650b9716ea2bbee9b66e4f16b007a147dd90c1950dcad6539d7b37025",
+            "0x7650c68cf1aab8862f73a04aed993e61ffbd318b8a519f1d0ac5720b44dcca05",
+        ),
+        (
+            r#"{"code":"89ABCDEFGHJKMNPQRSTV","edition_size":3,"product_id":"0192f5a4-c3d2-7e0b-9a3c-1d2e3f405162","protocol":"truffle.unit/1","serial":3}"#,
+            "0x54f7dc040a4a8d51f0a388d4ac73d24f1fbcb746505a777abee6ed0275064f50",
+            "0xe8c7a80568b2acea4bad367c561c1045670ca6fd47a18ecbeac8f619113a56e0",
+        ),
+    ];
+    for (u, (canonical, hash, leaf)) in units.iter().zip(expected) {
+        let v = serde_json::to_value(u).unwrap();
+        assert_eq!(
+            String::from_utf8(jcs::canonicalize(&v).unwrap()).unwrap(),
+            canonical
+        );
+        assert_eq!(u.content_hash().to_string(), hash);
+        assert_eq!(hex0x(&merkle::leaf(&u.content_hash().0)), leaf);
+        assert!(unit::is_code(&u.code));
+    }
+    let tree = unit::units_tree(&units).unwrap();
+    const ROOT: &str = "0x95decf022be4ad610abe22dd3138a97397bf9978a0e902fb12349c6d7bf7f6dd";
+    assert_eq!(hex0x(&tree.root()), ROOT);
+    let proof_of = |u: &truffle::protocol::unit::UnitRecord| -> Vec<String> {
+        let p = tree.proof(&merkle::leaf(&u.content_hash().0)).unwrap();
+        p.iter().map(|x| hex0x(x)).collect()
+    };
+    assert_eq!(
+        proof_of(&units[0]),
+        [expected[1].2, expected[2].2],
+        "unit 1: its pair, then the carried-up leaf of unit 3"
+    );
+    assert_eq!(
+        proof_of(&units[2]),
+        ["0xe2e8ddb6a5cbf4ff2de4d1191756d839ee3ab9c621a594784294fdf54814d9e2"]
+    );
+    let set = UnitsRecord {
+        protocol: unit::UNITS_PROTOCOL.into(),
+        product_id: "0192f5a4-c3d2-7e0b-9a3c-1d2e3f405162".parse().unwrap(),
+        product_content_hash: CONTENT_HASH.into(),
+        edition_size: 3,
+        gtin: Some("09521234543213".into()),
+        units_root: ROOT.into(),
+        seller_address: "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf".into(),
+        created_at: "2026-11-21T09:00:00Z".into(),
+    };
+    let (bytes, hash) = set.hash();
+    assert_eq!(
+        String::from_utf8(bytes).unwrap(),
+        r#"{"created_at":"2026-11-21T09:00:00Z","edition_size":3,"gtin":"09521234543213","product_content_hash":"0xf84f26205020a1b465cd49861b6453c0284f92b448e257cc16bf6f380abbaa75","product_id":"0192f5a4-c3d2-7e0b-9a3c-1d2e3f405162","protocol":"truffle.units/1","seller_address":"0x7e5f4552091a69125d5dfcb7b8c2659029395bdf","units_root":"0x95decf022be4ad610abe22dd3138a97397bf9978a0e902fb12349c6d7bf7f6dd"}"#
+    );
+    assert_eq!(
+        hash.to_string(),
+        "0x0d09f8ff83de8f9ac59152a761c93d7e9068bd74bb87d8f22cf9b7e578759362"
+    );
+    let m = unit::typed_message(hash, &set).unwrap();
+    assert_eq!(
+        unit::UnitSet::eip712_encode_type(),
+        "UnitSet(bytes32 contentHash,bytes32 productContentHash,bytes32 unitsRoot,uint32 editionSize)"
+    );
+    assert_eq!(
+        keccak256(unit::UnitSet::eip712_encode_type().as_bytes()).to_string(),
+        "0x29f57f0d21bd6dab60f8acf9340fad17b7c20d0ffab99967c919ad580062cc4d"
+    );
+    assert_eq!(
+        unit::signing_hash(&m, CHAIN_ID).to_string(),
+        "0x281da0e7329b1a6e49d2d69f98789b03f26e0ee1927f7805ff2fbe9201eaf1b8"
+    );
+    let sig = unit::sign(&signer(), &m, CHAIN_ID).unwrap();
+    assert_eq!(
+        hex0x(&sig),
+        "0x3aa072a6c0b0f0842092dac33f27aa721bd44702039e2e96679b652171ddfd4450ce175a2d6b5edba393e437b31fac5dce3013f43a1810b2e8fef17bfeff8e611b"
+    );
+    unit::check_signature(&m, CHAIN_ID, &sig, signer().address()).unwrap();
+}

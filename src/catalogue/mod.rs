@@ -531,6 +531,46 @@ impl Catalogue {
         Ok(())
     }
 
+    /// Signs an EIP-712 digest with the seller's custodial key, for a record the seller states
+    /// beside their products (an edition's units), in the caller's transaction: the signing
+    /// address and the 65-byte signature, or `None` for a seller who signs with their own wallet.
+    pub(crate) async fn sign_as_seller(
+        &self,
+        conn: &mut PgConnection,
+        seller: Uuid,
+        digest: B256,
+    ) -> Result<Option<(String, [u8; 65])>, Error> {
+        match self.signing(conn, seller).await? {
+            Signing::Custodial(signer) => {
+                let sig = alloy::signers::SignerSync::sign_hash_sync(&signer, &digest)
+                    .map_err(|e| Error::Key(e.into()))?;
+                Ok(Some((
+                    product::address_hex(signer.address()),
+                    sig.normalized_s().as_bytes(),
+                )))
+            }
+            Signing::Wallet(_) => Ok(None),
+        }
+    }
+
+    /// The content hash, edition size and seller of a product's current, signed record (`None`
+    /// while a wallet seller's signature is awaited).
+    pub async fn current_signed_record(&self, id: Uuid) -> Result<Option<(B256, Record)>, Error> {
+        let row = store::find_product(&self.db, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let rec = store::record(&self.db, id, row.current_version as u32)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if rec.signature.is_none() {
+            return Ok(None);
+        }
+        Ok(Some((
+            b256(&rec.content_hash),
+            parse_record(&rec.canonical)?,
+        )))
+    }
+
     pub async fn create(&self, seller: Uuid, input: ProductInput) -> Result<Product, Error> {
         let input = input.validated()?;
         let id = Uuid::now_v7();

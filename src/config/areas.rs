@@ -334,8 +334,21 @@ pub(super) fn catalogue(r: &mut Reader<'_>) -> Option<CatalogueConfig> {
                 None
             }
         });
+    let public_base_url = r
+        .raw("PUBLIC_BASE_URL")
+        .unwrap_or("http://127.0.0.1:8080")
+        .trim_end_matches('/')
+        .to_owned();
+    if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://"))
+        || public_base_url.contains(['?', '#'])
+    {
+        r.errors.push(format!(
+            "PUBLIC_BASE_URL={public_base_url:?} must be an http(s) URL without query or fragment"
+        ));
+    }
     Some(CatalogueConfig {
         custody_master_key: SecretBox::new(Box::new(custody_master_key?)),
+        public_base_url,
     })
 }
 

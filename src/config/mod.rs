@@ -247,6 +247,8 @@ impl fmt::Debug for PaymentProviderConfig {
 pub struct CatalogueConfig {
     /// Encrypts the custodial signing keys the platform holds for sellers (AES-256-GCM).
     pub custody_master_key: SecretBox<Vec<u8>>,
+    /// Where buyers reach this service (no trailing slash): unit labels' QR codes point there.
+    pub public_base_url: String,
 }
 
 #[derive(Debug)]

@@ -301,6 +301,16 @@ pub fn check_signature(
     signature: &[u8],
     expected: Address,
 ) -> Result<(), SignatureError> {
+    check_prehash_signature(signing_hash(message, chain_id), signature, expected)
+}
+
+/// Checks a 65-byte signature over an EIP-712 digest by `expected`: v 27 or 28, 1 ≤ s ≤ n/2 (the
+/// malleable twin refused), and r and s that recover a key (1 ≤ r, s < n).
+pub fn check_prehash_signature(
+    digest: B256,
+    signature: &[u8],
+    expected: Address,
+) -> Result<(), SignatureError> {
     let bytes: &[u8; 65] = signature.try_into().map_err(|_| SignatureError::Length)?;
     if !matches!(bytes[64], 27 | 28) {
         return Err(SignatureError::V);
@@ -310,7 +320,7 @@ pub fn check_signature(
         return Err(SignatureError::HighS);
     }
     let signer = sig
-        .recover_address_from_prehash(&signing_hash(message, chain_id))
+        .recover_address_from_prehash(&digest)
         .map_err(|_| SignatureError::Unrecoverable)?;
     if signer == expected {
         Ok(())

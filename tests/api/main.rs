@@ -22,3 +22,4 @@ mod production;
 mod raffles;
 mod recommend;
 mod search;
+mod units;

@@ -1,0 +1,264 @@
+//! Units: issuance, who may issue and print labels, the label sheet, both URL forms, and a
+//! unit's proof checked link by link against a real anvil.
+
+use alloy::primitives::{B256, hex};
+use serde_json::{Value, json};
+use truffle::protocol::unit::{self, UnitRecord, UnitsRecord};
+use truffle::protocol::{jcs, merkle, product};
+
+use crate::helpers::{TestApp, TestChain};
+
+const GTIN: &str = "09521234543213";
+
+fn edition_of(n: u32) -> Value {
+    json!({
+        "name": "나이키 덩크 로우 레트로 판다",
+        "brand": "Nike",
+        "category": "sneakers",
+        "edition_size": n,
+        "retail_price_krw": 129000,
+        "description": "",
+        "image_sha256s": []
+    })
+}
+
+/// The sheet's SVG text (the JSON helpers read JSON only).
+async fn sheet(app: &TestApp, path: &str, token: &str) -> (u16, String, String) {
+    let res = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let kind = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, res.text().await.unwrap())
+}
+
+fn h(s: &str) -> merkle::Hash {
+    s.parse::<B256>().unwrap().0
+}
+
+#[tokio::test]
+async fn units_are_issued_labelled_looked_up_and_proven() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (_, seller) = app.seller().await;
+    let (_, stranger) = app.seller().await;
+    let buyer = app.buyer().await;
+    let id = app
+        .post("/v1/products", Some(&seller), edition_of(5))
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let issue = format!("/v1/products/{id}/units");
+
+    // Who may issue: the product's seller only; a GTIN must have its check digit.
+    app.post(&issue, None, json!({}))
+        .await
+        .expect(401, "authentication_required");
+    app.post(&issue, Some(&buyer), json!({}))
+        .await
+        .expect(403, "forbidden");
+    app.post(&issue, Some(&stranger), json!({}))
+        .await
+        .expect(403, "forbidden");
+    app.post(&issue, Some(&seller), json!({"gtin": "09521234543214"}))
+        .await
+        .expect(400, "validation_failed");
+    let set = app
+        .post(&issue, Some(&seller), json!({"gtin": GTIN}))
+        .await
+        .ok();
+    assert_eq!(set["edition_size"], 5);
+    assert_eq!(set["gtin"], GTIN);
+    assert_eq!(set["chain"], "pending");
+    assert_eq!(set["record"]["protocol"], "truffle.units/1");
+    app.post(&issue, Some(&seller), json!({}))
+        .await
+        .expect(409, "units_already_issued");
+    assert_eq!(
+        app.get(&issue, Some(&seller)).await.ok()["content_hash"],
+        set["content_hash"]
+    );
+    app.get(&issue, Some(&stranger))
+        .await
+        .expect(403, "forbidden");
+
+    // The label sheet: the seller only, one QR code per unit, GS1 Digital Links.
+    let labels = format!("/v1/products/{id}/units/labels.svg");
+    let (status, kind, svg) = sheet(&app, &labels, &seller).await;
+    assert_eq!(status, 200, "{svg}");
+    assert!(kind.starts_with("image/svg+xml"), "{kind}");
+    assert_eq!(svg.matches("<path d=\"M").count(), 5);
+    assert!(svg.contains("No. 5 / 5"));
+    let urls: Vec<String> = svg
+        .split("data-url=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(urls.len(), 5);
+    let prefix = format!("http://127.0.0.1:8080/01/{GTIN}/21/");
+    assert!(urls.iter().all(|u| u.starts_with(&prefix)), "{urls:?}");
+    let codes: Vec<String> = urls.iter().map(|u| u[prefix.len()..].to_owned()).collect();
+    assert!(codes.iter().all(|c| unit::is_code(c)), "{codes:?}");
+    let distinct: std::collections::HashSet<_> = codes.iter().collect();
+    assert_eq!(distinct.len(), 5);
+    assert_eq!(sheet(&app, &labels, &stranger).await.0, 403);
+    assert_eq!(
+        sheet(&app, &format!("{labels}?from=6"), &seller).await.0,
+        400
+    );
+
+    // Both URL forms answer for the unit; a code of another GTIN, or no code, does not.
+    let first = &codes[0];
+    let by_code = app.get(&format!("/v1/units/{first}"), None).await.ok();
+    assert_eq!(by_code["serial"], 1);
+    assert_eq!(by_code["edition_size"], 5);
+    assert_eq!(by_code["url"], urls[0].as_str());
+    assert_eq!(
+        app.get(&format!("/u/{first}"), None).await.ok()["serial"],
+        1
+    );
+    assert_eq!(
+        app.get(&format!("/01/{GTIN}/21/{}", codes[2]), None)
+            .await
+            .ok()["serial"],
+        3
+    );
+    app.get(&format!("/01/05391234567892/21/{first}"), None)
+        .await
+        .expect(404, "not_found");
+    app.get("/u/0000000000000000000Z", None)
+        .await
+        .expect(404, "not_found");
+    app.get(&format!("/u/{}", first.to_lowercase()), None)
+        .await
+        .expect(404, "not_found");
+
+    // Before its unit set is anchored, a unit has no proof; after, every link checks out.
+    let proof_path = format!("/v1/units/{}/proof", codes[3]);
+    app.get(&proof_path, None)
+        .await
+        .expect(409, "not_anchored_yet");
+    let worker = app.worker();
+    worker.pass(true).await.unwrap();
+    chain.mine(1).await;
+    worker.pass(false).await.unwrap();
+    let p = app.get(&proof_path, None).await.ok();
+    // The unit record, and its hash.
+    let unit: UnitRecord = serde_json::from_value(p["unit"].clone()).unwrap();
+    assert_eq!(
+        (unit.serial, unit.edition_size, unit.code.as_str()),
+        (4, 5, codes[3].as_str())
+    );
+    let unit_hash = product::content_hash_of(&jcs::canonicalize(&p["unit"]).unwrap());
+    assert_eq!(unit_hash.to_string(), p["unit_hash"]);
+    // Its path to the units root of the seller's record.
+    let units: UnitsRecord = serde_json::from_value(p["units"].clone()).unwrap();
+    let steps: Vec<merkle::Hash> = p["unit_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| h(s.as_str().unwrap()))
+        .collect();
+    assert!(merkle::verify(
+        &merkle::leaf(&unit_hash.0),
+        &steps,
+        &h(&units.units_root)
+    ));
+    // The seller's signature over the unit set, for the product's current record.
+    let units_hash = product::content_hash_of(&jcs::canonicalize(&p["units"]).unwrap());
+    assert_eq!(units_hash.to_string(), p["units_hash"]);
+    let product_now = app.get(&format!("/v1/products/{id}"), None).await.ok();
+    assert_eq!(
+        units.product_content_hash,
+        product_now["chain"]["content_hash"]
+    );
+    assert_eq!(
+        units.seller_address,
+        product_now["record"]["seller_address"]
+    );
+    let message = unit::typed_message(units_hash, &units).unwrap();
+    assert_eq!(p["eip712"], unit::typed_data_json(&message, 31337));
+    unit::check_signature(
+        &message,
+        31337,
+        &hex::decode(p["signature"].as_str().unwrap()).unwrap(),
+        units.seller_address.parse().unwrap(),
+    )
+    .unwrap();
+    // The unit set's anchoring: its leaf reaches the root the registry holds, at block_time.
+    let anchor_steps: Vec<merkle::Hash> = p["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| h(s.as_str().unwrap()))
+        .collect();
+    assert_eq!(merkle::leaf(&units_hash.0), h(p["leaf"].as_str().unwrap()));
+    assert!(merkle::verify(
+        &h(p["leaf"].as_str().unwrap()),
+        &anchor_steps,
+        &h(p["root"].as_str().unwrap())
+    ));
+    let anchored = chain
+        .client
+        .anchored_at(p["root"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap();
+    assert!(anchored > 0);
+    let stated = chrono::DateTime::parse_from_rfc3339(p["block_time"].as_str().unwrap()).unwrap();
+    assert_eq!(anchored as i64, stated.timestamp());
+    // A changed unit record no longer reaches the root.
+    let mut forged = p["unit"].clone();
+    forged["serial"] = json!(5);
+    let forged_hash = product::content_hash_of(&jcs::canonicalize(&forged).unwrap());
+    assert!(!merkle::verify(
+        &merkle::leaf(&forged_hash.0),
+        &steps,
+        &h(&units.units_root)
+    ));
+}
+
+#[tokio::test]
+async fn an_edition_without_gtin_gets_short_unit_urls() {
+    let app = TestApp::spawn().await;
+    let (_, seller) = app.seller().await;
+    let id = app
+        .post("/v1/products", Some(&seller), edition_of(2))
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let set = app
+        .post(
+            &format!("/v1/products/{id}/units"),
+            Some(&seller),
+            json!({}),
+        )
+        .await
+        .ok();
+    assert_eq!(set["gtin"], Value::Null);
+    let (status, _, svg) = sheet(
+        &app,
+        &format!("/v1/products/{id}/units/labels.svg"),
+        &seller,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(svg.contains("data-url=\"http://127.0.0.1:8080/u/"), "{svg}");
+    // A GS1 link for an edition without GTIN finds nothing.
+    let code = svg.split("/u/").nth(1).unwrap()[..20].to_owned();
+    app.get(&format!("/u/{code}"), None).await.ok();
+    app.get(&format!("/01/{GTIN}/21/{code}"), None)
+        .await
+        .expect(404, "not_found");
+}
