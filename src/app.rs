@@ -242,6 +242,10 @@ impl AppState {
         let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
         // Custodial keys and raffle seeds are sealed under the same master key.
         let public_base_url = catalogue.public_base_url;
+        let clones = crate::units::CloneRule {
+            places: catalogue.unit_clone_places,
+            window: catalogue.unit_clone_window,
+        };
         let master = catalogue.custody_master_key;
         let raffles_master = {
             use secrecy::ExposeSecret;
@@ -270,6 +274,7 @@ impl AppState {
             chain.chain_id,
             registry,
             public_base_url,
+            clones,
         );
         let chat = Chat::new(db.clone(), catalogue.clone(), chat);
         let search = Search::open(

@@ -346,9 +346,17 @@ pub(super) fn catalogue(r: &mut Reader<'_>) -> Option<CatalogueConfig> {
             "PUBLIC_BASE_URL={public_base_url:?} must be an http(s) URL without query or fragment"
         ));
     }
+    let unit_clone_places = r.parse::<u32>("UNIT_CLONE_PLACES", "5", "a whole number");
+    let unit_clone_window = r.duration("UNIT_CLONE_WINDOW", "24h");
+    if unit_clone_places.is_some_and(|n| n < 2) {
+        r.errors
+            .push("UNIT_CLONE_PLACES must be at least 2: one place is every genuine scan".into());
+    }
     Some(CatalogueConfig {
         custody_master_key: SecretBox::new(Box::new(custody_master_key?)),
         public_base_url,
+        unit_clone_places: unit_clone_places?,
+        unit_clone_window: unit_clone_window?,
     })
 }
 

@@ -249,6 +249,10 @@ pub struct CatalogueConfig {
     pub custody_master_key: SecretBox<Vec<u8>>,
     /// Where buyers reach this service (no trailing slash): unit labels' QR codes point there.
     pub public_base_url: String,
+    /// A unit scanned from this many address prefixes within `unit_clone_window` is flagged as
+    /// a likely copied label.
+    pub unit_clone_places: u32,
+    pub unit_clone_window: Duration,
 }
 
 #[derive(Debug)]

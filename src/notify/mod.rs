@@ -20,7 +20,7 @@ pub enum Error {
 pub struct Notification {
     pub id: Uuid,
     /// `won`, `not_won`, `payment_due_soon`, `payment_confirmed`, `raffle_cancelled`,
-    /// `order_expired`, `refunded`.
+    /// `order_expired`, `refunded`, `unit_clone_suspected`.
     pub kind: String,
     /// Korean, for display.
     pub title: String,

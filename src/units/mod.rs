@@ -103,6 +103,34 @@ pub struct UnitView {
     pub proof_url: String,
     /// The product's own proof bundle.
     pub product_proof_url: String,
+    /// Client address prefixes (/24 IPv4, /64 IPv6) its label was scanned from within the clone
+    /// window (`UNIT_CLONE_WINDOW`).
+    pub scanned_from_places: u32,
+    /// Scanned from `UNIT_CLONE_PLACES` places or more within the window: a copy of its label
+    /// may be on another piece. A warning to check, not a verdict.
+    pub clone_suspected: bool,
+    /// When it was last flagged so (its seller was told then).
+    pub clone_flagged_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// The place a scan comes from: an IPv4 address by its /24, an IPv6 address by its /64 (so one
+/// phone, one shop's network or one carrier's pool of addresses is one place).
+pub fn place_of(ip: std::net::IpAddr) -> String {
+    use ipnet::{IpNet, Ipv4Net};
+    match crate::ratelimit::address_prefix(ip) {
+        IpNet::V4(v4) => Ipv4Net::new(v4.addr(), 24)
+            .expect("24 is a valid prefix")
+            .trunc()
+            .to_string(),
+        v6 => v6.to_string(),
+    }
+}
+
+/// What clone detection counts: how many places within how long make a unit suspect.
+#[derive(Debug, Clone, Copy)]
+pub struct CloneRule {
+    pub places: u32,
+    pub window: std::time::Duration,
 }
 
 /// Everything a third party needs to check one unit against the chain (`docs/PROTOCOLS.md`
@@ -146,6 +174,7 @@ pub struct UnitsInner {
     chain_id: u64,
     registry: Option<Address>,
     public_base_url: String,
+    clones: CloneRule,
 }
 
 impl std::ops::Deref for Units {
@@ -177,6 +206,7 @@ impl Units {
         chain_id: u64,
         registry: Option<Address>,
         public_base_url: String,
+        clones: CloneRule,
     ) -> Self {
         Units(Arc::new(UnitsInner {
             db,
@@ -185,7 +215,41 @@ impl Units {
             chain_id,
             registry,
             public_base_url,
+            clones,
         }))
+    }
+
+    /// Counts a scan of a unit's label from `address_prefix`; past the clone rule, flags the unit
+    /// and tells its seller, once a window. Unknown codes count nothing.
+    pub async fn scan(&self, code: &str, address_prefix: &str) -> Result<(), Error> {
+        if !unit::is_code(code) || store::find_unit(&self.db, code).await?.is_none() {
+            return Ok(());
+        }
+        let window = self.clones.window;
+        let places = store::record_scan(&self.db, code, address_prefix, window).await?;
+        if places < i64::from(self.clones.places) {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        if let Some(seller) = store::flag_clone(&mut *tx, code, window).await? {
+            let view = self.unit(code).await?;
+            crate::notify::push(
+                &mut *tx,
+                seller,
+                "unit_clone_suspected",
+                "복제 라벨 의심",
+                &format!(
+                    "{} No. {} / {}의 라벨이 짧은 시간에 {places}곳에서 스캔되었습니다. 라벨이 복제되었을 수 있습니다.",
+                    view.product_name, view.serial, view.edition_size
+                ),
+                serde_json::json!({"code": code, "product_id": view.product_id, "serial": view.serial, "places": places}),
+            )
+            .await
+            .map_err(|crate::notify::Error::Db(e)| Error::Db(e))?;
+            tracing::warn!(code, places, "unit label scanned from many places: flagged");
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The URL a unit's label carries: a GS1 Digital Link when the edition has a GTIN.
@@ -346,7 +410,12 @@ impl Units {
             .await?
             .remove(&hash)
             .map(|i| i.state);
+        let places = store::places(&self.db, &unit.code, self.clones.window).await?;
+        let clone_flagged_at = store::clone_flagged_at(&self.db, &unit.code).await?;
         Ok(UnitView {
+            scanned_from_places: u32::try_from(places).unwrap_or(u32::MAX),
+            clone_suspected: places >= i64::from(self.clones.places),
+            clone_flagged_at,
             url: self.unit_url(&unit.code, set.gtin.as_deref()),
             proof_url: format!("/v1/units/{}/proof", unit.code),
             product_proof_url: format!("/v1/products/{}/proof", unit.product_id),
@@ -474,5 +543,18 @@ impl Units {
         self.cpu
             .run(move || labels::sheet(&title, edition, &labels))
             .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_place_is_an_ipv4_slash_24_or_an_ipv6_slash_64() {
+        let place = |s: &str| super::place_of(s.parse().unwrap());
+        assert_eq!(place("198.51.100.7"), "198.51.100.0/24");
+        assert_eq!(place("198.51.100.250"), place("198.51.100.7"));
+        assert_ne!(place("198.51.101.7"), place("198.51.100.7"));
+        assert_eq!(place("::ffff:198.51.100.7"), "198.51.100.0/24");
+        assert_eq!(place("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
     }
 }

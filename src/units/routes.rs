@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{Error, IssueRequest, UnitProof, UnitSet, UnitView, Units};
 use crate::accounts::CurrentUser;
-use crate::http::{ApiError, ApiResult, ErrorBody, ErrorCode, Json, Path, Query};
+use crate::http::{ApiError, ApiResult, ClientIp, ErrorBody, ErrorCode, Json, Path, Query};
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -139,7 +139,8 @@ pub async fn unit(
     Ok(Json(units.unit(&code).await?))
 }
 
-/// The short unit URL a label without GTIN carries: the unit, as `GET /v1/units/{code}`.
+/// The short unit URL a label without GTIN carries: the unit, as `GET /v1/units/{code}`. A
+/// label scan: it is counted for clone detection (by client address prefix).
 ///
 /// Anyone may call this.
 #[utoipa::path(get, path = "/u/{code}", tag = "units",
@@ -149,13 +150,16 @@ pub async fn unit(
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 pub async fn short_url(
     State(units): State<Units>,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
 ) -> ApiResult<Json<UnitView>> {
+    units.scan(&code, &super::place_of(ip)).await?;
     Ok(Json(units.unit(&code).await?))
 }
 
 /// The GS1 Digital Link a label of a product with a GTIN carries (AI 01 the GTIN, AI 21 the
-/// unit's code): the unit, as `GET /v1/units/{code}`, if the code is of that GTIN's edition.
+/// unit's code): the unit, as `GET /v1/units/{code}`, if the code is of that GTIN's edition. A
+/// label scan, counted as `/u/{code}` is.
 ///
 /// Anyone may call this.
 #[utoipa::path(get, path = "/01/{gtin}/21/{code}", tag = "units",
@@ -167,9 +171,12 @@ pub async fn short_url(
         (status = 404, description = "`not_found`: no such unit, or not of this GTIN", body = ErrorBody)))]
 pub async fn digital_link(
     State(units): State<Units>,
+    ClientIp(ip): ClientIp,
     Path((gtin, code)): Path<(String, String)>,
 ) -> ApiResult<Json<UnitView>> {
-    Ok(Json(units.unit_by_gtin(&gtin, &code).await?))
+    let view = units.unit_by_gtin(&gtin, &code).await?;
+    units.scan(&code, &super::place_of(ip)).await?;
+    Ok(Json(units.unit(&view.code).await?))
 }
 
 /// A unit's proof: the unit record, its path to the edition's units root, the seller-signed

@@ -115,3 +115,73 @@ pub async fn codes(
     .fetch_all(db)
     .await
 }
+
+/// Counts a scan of `code` from `prefix`; returns how many prefixes scanned it within `window`.
+pub async fn record_scan(
+    db: impl PgExecutor<'_>,
+    code: &str,
+    prefix: &str,
+    window: std::time::Duration,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "WITH hit AS (
+            INSERT INTO unit_scans (code, address_prefix) VALUES ($1, $2)
+            ON CONFLICT (code, address_prefix)
+            DO UPDATE SET last_seen = now(), scans = unit_scans.scans + 1
+            RETURNING address_prefix
+         )
+         SELECT count(*) + 1 FROM unit_scans
+         WHERE code = $1 AND address_prefix <> $2 AND last_seen > now() - make_interval(secs => $3)",
+    )
+    .bind(code)
+    .bind(prefix)
+    .bind(window.as_secs_f64())
+    .fetch_one(db)
+    .await
+}
+
+/// How many prefixes scanned `code` within `window`.
+pub async fn places(
+    db: impl PgExecutor<'_>,
+    code: &str,
+    window: std::time::Duration,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM unit_scans WHERE code = $1 AND last_seen > now() - make_interval(secs => $2)",
+    )
+    .bind(code)
+    .bind(window.as_secs_f64())
+    .fetch_one(db)
+    .await
+}
+
+/// Flags `code` as scanned from too many places, unless it was flagged within `window`;
+/// `Some(seller)` when this call flagged it (so the seller is told once a window).
+pub async fn flag_clone(
+    db: impl PgExecutor<'_>,
+    code: &str,
+    window: std::time::Duration,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "UPDATE units u SET clone_flagged_at = now()
+         FROM products p
+         WHERE u.code = $1 AND p.id = u.product_id
+           AND (u.clone_flagged_at IS NULL OR u.clone_flagged_at < now() - make_interval(secs => $2))
+         RETURNING p.seller_id",
+    )
+    .bind(code)
+    .bind(window.as_secs_f64())
+    .fetch_optional(db)
+    .await
+}
+
+/// When `code` was last flagged as scanned from too many places.
+pub async fn clone_flagged_at(
+    db: impl PgExecutor<'_>,
+    code: &str,
+) -> sqlx::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    sqlx::query_scalar("SELECT clone_flagged_at FROM units WHERE code = $1")
+        .bind(code)
+        .fetch_one(db)
+        .await
+}

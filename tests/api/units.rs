@@ -262,3 +262,102 @@ async fn an_edition_without_gtin_gets_short_unit_urls() {
         .await
         .expect(404, "not_found");
 }
+
+/// A scan of the label from `client` (behind the trusted proxy), answered.
+async fn scan_from(app: &TestApp, path: &str, client: &str) -> Value {
+    let res = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .header("x-forwarded-for", client)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_label_scanned_from_many_places_is_flagged_and_its_seller_told_once() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1".into());
+        env.insert("UNIT_CLONE_PLACES".into(), "3".into());
+    })
+    .await;
+    let (_, seller) = app.seller().await;
+    let id = app
+        .post("/v1/products", Some(&seller), edition_of(2))
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/v1/products/{id}/units"),
+        Some(&seller),
+        json!({}),
+    )
+    .await
+    .ok();
+    let (_, _, svg) = sheet(
+        &app,
+        &format!("/v1/products/{id}/units/labels.svg"),
+        &seller,
+    )
+    .await;
+    let code = svg.split("/u/").nth(1).unwrap()[..20].to_owned();
+    let other = svg.split("/u/").nth(2).unwrap()[..20].to_owned();
+    let path = format!("/u/{code}");
+    let kinds = |n: Value| -> Vec<String> {
+        n["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // The same place again and again, or the API lookup, is not a second place.
+    for _ in 0..3 {
+        let seen = scan_from(&app, &path, "198.51.1.10").await;
+        assert_eq!(
+            (
+                seen["scanned_from_places"].as_u64(),
+                seen["clone_suspected"].as_bool()
+            ),
+            (Some(1), Some(false))
+        );
+    }
+    // Another address of the same /24 is the same place.
+    assert_eq!(
+        scan_from(&app, &path, "198.51.1.99").await["scanned_from_places"],
+        1
+    );
+    app.get(&format!("/v1/units/{code}"), None).await.ok();
+    assert_eq!(
+        scan_from(&app, &path, "198.51.2.10").await["clone_suspected"],
+        false
+    );
+    let before = app.get("/v1/me/notifications", Some(&seller)).await.ok();
+    assert!(!kinds(before).contains(&"unit_clone_suspected".to_owned()));
+
+    // The third place flags it; the seller is told once, the other unit is untouched.
+    let flagged = scan_from(&app, &path, "198.51.3.10").await;
+    assert_eq!(flagged["scanned_from_places"], 3);
+    assert_eq!(flagged["clone_suspected"], true);
+    assert!(flagged["clone_flagged_at"].is_string());
+    scan_from(&app, &path, "198.51.4.10").await;
+    let told = kinds(app.get("/v1/me/notifications", Some(&seller)).await.ok());
+    assert_eq!(
+        told.iter().filter(|k| *k == "unit_clone_suspected").count(),
+        1,
+        "{told:?}"
+    );
+    let calm = app.get(&format!("/v1/units/{other}"), None).await.ok();
+    assert_eq!(
+        (
+            calm["scanned_from_places"].as_u64(),
+            calm["clone_suspected"].as_bool()
+        ),
+        (Some(0), Some(false))
+    );
+}
