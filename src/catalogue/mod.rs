@@ -844,23 +844,12 @@ impl Catalogue {
         let signature = rec.signature.ok_or(Error::NotAnchoredYet)?;
         let hash = b256(&rec.content_hash);
         let info = outbox::status_of(&self.db, &[hash]).await?.remove(&hash);
-        let (Some(info), Some(registry)) = (info, self.registry) else {
-            return Err(Error::NotAnchoredYet);
-        };
         // Never a bundle with a hole in it: until the anchoring block's time is recorded too,
         // the record is not anchored as far as a verifier is concerned.
-        let (Some(root), Some(tx), Some(block), Some(block_time), Some(leaf)) = (
-            info.root,
-            info.tx_hash,
-            info.block_number,
-            info.block_time,
-            info.leaf,
-        ) else {
+        let (Some(at), Some(registry)) = (info.and_then(AnchorInfo::published), self.registry)
+        else {
             return Err(Error::NotAnchoredYet);
         };
-        if info.state == AnchorState::Pending {
-            return Err(Error::NotAnchoredYet);
-        }
         let record: serde_json::Value = serde_json::from_slice(&rec.canonical)
             .map_err(|e| Error::Corrupt(format!("stored record does not parse: {e}")))?;
         let parsed = parse_record(&rec.canonical)?;
@@ -874,14 +863,14 @@ impl Catalogue {
             seller_address: rec.seller_address,
             signature: hex::encode_prefixed(&signature),
             eip712: product::typed_data_json(&message, self.chain_id),
-            leaf: leaf.to_string(),
-            proof: info.proof.iter().map(|p| p.to_string()).collect(),
-            root: root.to_string(),
+            leaf: at.leaf.to_string(),
+            proof: at.proof.iter().map(|p| p.to_string()).collect(),
+            root: at.root.to_string(),
             chain_id: self.chain_id,
             contract_address: product::address_hex(registry),
-            tx_hash: tx.to_string(),
-            block_number: block,
-            block_time: block_time.to_rfc3339_opts(SecondsFormat::Secs, true),
+            tx_hash: at.tx_hash.to_string(),
+            block_number: at.block_number,
+            block_time: at.block_time.to_rfc3339_opts(SecondsFormat::Secs, true),
         })
     }
 

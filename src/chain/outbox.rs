@@ -37,6 +37,35 @@ pub struct AnchorInfo {
     pub revocation: Option<(AnchorState, Option<B256>)>,
 }
 
+/// A hash's anchoring as a proof publishes it: every position known.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub leaf: B256,
+    pub proof: Vec<B256>,
+    pub root: B256,
+    pub tx_hash: B256,
+    pub block_number: u64,
+    pub block_time: DateTime<Utc>,
+}
+
+impl AnchorInfo {
+    /// The anchoring once it can be published: in a block whose time is recorded too, so that a
+    /// proof never has a hole in it; `None` before.
+    pub fn published(self) -> Option<Published> {
+        if self.state == AnchorState::Pending {
+            return None;
+        }
+        Some(Published {
+            leaf: self.leaf?,
+            root: self.root?,
+            tx_hash: self.tx_hash?,
+            block_number: self.block_number?,
+            block_time: self.block_time?,
+            proof: self.proof,
+        })
+    }
+}
+
 fn b256(bytes: &[u8]) -> Option<B256> {
     <[u8; 32]>::try_from(bytes).ok().map(B256::from)
 }

@@ -273,21 +273,9 @@ pub fn verify_bundle_offline(bundle: &ProofBundle, trust: &Trust) -> Verdict {
 async fn check_bundle_on_chain(v: &mut Verdict, bundle: &ProofBundle, trust: &Trust) {
     let content_hash = parse_b256(&bundle.content_hash);
     let root = parse_b256(&bundle.root);
-    let chain = match ChainClient::read_only(&trust.rpc_url, trust.registry, trust.chain_id) {
-        Ok(chain) => chain,
-        Err(e) => {
-            v.push("rpc", false, format!("{e:#}"));
-            return;
-        }
+    let Some(chain) = connect(v, trust).await else {
+        return;
     };
-    match chain.rpc_chain_id().await {
-        Ok(id) => v.push(
-            "chain id",
-            id == trust.chain_id,
-            format!("the RPC node serves chain {id}"),
-        ),
-        Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
-    }
     let head = match chain.block_number().await {
         Ok(head) => head,
         Err(e) => {
@@ -401,6 +389,27 @@ fn draw_form(record: &crate::protocol::draw::DrawRecord) -> Vec<String> {
         field(&format!("alternates[{i}]"), Some(t), 64);
     }
     out
+}
+
+/// A read-only client of the trusted RPC node and registry, and the `chain id` check (the node
+/// serves the trusted chain); `None`, with an `rpc` failure, when the URL is unusable.
+async fn connect(v: &mut Verdict, trust: &Trust) -> Option<ChainClient> {
+    let chain = match ChainClient::read_only(&trust.rpc_url, trust.registry, trust.chain_id) {
+        Ok(chain) => chain,
+        Err(e) => {
+            v.push("rpc", false, format!("{e:#}"));
+            return None;
+        }
+    };
+    match chain.rpc_chain_id().await {
+        Ok(id) => v.push(
+            "chain id",
+            id == trust.chain_id,
+            format!("the RPC node serves chain {id}"),
+        ),
+        Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
+    }
+    Some(chain)
 }
 
 /// `TruffleRegistry.RaffleState.Empty`: closed with no tickets.
@@ -542,21 +551,9 @@ pub async fn verify_draw(
     );
 
     let key: Option<alloy::primitives::FixedBytes<16>> = record.raffle_key.parse().ok();
-    let chain = match ChainClient::read_only(&trust.rpc_url, trust.registry, trust.chain_id) {
-        Ok(c) => c,
-        Err(e) => {
-            v.push("rpc", false, format!("{e:#}"));
-            return v;
-        }
+    let Some(chain) = connect(&mut v, trust).await else {
+        return v;
     };
-    match chain.rpc_chain_id().await {
-        Ok(id) => v.push(
-            "chain id",
-            id == trust.chain_id,
-            format!("the RPC node serves chain {id}"),
-        ),
-        Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
-    }
     // The raffle as the registry holds it the trusted number of confirmations deep.
     let settled = match chain.block_number().await {
         Ok(head) => trust.settled_block(head).ok_or_else(|| {

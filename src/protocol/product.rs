@@ -329,9 +329,10 @@ pub fn check_prehash_signature(
     }
 }
 
-/// The typed data as `eth_signTypedData_v4` and `cast wallet verify --data` take it. (ethers'
+/// The typed data of `primary` (its fields as `[{name, type}]`) and `message`, in the domain of
+/// [`domain`], as `eth_signTypedData_v4` and `cast wallet verify --data` take it. (ethers'
 /// `verifyTypedData` wants `types` without `EIP712Domain`.)
-pub fn typed_data_json(message: &ProductRecord, chain_id: u64) -> Value {
+pub fn typed_data(primary: &str, fields: Value, message: Value, chain_id: u64) -> Value {
     json!({
         "types": {
             "EIP712Domain": [
@@ -339,22 +340,32 @@ pub fn typed_data_json(message: &ProductRecord, chain_id: u64) -> Value {
                 {"name": "version", "type": "string"},
                 {"name": "chainId", "type": "uint256"}
             ],
-            "ProductRecord": [
-                {"name": "contentHash", "type": "bytes32"},
-                {"name": "name", "type": "string"},
-                {"name": "brand", "type": "string"},
-                {"name": "editionSize", "type": "uint32"}
-            ]
+            primary: fields
         },
-        "primaryType": "ProductRecord",
+        "primaryType": primary,
         "domain": {"name": "Truffle", "version": "1", "chainId": chain_id},
-        "message": {
+        "message": message
+    })
+}
+
+/// The typed data of a product record's signature ([`typed_data`]).
+pub fn typed_data_json(message: &ProductRecord, chain_id: u64) -> Value {
+    typed_data(
+        "ProductRecord",
+        json!([
+            {"name": "contentHash", "type": "bytes32"},
+            {"name": "name", "type": "string"},
+            {"name": "brand", "type": "string"},
+            {"name": "editionSize", "type": "uint32"}
+        ]),
+        json!({
             "contentHash": message.contentHash.to_string(),
             "name": message.name,
             "brand": message.brand,
             "editionSize": message.editionSize
-        }
-    })
+        }),
+        chain_id,
+    )
 }
 
 /// Lowercase 0x-hex of an address, as records write it.

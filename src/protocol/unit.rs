@@ -172,29 +172,22 @@ pub fn check_signature(
 
 /// The typed data as `eth_signTypedData_v4` and `cast wallet verify --data` take it.
 pub fn typed_data_json(message: &UnitSet, chain_id: u64) -> Value {
-    json!({
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"}
-            ],
-            "UnitSet": [
-                {"name": "contentHash", "type": "bytes32"},
-                {"name": "productContentHash", "type": "bytes32"},
-                {"name": "unitsRoot", "type": "bytes32"},
-                {"name": "editionSize", "type": "uint32"}
-            ]
-        },
-        "primaryType": "UnitSet",
-        "domain": {"name": "Truffle", "version": "1", "chainId": chain_id},
-        "message": {
+    product::typed_data(
+        "UnitSet",
+        json!([
+            {"name": "contentHash", "type": "bytes32"},
+            {"name": "productContentHash", "type": "bytes32"},
+            {"name": "unitsRoot", "type": "bytes32"},
+            {"name": "editionSize", "type": "uint32"}
+        ]),
+        json!({
             "contentHash": message.contentHash.to_string(),
             "productContentHash": message.productContentHash.to_string(),
             "unitsRoot": message.unitsRoot.to_string(),
             "editionSize": message.editionSize
-        }
-    })
+        }),
+        chain_id,
+    )
 }
 
 /// The units tree: `truffle.anchor/1` over the unit records' content hashes.

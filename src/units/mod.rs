@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::accounts::CurrentUser;
 use crate::catalogue::{Catalogue, ChainStatus};
-use crate::chain::outbox::{self, AnchorState};
+use crate::chain::outbox::{self, AnchorInfo, AnchorState};
 use crate::cpu::CpuPool;
 use crate::http::Refuse as _;
 use crate::protocol::merkle;
@@ -64,9 +64,13 @@ pub enum Error {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
-    /// The product's GTIN (8, 12, 13 or 14 digits, check digit valid). With it, labels carry
-    /// GS1 Digital Link URIs.
-    #[schema(example = "09521234543213", pattern = r"^([0-9]{8}|[0-9]{12,14})$")]
+    /// The product's GTIN: 8, 12, 13 or 14 digits whose last is the GS1 mod-10 check digit of
+    /// the others (format `gtin`). With it, labels carry GS1 Digital Link URIs.
+    #[schema(
+        example = "09521234543213",
+        format = "gtin",
+        pattern = r"^([0-9]{8}|[0-9]{12,14})$"
+    )]
     pub gtin: Option<String>,
 }
 
@@ -385,10 +389,7 @@ impl Units {
             .await?
             .ok_or(Error::NotIssued)?;
         let hash = b256(&row.content_hash)?;
-        let state = outbox::status_of(&self.db, &[hash])
-            .await?
-            .remove(&hash)
-            .map(|i| i.state);
+        let state = self.anchor_state(hash).await?;
         Ok(UnitSet {
             product_id,
             edition_size: row.edition_size as u32,
@@ -396,7 +397,7 @@ impl Units {
             record: serde_json::from_slice(&row.canonical)
                 .map_err(|e| Error::Corrupt(format!("stored unit set does not parse: {e}")))?,
             content_hash: hash.to_string(),
-            chain: chain_status(state),
+            chain: state,
             labels_url: format!("/v1/products/{product_id}/units/labels.svg"),
         })
     }
@@ -405,11 +406,7 @@ impl Units {
     pub async fn unit(&self, code: &str) -> Result<UnitView, Error> {
         let (unit, set) = self.unit_and_set(code).await?;
         let product = self.catalogue.product(unit.product_id).await?;
-        let hash = b256(&set.content_hash)?;
-        let state = outbox::status_of(&self.db, &[hash])
-            .await?
-            .remove(&hash)
-            .map(|i| i.state);
+        let state = self.anchor_state(b256(&set.content_hash)?).await?;
         let places = store::places(&self.db, &unit.code, self.clones.window).await?;
         let clone_flagged_at = store::clone_flagged_at(&self.db, &unit.code).await?;
         Ok(UnitView {
@@ -428,9 +425,18 @@ impl Units {
             chain: if product.revoked_at.is_some() {
                 ChainStatus::Revoked
             } else {
-                chain_status(state)
+                state
             },
         })
+    }
+
+    /// Where a unit set's hash stands in the anchoring outbox.
+    async fn anchor_state(&self, hash: B256) -> Result<ChainStatus, Error> {
+        let state = outbox::status_of(&self.db, &[hash])
+            .await?
+            .remove(&hash)
+            .map(|i| i.state);
+        Ok(chain_status(state))
     }
 
     /// A unit by the GS1 Digital Link form: the code must be of an edition with this GTIN.
@@ -460,21 +466,10 @@ impl Units {
         let (row, set) = self.unit_and_set(code).await?;
         let hash = b256(&set.content_hash)?;
         let info = outbox::status_of(&self.db, &[hash]).await?.remove(&hash);
-        let (Some(info), Some(registry)) = (info, self.registry) else {
+        let (Some(at), Some(registry)) = (info.and_then(AnchorInfo::published), self.registry)
+        else {
             return Err(Error::NotAnchoredYet);
         };
-        let (Some(root), Some(tx), Some(block), Some(block_time), Some(leaf)) = (
-            info.root,
-            info.tx_hash,
-            info.block_number,
-            info.block_time,
-            info.leaf,
-        ) else {
-            return Err(Error::NotAnchoredYet);
-        };
-        if info.state == AnchorState::Pending {
-            return Err(Error::NotAnchoredYet);
-        }
         let units: UnitsRecord = serde_json::from_slice(&set.canonical)
             .map_err(|e| Error::Corrupt(format!("stored unit set does not parse: {e}")))?;
         let record = UnitRecord::new(
@@ -498,14 +493,14 @@ impl Units {
             units_hash: hash.to_string(),
             signature: hex::encode_prefixed(&set.signature),
             eip712: unit::typed_data_json(&message, self.chain_id),
-            leaf: leaf.to_string(),
-            proof: info.proof.iter().map(|p| p.to_string()).collect(),
-            root: root.to_string(),
+            leaf: at.leaf.to_string(),
+            proof: at.proof.iter().map(|p| p.to_string()).collect(),
+            root: at.root.to_string(),
             chain_id: self.chain_id,
             contract_address: format!("{registry:#x}"),
-            tx_hash: tx.to_string(),
-            block_number: block,
-            block_time: block_time.to_rfc3339_opts(SecondsFormat::Secs, true),
+            tx_hash: at.tx_hash.to_string(),
+            block_number: at.block_number,
+            block_time: at.block_time.to_rfc3339_opts(SecondsFormat::Secs, true),
         })
     }
 
