@@ -95,6 +95,19 @@ enum ToolCommand {
         #[command(flatten)]
         trust: TrustArgs,
     },
+    /// Verify one unit of an edition (the code on its label) against the chain: its record, its
+    /// place in the seller's signed unit set, the product it is of, and the anchoring. Needs no
+    /// database.
+    VerifyUnit {
+        /// The unit proof: a URL such as http://127.0.0.1:8080/v1/units/{code}/proof, or a file.
+        unit: String,
+        /// The product's proof bundle (of the record the units are of): a URL or a file.
+        /// Defaults to /v1/products/{id}/proof on the unit proof's server.
+        #[arg(long)]
+        product: Option<String>,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
 }
 
 /// What a verifier trusts: its own choice, never the bundle's or the record's.
@@ -191,6 +204,17 @@ async fn run_tool(tool: ToolCommand) -> ExitCode {
         }
         ToolCommand::Verify { bundle, trust } => match trust.trust() {
             Ok(trust) => verify(&bundle, &trust).await,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        ToolCommand::VerifyUnit {
+            unit,
+            product,
+            trust,
+        } => match trust.trust() {
+            Ok(trust) => verify_unit(&unit, product.as_deref(), &trust).await,
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::from(2)
@@ -375,6 +399,90 @@ async fn fetch(source: &str) -> Result<String, String> {
             .map_err(|e| format!("cannot read {source}: {e}"))
     } else {
         std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))
+    }
+}
+
+/// `truffle verify-unit`: one line per check and a verdict; exits 0 only if every check passes.
+async fn verify_unit(
+    unit: &str,
+    product: Option<&str>,
+    trust: &truffle::chain::verify::Trust,
+) -> ExitCode {
+    use truffle::chain::verify::verify_unit;
+    use truffle::protocol::bundle::ProofBundle;
+    use truffle::protocol::unit::UnitProof;
+
+    let proof: UnitProof = match fetch(unit)
+        .await
+        .map(|t| truffle::protocol::ijson::from_str(&t))
+    {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            eprintln!("not a unit proof: {e}");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let product_source = match product {
+        Some(p) => p.to_owned(),
+        None => match reqwest::Url::parse(unit)
+            .and_then(|u| u.join(&format!("/v1/products/{}/proof", proof.unit.product_id)))
+        {
+            Ok(url) => url.to_string(),
+            Err(_) => {
+                eprintln!(
+                    "give --product: the unit proof is a file, so the product's server is unknown"
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let bundle: ProofBundle = match fetch(&product_source)
+        .await
+        .map(|t| truffle::protocol::ijson::from_str(&t))
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            eprintln!("not a proof bundle: {e}");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let verdict = verify_unit(&proof, &bundle, trust).await;
+    println!(
+        "unit {} of {} ({}), code {}",
+        proof.unit.serial,
+        proof.unit.edition_size,
+        bundle
+            .record
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("?"),
+        proof.unit.code
+    );
+    for check in &verdict.checks {
+        println!(
+            "  {} {:<18} {}",
+            if check.ok { "✓" } else { "✗" },
+            check.name,
+            check.detail
+        );
+    }
+    if verdict.ok() {
+        println!(
+            "UNIT VERIFIED: issued by the product's seller and anchored on chain {}",
+            trust.chain_id
+        );
+        ExitCode::SUCCESS
+    } else {
+        println!("UNIT NOT VERIFIED: failed {}", verdict.failed().join(", "));
+        ExitCode::FAILURE
     }
 }
 

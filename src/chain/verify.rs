@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::client::ChainClient;
 use crate::protocol::bundle::ProofBundle;
+use crate::protocol::unit::{self, UnitProof, UnitsRecord};
 use crate::protocol::{merkle, product};
 
 /// What the verifier trusts, from its own flags or configuration.
@@ -288,50 +289,7 @@ async fn check_bundle_on_chain(v: &mut Verdict, bundle: &ProofBundle, trust: &Tr
             return;
         }
     };
-    let stated = block_seconds(&bundle.block_time);
-    match (root, trust.settled_block(head)) {
-        (None, _) => v.push("anchored on chain", false, "root is malformed"),
-        (_, None) => v.push(
-            "anchored on chain",
-            false,
-            format!(
-                "the chain has {} blocks, fewer than {} confirmations",
-                head + 1,
-                trust.confirmations
-            ),
-        ),
-        (Some(root), Some(settled)) => match chain.reading_at(settled).anchored_at(root).await {
-            Ok(0) => v.push(
-                "anchored on chain",
-                false,
-                format!(
-                    "the registry holds no anchoring of this root at block {settled}                      ({} confirmation(s) deep)",
-                    trust.confirmations.max(1)
-                ),
-            ),
-            Ok(t) if Some(t) != stated => v.push(
-                "anchored on chain",
-                false,
-                format!(
-                    "anchored at block time {t}, but the bundle says {}",
-                    bundle.block_time
-                ),
-            ),
-            Ok(t) => v.push(
-                "anchored on chain",
-                true,
-                format!(
-                    "root anchored at block time {t}, settled by block {settled} ({} confirmation(s))",
-                    trust.confirmations.max(1)
-                ),
-            ),
-            Err(e) => v.push(
-                "anchored on chain",
-                false,
-                format!("cannot read the registry: {e:#}"),
-            ),
-        },
-    }
+    check_anchored(v, &chain, head, root, &bundle.block_time, trust).await;
     match content_hash {
         Some(h) => match chain.reading_at(head).revoked_at(h).await {
             Ok(0) => v.push(
@@ -389,6 +347,61 @@ fn draw_form(record: &crate::protocol::draw::DrawRecord) -> Vec<String> {
         field(&format!("alternates[{i}]"), Some(t), 64);
     }
     out
+}
+
+/// Check 11 of `docs/PROTOCOLS.md` §4.2 for any anchored hash: `root` is anchored in the
+/// trusted registry in the state `C − 1` blocks below `head`, at the stated `block_time`.
+async fn check_anchored(
+    v: &mut Verdict,
+    chain: &ChainClient,
+    head: u64,
+    root: Option<B256>,
+    block_time: &str,
+    trust: &Trust,
+) {
+    let stated = block_seconds(block_time);
+    match (root, trust.settled_block(head)) {
+        (None, _) => v.push("anchored on chain", false, "root is malformed"),
+        (_, None) => v.push(
+            "anchored on chain",
+            false,
+            format!(
+                "the chain has {} blocks, fewer than {} confirmations",
+                head + 1,
+                trust.confirmations
+            ),
+        ),
+        (Some(root), Some(settled)) => match chain.reading_at(settled).anchored_at(root).await {
+            Ok(0) => v.push(
+                "anchored on chain",
+                false,
+                format!(
+                    "the registry holds no anchoring of this root at block {settled} ({} confirmation(s) deep)",
+                    trust.confirmations.max(1)
+                ),
+            ),
+            Ok(t) if Some(t) != stated => v.push(
+                "anchored on chain",
+                false,
+                format!(
+                    "anchored at block time {t}, but the proof says {block_time}"
+                ),
+            ),
+            Ok(t) => v.push(
+                "anchored on chain",
+                true,
+                format!(
+                    "root anchored at block time {t}, settled by block {settled} ({} confirmation(s))",
+                    trust.confirmations.max(1)
+                ),
+            ),
+            Err(e) => v.push(
+                "anchored on chain",
+                false,
+                format!("cannot read the registry: {e:#}"),
+            ),
+        },
+    }
 }
 
 /// A read-only client of the trusted RPC node and registry, and the `chain id` check (the node
@@ -641,6 +654,223 @@ pub async fn verify_draw(
                 ordered.len() - split
             ),
         );
+    }
+    v
+}
+
+/// Checks one unit as `docs/PROTOCOLS.md` §8.4 says: the unit record and its path to the
+/// edition's units root, the seller's signature over the unit set, the product it is of (its
+/// proof bundle, every check of §4.2), and the unit set's anchoring. Every check runs, so the
+/// report is complete.
+pub async fn verify_unit(unit: &UnitProof, product_bundle: &ProofBundle, trust: &Trust) -> Verdict {
+    let mut v = Verdict {
+        checks: Vec::new(),
+        empty_raffle: false,
+    };
+    let units: Option<UnitsRecord> = serde_json::from_value(unit.units.clone()).ok();
+
+    // 1. Protocols and forms; the unit is of this unit set.
+    let mut form = Vec::new();
+    for (name, value, digits) in [
+        ("unit_hash", unit.unit_hash.as_str(), 64),
+        ("units_hash", unit.units_hash.as_str(), 64),
+        ("leaf", unit.leaf.as_str(), 64),
+        ("root", unit.root.as_str(), 64),
+        ("tx_hash", unit.tx_hash.as_str(), 64),
+        ("signature", unit.signature.as_str(), 130),
+        ("contract_address", unit.contract_address.as_str(), 40),
+    ] {
+        if !product::is_lower_hex(value, digits) {
+            form.push(format!(
+                "`{name}` is not 0x and {digits} lowercase hex digits"
+            ));
+        }
+    }
+    if unit
+        .unit_proof
+        .iter()
+        .chain(&unit.proof)
+        .any(|p| !product::is_lower_hex(p, 64))
+    {
+        form.push("a proof step is not 0x and 64 lowercase hex digits".into());
+    }
+    if block_seconds(&unit.block_time).is_none() {
+        form.push("`block_time` is not YYYY-MM-DDTHH:MM:SSZ".into());
+    }
+    let u = &unit.unit;
+    if unit.protocol != unit::UNIT_PROTOCOL || u.protocol != unit::UNIT_PROTOCOL {
+        form.push(format!("the unit is not {}", unit::UNIT_PROTOCOL));
+    }
+    if !unit::is_code(&u.code) {
+        form.push("`unit.code` is not 20 characters of the code alphabet".into());
+    }
+    if u.serial == 0 || u.serial > u.edition_size {
+        form.push(format!(
+            "serial {} is not 1 to {}",
+            u.serial, u.edition_size
+        ));
+    }
+    match &units {
+        None => form.push("`units` is not a truffle.units/1 record".into()),
+        Some(s) => {
+            if s.protocol != unit::UNITS_PROTOCOL {
+                form.push(format!("the unit set is not {}", unit::UNITS_PROTOCOL));
+            }
+            if s.product_id != u.product_id || s.edition_size != u.edition_size {
+                form.push("the unit is of another product or edition than the unit set".into());
+            }
+            if !product::is_lower_hex(&s.seller_address, 40)
+                || !product::is_lower_hex(&s.units_root, 64)
+                || !product::is_lower_hex(&s.product_content_hash, 64)
+            {
+                form.push("a hash or address of the unit set is not lowercase 0x-hex".into());
+            }
+        }
+    }
+    v.push(
+        "unit form",
+        form.is_empty(),
+        if form.is_empty() {
+            format!(
+                "unit {} of {} of product {}",
+                u.serial, u.edition_size, u.product_id
+            )
+        } else {
+            form.join("; ")
+        },
+    );
+
+    // 2. The unit record's hash, and its path to the units root.
+    let unit_hash = serde_json::to_value(u)
+        .ok()
+        .and_then(|value| crate::protocol::jcs::canonicalize(&value).ok())
+        .map(|bytes| product::content_hash_of(&bytes));
+    v.push(
+        "unit hash",
+        unit_hash.is_some_and(|h| h.to_string() == unit.unit_hash),
+        "sha256(JCS(unit)) is unit_hash",
+    );
+    let steps: Option<Vec<[u8; 32]>> = unit
+        .unit_proof
+        .iter()
+        .map(|p| parse_b256(p).map(|b| b.0))
+        .collect();
+    let units_root = units.as_ref().and_then(|s| parse_b256(&s.units_root));
+    let in_tree = match (unit_hash, &steps, units_root) {
+        (Some(h), Some(steps), Some(root)) => merkle::verify(&merkle::leaf(&h.0), steps, &root.0),
+        _ => false,
+    };
+    v.push(
+        "units tree",
+        in_tree,
+        format!("{} step(s) to the units root", unit.unit_proof.len()),
+    );
+
+    // 3. The unit set's hash, typed data and the seller's signature.
+    let units_hash = crate::protocol::jcs::canonicalize(&unit.units)
+        .ok()
+        .map(|bytes| product::content_hash_of(&bytes));
+    v.push(
+        "unit set hash",
+        units_hash.is_some_and(|h| h.to_string() == unit.units_hash),
+        "sha256(JCS(units)) is units_hash",
+    );
+    let message = match (units_hash, &units) {
+        (Some(h), Some(s)) => unit::typed_message(h, s),
+        _ => None,
+    };
+    let typed_ok = message
+        .as_ref()
+        .is_some_and(|m| unit.eip712 == unit::typed_data_json(m, trust.chain_id));
+    v.push(
+        "typed data",
+        typed_ok,
+        "eip712 is the typed data of this unit set on the trusted chain",
+    );
+    let signature = unit
+        .signature
+        .strip_prefix("0x")
+        .and_then(|h| hex::decode(h).ok())
+        .unwrap_or_default();
+    let seller = units
+        .as_ref()
+        .and_then(|s| s.seller_address.parse::<Address>().ok());
+    let signed = match (&message, seller) {
+        (Some(m), Some(seller)) => {
+            unit::check_signature(m, trust.chain_id, &signature, seller).map_err(|e| e.to_string())
+        }
+        _ => Err("the unit set's hashes or seller address are malformed".into()),
+    };
+    v.push(
+        "seller signature",
+        signed.is_ok(),
+        signed.err().unwrap_or_else(|| {
+            format!(
+                "EIP-712 signed by {}",
+                units.as_ref().map_or("?", |s| s.seller_address.as_str())
+            )
+        }),
+    );
+
+    // 4. The product the units are of: its bundle verifies, and it is that record, that seller.
+    let product_verdict = verify_bundle(product_bundle, trust).await;
+    let same = units.as_ref().is_some_and(|s| {
+        s.product_content_hash == product_bundle.content_hash
+            && s.seller_address == product_bundle.seller_address
+    });
+    v.push(
+        "product",
+        product_verdict.ok() && same,
+        if !same {
+            "the product bundle is not of the record and seller the unit set names".to_owned()
+        } else if product_verdict.ok() {
+            format!("product record {} verified", product_bundle.content_hash)
+        } else {
+            format!(
+                "the product bundle fails: {}",
+                product_verdict.failed().join(", ")
+            )
+        },
+    );
+
+    // 5. The unit set's anchoring (checks 3, 9, 10, 11 of §4.2 with units_hash).
+    let registry_ok = unit.chain_id == trust.chain_id
+        && unit.contract_address == format!("{:#x}", trust.registry);
+    v.push(
+        "trusted registry",
+        registry_ok,
+        format!(
+            "proof names chain {} registry {}",
+            unit.chain_id, unit.contract_address
+        ),
+    );
+    let root = parse_b256(&unit.root);
+    let anchor_steps: Option<Vec<[u8; 32]>> = unit
+        .proof
+        .iter()
+        .map(|p| parse_b256(p).map(|b| b.0))
+        .collect();
+    let path_ok = match (units_hash, root, &anchor_steps, parse_b256(&unit.leaf)) {
+        (Some(h), Some(root), Some(steps), Some(leaf)) => {
+            merkle::leaf(&h.0) == leaf.0 && merkle::verify(&leaf.0, steps, &root.0)
+        }
+        _ => false,
+    };
+    v.push(
+        "merkle proof",
+        path_ok,
+        format!("{} step(s) to root {}", unit.proof.len(), unit.root),
+    );
+    let Some(chain) = connect(&mut v, trust).await else {
+        return v;
+    };
+    match chain.block_number().await {
+        Ok(head) => check_anchored(&mut v, &chain, head, root, &unit.block_time, trust).await,
+        Err(e) => v.push(
+            "anchored on chain",
+            false,
+            format!("RPC unreachable: {e:#}"),
+        ),
     }
     v
 }

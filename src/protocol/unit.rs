@@ -125,6 +125,37 @@ impl UnitsRecord {
     }
 }
 
+/// Everything a third party needs to check one unit against the chain (`docs/PROTOCOLS.md`
+/// §8.4): the unit record, its path to the edition's `units_root`, the seller-signed unit set
+/// and the unit set's anchoring. Hashes, addresses and signatures are lowercase 0x-hex.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitProof {
+    /// `truffle.unit/1`.
+    pub protocol: String,
+    pub unit: UnitRecord,
+    pub unit_hash: String,
+    /// Sibling hashes from the unit's leaf to `units.units_root`.
+    pub unit_proof: Vec<String>,
+    /// The `truffle.units/1` record exactly as signed.
+    #[schema(value_type = Object)]
+    pub units: serde_json::Value,
+    pub units_hash: String,
+    /// 65 bytes r ‖ s ‖ v over the EIP-712 message in `eip712`.
+    pub signature: String,
+    #[schema(value_type = Object)]
+    pub eip712: serde_json::Value,
+    /// The unit set's anchoring, as in a product's proof bundle.
+    pub leaf: String,
+    pub proof: Vec<String>,
+    pub root: String,
+    pub chain_id: u64,
+    pub contract_address: String,
+    pub tx_hash: String,
+    pub block_number: u64,
+    pub block_time: String,
+}
+
 alloy::sol! {
     /// The EIP-712 struct a seller signs for an edition's units.
     #[derive(Debug)]

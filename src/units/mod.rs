@@ -22,7 +22,7 @@ use crate::chain::outbox::{self, AnchorInfo, AnchorState};
 use crate::cpu::CpuPool;
 use crate::http::Refuse as _;
 use crate::protocol::merkle;
-use crate::protocol::unit::{self, UnitRecord, UnitsRecord};
+use crate::protocol::unit::{self, UnitProof, UnitRecord, UnitsRecord};
 
 /// The largest edition whose units can be issued: each unit keeps its Merkle path (about
 /// 17 × 32 bytes at this size), so the table grows with N log N.
@@ -135,37 +135,6 @@ pub fn place_of(ip: std::net::IpAddr) -> String {
 pub struct CloneRule {
     pub places: u32,
     pub window: std::time::Duration,
-}
-
-/// Everything a third party needs to check one unit against the chain (`docs/PROTOCOLS.md`
-/// §8.4): the unit record, its path to the edition's `units_root`, the seller-signed unit set
-/// and the unit set's anchoring. Hashes, addresses and signatures are lowercase 0x-hex.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UnitProof {
-    /// `truffle.unit/1`.
-    pub protocol: String,
-    pub unit: UnitRecord,
-    pub unit_hash: String,
-    /// Sibling hashes from the unit's leaf to `units.units_root`.
-    pub unit_proof: Vec<String>,
-    /// The `truffle.units/1` record exactly as signed.
-    #[schema(value_type = Object)]
-    pub units: serde_json::Value,
-    pub units_hash: String,
-    /// 65 bytes r ‖ s ‖ v over the EIP-712 message in `eip712`.
-    pub signature: String,
-    #[schema(value_type = Object)]
-    pub eip712: serde_json::Value,
-    /// The unit set's anchoring, as in a product's proof bundle.
-    pub leaf: String,
-    pub proof: Vec<String>,
-    pub root: String,
-    pub chain_id: u64,
-    pub contract_address: String,
-    pub tx_hash: String,
-    pub block_number: u64,
-    pub block_time: String,
 }
 
 #[derive(Clone)]

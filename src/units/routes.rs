@@ -7,9 +7,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{Error, IssueRequest, UnitProof, UnitSet, UnitView, Units};
+use super::{Error, IssueRequest, UnitSet, UnitView, Units};
 use crate::accounts::CurrentUser;
 use crate::http::{ApiError, ApiResult, ClientIp, ErrorBody, ErrorCode, Json, Path, Query};
+use crate::protocol::unit::UnitProof;
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {

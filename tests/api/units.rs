@@ -3,7 +3,9 @@
 
 use alloy::primitives::{B256, hex};
 use serde_json::{Value, json};
-use truffle::protocol::unit::{self, UnitRecord, UnitsRecord};
+use truffle::chain::verify::verify_unit;
+use truffle::protocol::bundle::ProofBundle;
+use truffle::protocol::unit::{self, UnitProof, UnitRecord, UnitsRecord};
 use truffle::protocol::{jcs, merkle, product};
 
 use crate::helpers::{TestApp, TestChain};
@@ -225,6 +227,106 @@ async fn units_are_issued_labelled_looked_up_and_proven() {
         &steps,
         &h(&units.units_root)
     ));
+
+    // The verifier (`truffle verify-unit`) agrees with the checks above, and names what a
+    // tampering breaks.
+    let proof: UnitProof = serde_json::from_value(p.clone()).unwrap();
+    let bundle: ProofBundle = serde_json::from_value(
+        app.get(&format!("/v1/products/{id}/proof"), None)
+            .await
+            .ok(),
+    )
+    .unwrap();
+    let trust = chain.trust();
+    let verdict = verify_unit(&proof, &bundle, &trust).await;
+    assert!(verdict.ok(), "{verdict:?}");
+    let flip = |s: &str| {
+        let mut bytes = hex::decode(s).unwrap();
+        bytes[1] ^= 1;
+        hex::encode_prefixed(bytes)
+    };
+    let tamper = |change: &dyn Fn(&mut UnitProof)| {
+        let mut t = proof.clone();
+        change(&mut t);
+        t
+    };
+    let cases: Vec<(UnitProof, &str)> = vec![
+        (tamper(&|t| t.unit.serial = 5), "unit hash"),
+        (
+            tamper(&|t| t.unit_proof[0] = flip(&t.unit_proof[0])),
+            "units tree",
+        ),
+        (
+            tamper(&|t| t.signature = flip(&t.signature)),
+            "seller signature",
+        ),
+        (
+            tamper(&|t| t.eip712["domain"]["chainId"] = json!(1)),
+            "typed data",
+        ),
+        (
+            tamper(&|t| t.units["edition_size"] = json!(50)),
+            "unit set hash",
+        ),
+        (
+            tamper(&|t| t.unit_hash = t.unit_hash.to_uppercase().replacen("0X", "0x", 1)),
+            "unit form",
+        ),
+        (tamper(&|t| t.root = flip(&t.root)), "merkle proof"),
+        (
+            tamper(&|t| t.block_time = "2020-01-01T00:00:00Z".into()),
+            "anchored on chain",
+        ),
+    ];
+    for (bad, failing) in cases {
+        let failed = verify_unit(&bad, &bundle, &trust).await.failed();
+        assert!(
+            failed.contains(&failing),
+            "{failing} expected in {failed:?}"
+        );
+    }
+    // A genuine bundle of another product is not the one the units are of.
+    let other = app
+        .post("/v1/products", Some(&seller), edition_of(1))
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let worker = app.worker();
+    worker.pass(true).await.unwrap();
+    chain.mine(1).await;
+    worker.pass(false).await.unwrap();
+    let other_bundle: ProofBundle = serde_json::from_value(
+        app.get(&format!("/v1/products/{other}/proof"), None)
+            .await
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(
+        verify_unit(&proof, &other_bundle, &trust).await.failed(),
+        vec!["product"]
+    );
+
+    // The command, from the unit's proof URL alone (the product's bundle from the same server).
+    // Awaited, not blocking: the server it asks runs on this test's runtime.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_truffle"))
+        .env_clear()
+        .arg("verify-unit")
+        .arg(format!("{}{proof_path}", app.base))
+        .args(["--rpc-url", &chain.rpc, "--chain-id", "31337", "--registry"])
+        .arg(format!("{:#x}", chain.registry))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("UNIT VERIFIED"), "{text}");
+    assert!(text.contains("unit 4 of 5"), "{text}");
 }
 
 #[tokio::test]
