@@ -658,18 +658,9 @@ pub async fn verify_draw(
     v
 }
 
-/// Checks one unit as `docs/PROTOCOLS.md` §8.4 says: the unit record and its path to the
-/// edition's units root, the seller's signature over the unit set, the product it is of (its
-/// proof bundle, every check of §4.2), and the unit set's anchoring. Every check runs, so the
-/// report is complete.
-pub async fn verify_unit(unit: &UnitProof, product_bundle: &ProofBundle, trust: &Trust) -> Verdict {
-    let mut v = Verdict {
-        checks: Vec::new(),
-        empty_raffle: false,
-    };
-    let units: Option<UnitsRecord> = serde_json::from_value(unit.units.clone()).ok();
-
-    // 1. Protocols and forms; the unit is of this unit set.
+/// How a unit proof is written, and whether its unit is of its unit set (`docs/PROTOCOLS.md`
+/// §8.4, check 1): every way it is not, empty when it is.
+fn unit_form(unit: &UnitProof, units: Option<&UnitsRecord>) -> Vec<String> {
     let mut form = Vec::new();
     for (name, value, digits) in [
         ("unit_hash", unit.unit_hash.as_str(), 64),
@@ -710,7 +701,7 @@ pub async fn verify_unit(unit: &UnitProof, product_bundle: &ProofBundle, trust: 
             u.serial, u.edition_size
         ));
     }
-    match &units {
+    match units {
         None => form.push("`units` is not a truffle.units/1 record".into()),
         Some(s) => {
             if s.protocol != unit::UNITS_PROTOCOL {
@@ -727,6 +718,23 @@ pub async fn verify_unit(unit: &UnitProof, product_bundle: &ProofBundle, trust: 
             }
         }
     }
+    form
+}
+
+/// Checks one unit as `docs/PROTOCOLS.md` §8.4 says: the unit record and its path to the
+/// edition's units root, the seller's signature over the unit set, the product it is of (its
+/// proof bundle, every check of §4.2), and the unit set's anchoring. Every check runs, so the
+/// report is complete.
+pub async fn verify_unit(unit: &UnitProof, product_bundle: &ProofBundle, trust: &Trust) -> Verdict {
+    let mut v = Verdict {
+        checks: Vec::new(),
+        empty_raffle: false,
+    };
+    let units: Option<UnitsRecord> = serde_json::from_value(unit.units.clone()).ok();
+
+    // 1. Protocols and forms; the unit is of this unit set.
+    let form = unit_form(unit, units.as_ref());
+    let u = &unit.unit;
     v.push(
         "unit form",
         form.is_empty(),

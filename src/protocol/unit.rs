@@ -27,7 +27,7 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// edition ever made are a vanishing part of 2^100, so valid codes cannot be found by trying.
 pub const CODE_LEN: usize = 20;
 
-/// A fresh unit code from the operating system's random source.
+/// A fresh unit code, from a cryptographically secure generator seeded by the operating system.
 pub fn new_code() -> String {
     let bytes: [u8; CODE_LEN] = rand::random();
     bytes
