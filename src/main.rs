@@ -402,6 +402,34 @@ async fn fetch(source: &str) -> Result<String, String> {
     }
 }
 
+/// A published document read strictly (I-JSON) into `T`, from a URL or a file; on failure the
+/// exit code to end with (2: it cannot be fetched; 1: it is not a `what`), the reason printed.
+async fn read_published<T: serde::de::DeserializeOwned>(
+    source: &str,
+    what: &str,
+) -> Result<T, ExitCode> {
+    let text = fetch(source).await.map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })?;
+    truffle::protocol::ijson::from_str(&text).map_err(|e| {
+        eprintln!("not a {what}: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// One line per check of a verdict.
+fn print_checks(verdict: &truffle::chain::verify::Verdict) {
+    for check in &verdict.checks {
+        println!(
+            "  {} {:<18} {}",
+            if check.ok { "✓" } else { "✗" },
+            check.name,
+            check.detail
+        );
+    }
+}
+
 /// `truffle verify-unit`: one line per check and a verdict; exits 0 only if every check passes.
 async fn verify_unit(
     unit: &str,
@@ -412,19 +440,9 @@ async fn verify_unit(
     use truffle::protocol::bundle::ProofBundle;
     use truffle::protocol::unit::UnitProof;
 
-    let proof: UnitProof = match fetch(unit)
-        .await
-        .map(|t| truffle::protocol::ijson::from_str(&t))
-    {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
-            eprintln!("not a unit proof: {e}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+    let proof: UnitProof = match read_published(unit, "unit proof").await {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let product_source = match product {
         Some(p) => p.to_owned(),
@@ -440,19 +458,9 @@ async fn verify_unit(
             }
         },
     };
-    let bundle: ProofBundle = match fetch(&product_source)
-        .await
-        .map(|t| truffle::protocol::ijson::from_str(&t))
-    {
-        Ok(Ok(b)) => b,
-        Ok(Err(e)) => {
-            eprintln!("not a proof bundle: {e}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+    let bundle: ProofBundle = match read_published(&product_source, "proof bundle").await {
+        Ok(b) => b,
+        Err(code) => return code,
     };
     let verdict = verify_unit(&proof, &bundle, trust).await;
     println!(
@@ -466,14 +474,7 @@ async fn verify_unit(
             .unwrap_or("?"),
         proof.unit.code
     );
-    for check in &verdict.checks {
-        println!(
-            "  {} {:<18} {}",
-            if check.ok { "✓" } else { "✗" },
-            check.name,
-            check.detail
-        );
-    }
+    print_checks(&verdict);
     if verdict.ok() {
         println!(
             "UNIT VERIFIED: issued by the product's seller and anchored on chain {}",
@@ -496,19 +497,9 @@ async fn verify_draw(
     use truffle::chain::verify::verify_draw;
     use truffle::protocol::draw::DrawRecord;
 
-    let record: DrawRecord = match fetch(draw)
-        .await
-        .map(|t| truffle::protocol::ijson::from_str(&t))
-    {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            eprintln!("not a draw record: {e}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+    let record: DrawRecord = match read_published(draw, "draw record").await {
+        Ok(r) => r,
+        Err(code) => return code,
     };
     let tickets_source = match tickets {
         Some(t) => t.to_owned(),
@@ -543,14 +534,7 @@ async fn verify_draw(
         list.len(),
         record.winners
     );
-    for check in &verdict.checks {
-        println!(
-            "  {} {:<18} {}",
-            if check.ok { "✓" } else { "✗" },
-            check.name,
-            check.detail
-        );
-    }
+    print_checks(&verdict);
     if verdict.ok() && verdict.empty_raffle {
         println!(
             "EMPTY RAFFLE VERIFIED: no tickets, so nothing was drawn; the published seed matches the seed hash committed on chain"
@@ -572,32 +556,9 @@ async fn verify(bundle: &str, trust: &truffle::chain::verify::Trust) -> ExitCode
     use truffle::chain::verify::verify_bundle;
     use truffle::protocol::bundle::ProofBundle;
 
-    let text = if bundle.starts_with("http://") || bundle.starts_with("https://") {
-        match reqwest::get(bundle)
-            .await
-            .and_then(|r| r.error_for_status())
-        {
-            Ok(r) => r.text().await.unwrap_or_default(),
-            Err(e) => {
-                eprintln!("cannot fetch the bundle: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    } else {
-        match std::fs::read_to_string(bundle) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("cannot read {bundle}: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    };
-    let parsed: ProofBundle = match truffle::protocol::ijson::from_str(&text) {
+    let parsed: ProofBundle = match read_published(bundle, "proof bundle").await {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("not a proof bundle: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let verdict = verify_bundle(&parsed, trust).await;
     let name = parsed
@@ -606,14 +567,7 @@ async fn verify(bundle: &str, trust: &truffle::chain::verify::Trust) -> ExitCode
         .and_then(|n| n.as_str())
         .unwrap_or("?");
     println!("product record {} ({name})", parsed.content_hash);
-    for check in &verdict.checks {
-        println!(
-            "  {} {:<18} {}",
-            if check.ok { "✓" } else { "✗" },
-            check.name,
-            check.detail
-        );
-    }
+    print_checks(&verdict);
     if verdict.ok() {
         println!(
             "VERIFIED: signed by {}, anchored on chain {}, not revoked",

@@ -408,13 +408,14 @@ impl Units {
         Ok(chain_status(state))
     }
 
-    /// A unit by the GS1 Digital Link form: the code must be of an edition with this GTIN.
-    pub async fn unit_by_gtin(&self, gtin: &str, code: &str) -> Result<UnitView, Error> {
+    /// For the GS1 Digital Link form: `not_found` unless the code is of an edition with this
+    /// GTIN.
+    pub async fn check_gtin(&self, gtin: &str, code: &str) -> Result<(), Error> {
         let (_, set) = self.unit_and_set(code).await?;
-        if unit::gtin14(gtin).is_none() || set.gtin.as_deref() != unit::gtin14(gtin).as_deref() {
-            return Err(Error::NotFound);
+        match (unit::gtin14(gtin), set.gtin) {
+            (Some(asked), Some(issued)) if asked == issued => Ok(()),
+            _ => Err(Error::NotFound),
         }
-        self.unit(code).await
     }
 
     async fn unit_and_set(&self, code: &str) -> Result<(store::UnitRow, store::SetRow), Error> {

@@ -175,9 +175,9 @@ pub async fn digital_link(
     ClientIp(ip): ClientIp,
     Path((gtin, code)): Path<(String, String)>,
 ) -> ApiResult<Json<UnitView>> {
-    let view = units.unit_by_gtin(&gtin, &code).await?;
+    units.check_gtin(&gtin, &code).await?;
     units.scan(&code, &super::place_of(ip)).await?;
-    Ok(Json(units.unit(&view.code).await?))
+    Ok(Json(units.unit(&code).await?))
 }
 
 /// A unit's proof: the unit record, its path to the edition's units root, the seller-signed

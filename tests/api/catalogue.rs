@@ -28,14 +28,6 @@ async fn app_on(chain: &TestChain) -> TestApp {
     TestApp::spawn_with(|env| chain.configure(env)).await
 }
 
-/// Anchors everything waiting and confirms it (2 confirmations).
-async fn anchor_all(app: &TestApp, chain: &TestChain) {
-    let worker = app.worker();
-    worker.pass(true).await.unwrap();
-    chain.mine(1).await;
-    worker.pass(false).await.unwrap();
-}
-
 async fn bundle(app: &TestApp, id: &str, version: Option<u32>) -> ProofBundle {
     let path = match version {
         Some(v) => format!("/v1/products/{id}/proof?version={v}"),
@@ -188,7 +180,7 @@ async fn merkle_steps_are_checked_in_a_multi_product_batch() {
                 .to_owned(),
         );
     }
-    anchor_all(&app, &chain).await;
+    app.anchor_and_confirm(&chain).await;
     let trust = chain.trust();
     let mut roots = std::collections::HashSet::new();
     for id in &ids {
@@ -219,7 +211,7 @@ async fn an_update_is_a_new_version_and_old_proofs_stay_valid() {
         .as_str()
         .unwrap()
         .to_owned();
-    anchor_all(&app, &chain).await;
+    app.anchor_and_confirm(&chain).await;
     let v1 = bundle(&app, &id, None).await;
 
     let updated = app
@@ -242,7 +234,7 @@ async fn an_update_is_a_new_version_and_old_proofs_stay_valid() {
         "unchanged fields carry over"
     );
     assert_eq!(updated["chain"]["status"], "pending");
-    anchor_all(&app, &chain).await;
+    app.anchor_and_confirm(&chain).await;
 
     let v2 = bundle(&app, &id, None).await;
     assert_ne!(v1.content_hash, v2.content_hash);
@@ -263,7 +255,7 @@ async fn delisting_hides_a_product_but_its_proof_stays_verifiable() {
         .as_str()
         .unwrap()
         .to_owned();
-    anchor_all(&app, &chain).await;
+    app.anchor_and_confirm(&chain).await;
     assert_eq!(
         app.call(
             Method::DELETE,
@@ -302,7 +294,7 @@ async fn revocation_reaches_the_chain_and_verification_reports_it() {
         .as_str()
         .unwrap()
         .to_owned();
-    anchor_all(&app, &chain).await;
+    app.anchor_and_confirm(&chain).await;
     let before = bundle(&app, &id, None).await;
 
     let revoked = app
@@ -418,7 +410,7 @@ async fn a_wallet_seller_signs_with_their_own_key() {
     )
     .await
     .expect(409, "signature_not_awaited");
-    anchor_all(&app, &chain).await;
+    app.anchor_and_confirm(&chain).await;
     assert!(
         verify_bundle(&bundle(&app, id, None).await, &chain.trust())
             .await
@@ -595,7 +587,7 @@ async fn the_verify_command_accepts_a_genuine_bundle_and_refuses_a_forged_one() 
         .as_str()
         .unwrap()
         .to_owned();
-    anchor_all(&app, &chain).await;
+    app.anchor_and_confirm(&chain).await;
     let dir = std::env::temp_dir().join(format!("truffle-verify-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let good = bundle(&app, &id, None).await;

@@ -452,6 +452,15 @@ impl TestApp {
             .expect("this app has a chain configured")
     }
 
+    /// Anchors everything waiting and confirms it: a batch sent and mined, one block more, so
+    /// that the 2 confirmations of [`TestChain::configure`] are reached.
+    pub async fn anchor_and_confirm(&self, chain: &TestChain) {
+        let worker = self.worker();
+        worker.pass(true).await.unwrap();
+        chain.mine(1).await;
+        worker.pass(false).await.unwrap();
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Value {
         self.post(
             "/v1/auth/login",

@@ -36,10 +36,7 @@ pub(crate) async fn anchored_listing(
         .as_str()
         .unwrap()
         .to_owned();
-    let worker = app.worker();
-    worker.pass(true).await.unwrap();
-    chain.mine(1).await;
-    worker.pass(false).await.unwrap();
+    app.anchor_and_confirm(chain).await;
     id
 }
 

@@ -24,6 +24,16 @@ fn edition_of(n: u32) -> Value {
     })
 }
 
+/// A product of an edition of `n` by `seller`; its id.
+async fn product_of(app: &TestApp, seller: &str, n: u32) -> String {
+    app.post("/v1/products", Some(seller), edition_of(n))
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The sheet's SVG text (the JSON helpers read JSON only).
 async fn sheet(app: &TestApp, path: &str, token: &str) -> (u16, String, String) {
     let res = app
@@ -53,13 +63,7 @@ async fn units_are_issued_labelled_looked_up_and_proven() {
     let (_, seller) = app.seller().await;
     let (_, stranger) = app.seller().await;
     let buyer = app.buyer().await;
-    let id = app
-        .post("/v1/products", Some(&seller), edition_of(5))
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = product_of(&app, &seller, 5).await;
     let issue = format!("/v1/products/{id}/units");
 
     // Who may issue: the product's seller only; a GTIN must have its check digit.
@@ -150,10 +154,7 @@ async fn units_are_issued_labelled_looked_up_and_proven() {
     app.get(&proof_path, None)
         .await
         .expect(409, "not_anchored_yet");
-    let worker = app.worker();
-    worker.pass(true).await.unwrap();
-    chain.mine(1).await;
-    worker.pass(false).await.unwrap();
+    app.anchor_and_confirm(&chain).await;
     let p = app.get(&proof_path, None).await.ok();
     // The unit record, and its hash.
     let unit: UnitRecord = serde_json::from_value(p["unit"].clone()).unwrap();
@@ -286,17 +287,8 @@ async fn units_are_issued_labelled_looked_up_and_proven() {
         );
     }
     // A genuine bundle of another product is not the one the units are of.
-    let other = app
-        .post("/v1/products", Some(&seller), edition_of(1))
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let worker = app.worker();
-    worker.pass(true).await.unwrap();
-    chain.mine(1).await;
-    worker.pass(false).await.unwrap();
+    let other = product_of(&app, &seller, 1).await;
+    app.anchor_and_confirm(&chain).await;
     let other_bundle: ProofBundle = serde_json::from_value(
         app.get(&format!("/v1/products/{other}/proof"), None)
             .await
@@ -333,13 +325,7 @@ async fn units_are_issued_labelled_looked_up_and_proven() {
 async fn an_edition_without_gtin_gets_short_unit_urls() {
     let app = TestApp::spawn().await;
     let (_, seller) = app.seller().await;
-    let id = app
-        .post("/v1/products", Some(&seller), edition_of(2))
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = product_of(&app, &seller, 2).await;
     let set = app
         .post(
             &format!("/v1/products/{id}/units"),
@@ -386,13 +372,7 @@ async fn a_label_scanned_from_many_places_is_flagged_and_its_seller_told_once() 
     })
     .await;
     let (_, seller) = app.seller().await;
-    let id = app
-        .post("/v1/products", Some(&seller), edition_of(2))
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = product_of(&app, &seller, 2).await;
     app.post(
         &format!("/v1/products/{id}/units"),
         Some(&seller),
