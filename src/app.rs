@@ -238,6 +238,19 @@ impl AppState {
             use secrecy::ExposeSecret;
             crate::kakao::derive_code_key(identity.person_key_secret.expose_secret())
         };
+        // Owners' pseudonyms are keyed from the person key, under their own label.
+        let owner_key = {
+            use secrecy::ExposeSecret;
+            crate::units::derive_owner_key(identity.person_key_secret.expose_secret())
+        };
+        // Ownership records are signed with the anchoring key, which the registry allows.
+        let attester = chain.rpc.as_ref().map(|rpc| {
+            use secrecy::ExposeSecret;
+            rpc.anchor_key
+                .expose_secret()
+                .parse::<alloy::signers::local::PrivateKeySigner>()
+                .expect("the settings checked ANCHOR_PRIVATE_KEY")
+        });
         let accounts = Accounts::new(db.clone(), auth, identity, providers.identity, cpu.clone());
         let registry = chain.rpc.as_ref().map(|rpc| rpc.registry);
         // Custodial keys and raffle seeds are sealed under the same master key.
@@ -271,10 +284,14 @@ impl AppState {
             db.clone(),
             catalogue.clone(),
             cpu.clone(),
-            chain.chain_id,
-            registry,
-            public_base_url,
-            clones,
+            crate::units::Settings {
+                chain_id: chain.chain_id,
+                registry,
+                public_base_url,
+                clones,
+                attester,
+                owner_key,
+            },
         );
         let chat = Chat::new(db.clone(), catalogue.clone(), chat);
         let search = Search::open(

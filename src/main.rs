@@ -105,6 +105,10 @@ enum ToolCommand {
         /// Defaults to /v1/products/{id}/proof on the unit proof's server.
         #[arg(long)]
         product: Option<String>,
+        /// The unit's history of owners: a URL or a file. Defaults to
+        /// /v1/units/{code}/history on the unit proof's server.
+        #[arg(long)]
+        history: Option<String>,
         #[command(flatten)]
         trust: TrustArgs,
     },
@@ -212,9 +216,10 @@ async fn run_tool(tool: ToolCommand) -> ExitCode {
         ToolCommand::VerifyUnit {
             unit,
             product,
+            history,
             trust,
         } => match trust.trust() {
-            Ok(trust) => verify_unit(&unit, product.as_deref(), &trust).await,
+            Ok(trust) => verify_unit(&unit, product.as_deref(), history.as_deref(), &trust).await,
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::from(2)
@@ -434,37 +439,58 @@ fn print_checks(verdict: &truffle::chain::verify::Verdict) {
 async fn verify_unit(
     unit: &str,
     product: Option<&str>,
+    history: Option<&str>,
     trust: &truffle::chain::verify::Trust,
 ) -> ExitCode {
-    use truffle::chain::verify::verify_unit;
+    use truffle::chain::verify::{verify_history, verify_unit};
     use truffle::protocol::bundle::ProofBundle;
+    use truffle::protocol::transfer::History;
     use truffle::protocol::unit::UnitProof;
 
     let proof: UnitProof = match read_published(unit, "unit proof").await {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let product_source = match product {
-        Some(p) => p.to_owned(),
-        None => match reqwest::Url::parse(unit)
-            .and_then(|u| u.join(&format!("/v1/products/{}/proof", proof.unit.product_id)))
-        {
-            Ok(url) => url.to_string(),
-            Err(_) => {
-                eprintln!(
-                    "give --product: the unit proof is a file, so the product's server is unknown"
-                );
-                return ExitCode::from(2);
-            }
-        },
+    // Beside the unit proof on its server, unless named.
+    let beside = |given: Option<&str>, path: String, flag: &str| match given {
+        Some(p) => Ok(p.to_owned()),
+        None => reqwest::Url::parse(unit)
+            .and_then(|u| u.join(&path))
+            .map(|u| u.to_string())
+            .map_err(|_| {
+                eprintln!("give {flag}: the unit proof is a file, so its server is unknown");
+                ExitCode::from(2)
+            }),
+    };
+    let product_source = match beside(
+        product,
+        format!("/v1/products/{}/proof", proof.unit.product_id),
+        "--product",
+    ) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let history_source = match beside(
+        history,
+        format!("/v1/units/{}/history", proof.unit.code),
+        "--history",
+    ) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let bundle: ProofBundle = match read_published(&product_source, "proof bundle").await {
         Ok(b) => b,
         Err(code) => return code,
     };
-    let verdict = verify_unit(&proof, &bundle, trust).await;
+    let owners: History = match read_published(&history_source, "history of owners").await {
+        Ok(h) => h,
+        Err(code) => return code,
+    };
+    let mut verdict = verify_unit(&proof, &bundle, trust).await;
+    let owned = verify_history(&owners, &proof.unit_hash, &proof.unit.code, trust).await;
+    verdict.checks.extend(owned.checks);
     println!(
-        "unit {} of {} ({}), code {}",
+        "unit {} of {} ({}), code {}, {} owner record(s)",
         proof.unit.serial,
         proof.unit.edition_size,
         bundle
@@ -472,7 +498,8 @@ async fn verify_unit(
             .get("name")
             .and_then(|n| n.as_str())
             .unwrap_or("?"),
-        proof.unit.code
+        proof.unit.code,
+        owners.transfers.len()
     );
     print_checks(&verdict);
     if verdict.ok() {

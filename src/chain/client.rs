@@ -117,6 +117,16 @@ impl ChainClient {
             .await?)
     }
 
+    /// Whether the registry allows `account` to anchor (the key that signs transfer records).
+    pub async fn is_anchorer(&self, account: Address) -> anyhow::Result<bool> {
+        Ok(self
+            .contract()
+            .isAnchorer(account)
+            .block(self.read_at)
+            .call()
+            .await?)
+    }
+
     /// Block time at which the record `content_hash` was revoked; 0 when it was not.
     pub async fn revoked_at(&self, content_hash: B256) -> anyhow::Result<u64> {
         Ok(self

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::client::ChainClient;
 use crate::protocol::bundle::ProofBundle;
+use crate::protocol::transfer::{self, History};
 use crate::protocol::unit::{self, UnitProof, UnitsRecord};
 use crate::protocol::{merkle, product};
 
@@ -274,7 +275,7 @@ pub fn verify_bundle_offline(bundle: &ProofBundle, trust: &Trust) -> Verdict {
 async fn check_bundle_on_chain(v: &mut Verdict, bundle: &ProofBundle, trust: &Trust) {
     let content_hash = parse_b256(&bundle.content_hash);
     let root = parse_b256(&bundle.root);
-    let Some(chain) = connect(v, trust).await else {
+    let Some(chain) = connect(v, trust, "chain id").await else {
         return;
     };
     let head = match chain.block_number().await {
@@ -406,7 +407,7 @@ async fn check_anchored(
 
 /// A read-only client of the trusted RPC node and registry, and the `chain id` check (the node
 /// serves the trusted chain); `None`, with an `rpc` failure, when the URL is unusable.
-async fn connect(v: &mut Verdict, trust: &Trust) -> Option<ChainClient> {
+async fn connect(v: &mut Verdict, trust: &Trust, check: &'static str) -> Option<ChainClient> {
     let chain = match ChainClient::read_only(&trust.rpc_url, trust.registry, trust.chain_id) {
         Ok(chain) => chain,
         Err(e) => {
@@ -416,11 +417,11 @@ async fn connect(v: &mut Verdict, trust: &Trust) -> Option<ChainClient> {
     };
     match chain.rpc_chain_id().await {
         Ok(id) => v.push(
-            "chain id",
+            check,
             id == trust.chain_id,
             format!("the RPC node serves chain {id}"),
         ),
-        Err(e) => v.push("chain id", false, format!("RPC unreachable: {e:#}")),
+        Err(e) => v.push(check, false, format!("RPC unreachable: {e:#}")),
     }
     Some(chain)
 }
@@ -564,7 +565,7 @@ pub async fn verify_draw(
     );
 
     let key: Option<alloy::primitives::FixedBytes<16>> = record.raffle_key.parse().ok();
-    let Some(chain) = connect(&mut v, trust).await else {
+    let Some(chain) = connect(&mut v, trust, "chain id").await else {
         return v;
     };
     // The raffle as the registry holds it the trusted number of confirmations deep.
@@ -869,7 +870,7 @@ pub async fn verify_unit(unit: &UnitProof, product_bundle: &ProofBundle, trust: 
         path_ok,
         format!("{} step(s) to root {}", unit.proof.len(), unit.root),
     );
-    let Some(chain) = connect(&mut v, trust).await else {
+    let Some(chain) = connect(&mut v, trust, "chain id").await else {
         return v;
     };
     match chain.block_number().await {
@@ -880,5 +881,340 @@ pub async fn verify_unit(unit: &UnitProof, product_bundle: &ProofBundle, trust: 
             format!("RPC unreachable: {e:#}"),
         ),
     }
+    v
+}
+
+/// How a history's records and proofs are written (`docs/PROTOCOLS.md` §9.4, check 1).
+fn history_form(history: &History, unit_hash: &str, code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if history.protocol != transfer::TRANSFER_PROTOCOL {
+        out.push(format!(
+            "the history is not {}",
+            transfer::TRANSFER_PROTOCOL
+        ));
+    }
+    if history.code != code || history.unit_hash != unit_hash {
+        out.push("the history is of another unit".into());
+    }
+    for (i, t) in history.transfers.iter().enumerate() {
+        let n = i + 1;
+        let r = &t.record;
+        if r.protocol != transfer::TRANSFER_PROTOCOL || r.code != code || r.unit_hash != unit_hash {
+            out.push(format!(
+                "record {n} is not a {} record of this unit",
+                transfer::TRANSFER_PROTOCOL
+            ));
+        }
+        let mut hexes = vec![
+            ("to", r.to.as_str(), 64),
+            ("transfer_hash", t.transfer_hash.as_str(), 64),
+            ("signer", t.signer.as_str(), 40),
+            ("signature", t.signature.as_str(), 130),
+        ];
+        if let Some(from) = &r.from {
+            hexes.push(("from", from, 64));
+        }
+        if let Some(previous) = &r.previous {
+            hexes.push(("previous", previous, 64));
+        }
+        if let Some(a) = &t.anchor {
+            hexes.extend([
+                ("leaf", a.leaf.as_str(), 64),
+                ("root", a.root.as_str(), 64),
+                ("tx_hash", a.tx_hash.as_str(), 64),
+                ("contract_address", a.contract_address.as_str(), 40),
+            ]);
+            if a.proof.iter().any(|p| !product::is_lower_hex(p, 64)) {
+                out.push(format!(
+                    "record {n}: a proof step is not 0x and 64 lowercase hex digits"
+                ));
+            }
+            if block_seconds(&a.block_time).is_none() {
+                out.push(format!(
+                    "record {n}: `block_time` is not YYYY-MM-DDTHH:MM:SSZ"
+                ));
+            }
+        }
+        for (name, value, digits) in hexes {
+            if !product::is_lower_hex(value, digits) {
+                out.push(format!(
+                    "record {n}: `{name}` is not 0x and {digits} lowercase hex digits"
+                ));
+            }
+        }
+        if block_seconds(&r.created_at).is_none() {
+            out.push(format!(
+                "record {n}: `created_at` is not YYYY-MM-DDTHH:MM:SSZ"
+            ));
+        }
+        if ![transfer::KIND_RAFFLE_WIN, transfer::KIND_TRANSFER].contains(&r.kind.as_str()) {
+            out.push(format!(
+                "record {n}: kind {:?} is not raffle_win or transfer",
+                r.kind
+            ));
+        }
+    }
+    out
+}
+
+/// Checks a unit's history of owners as `docs/PROTOCOLS.md` §9.4 says, for the unit whose
+/// record hashes to `unit_hash` and whose code is `code` (from a verified unit proof): every
+/// record's form, the links from the first record to the last, hashes, typed data and the
+/// platform's signatures, each record's anchoring settled C deep, and that each signer was
+/// allowed to anchor by the registry when its record was anchored. Every check runs.
+pub async fn verify_history(
+    history: &History,
+    unit_hash: &str,
+    code: &str,
+    trust: &Trust,
+) -> Verdict {
+    let mut v = Verdict {
+        checks: Vec::new(),
+        empty_raffle: false,
+    };
+    let n = history.transfers.len();
+    let form = history_form(history, unit_hash, code);
+    v.push(
+        "owner form",
+        form.is_empty(),
+        if form.is_empty() {
+            format!("{n} record(s) of unit {code}")
+        } else {
+            form.join("; ")
+        },
+    );
+
+    // Hashes, then links: record 1 is a first record, each later one follows the one before.
+    let hashes: Vec<Option<B256>> = history
+        .transfers
+        .iter()
+        .map(|t| {
+            let (_, h) = t.record.hash();
+            (h.to_string() == t.transfer_hash).then_some(h)
+        })
+        .collect();
+    let bad_hash: Vec<String> = (1..=n)
+        .filter(|i| hashes[i - 1].is_none())
+        .map(|i| i.to_string())
+        .collect();
+    v.push(
+        "owner hashes",
+        bad_hash.is_empty(),
+        if bad_hash.is_empty() {
+            "sha256(JCS(record)) is transfer_hash for every record".to_owned()
+        } else {
+            format!(
+                "record(s) {} do not hash to their transfer_hash",
+                bad_hash.join(", ")
+            )
+        },
+    );
+    let mut broken = Vec::new();
+    for (i, t) in history.transfers.iter().enumerate() {
+        let ok = match i {
+            0 => t.record.is_first(),
+            _ => {
+                let prev = &history.transfers[i - 1];
+                parse_b256(&prev.transfer_hash)
+                    .is_some_and(|h| prev.record.is_followed_by(h, &t.record))
+            }
+        };
+        if !ok {
+            broken.push((i + 1).to_string());
+        }
+    }
+    v.push(
+        "owner links",
+        broken.is_empty(),
+        if broken.is_empty() {
+            "record 1 is the first owner; each later record names the one before and its owner"
+                .to_owned()
+        } else {
+            format!(
+                "record(s) {} do not follow the record before",
+                broken.join(", ")
+            )
+        },
+    );
+
+    // Typed data and signatures.
+    let mut typed_bad = Vec::new();
+    let mut sig_bad = Vec::new();
+    for (i, t) in history.transfers.iter().enumerate() {
+        let message =
+            parse_b256(&t.transfer_hash).and_then(|h| transfer::typed_message(h, &t.record));
+        if !message
+            .as_ref()
+            .is_some_and(|m| t.eip712 == transfer::typed_data_json(m, trust.chain_id))
+        {
+            typed_bad.push((i + 1).to_string());
+        }
+        let signature = t
+            .signature
+            .strip_prefix("0x")
+            .and_then(|h| hex::decode(h).ok())
+            .unwrap_or_default();
+        let signed = match (&message, t.signer.parse::<Address>()) {
+            (Some(m), Ok(signer)) => {
+                transfer::check_signature(m, trust.chain_id, &signature, signer).is_ok()
+            }
+            _ => false,
+        };
+        if !signed {
+            sig_bad.push((i + 1).to_string());
+        }
+    }
+    v.push(
+        "owner typed data",
+        typed_bad.is_empty(),
+        if typed_bad.is_empty() {
+            "eip712 is each record's Transfer typed data on the trusted chain".to_owned()
+        } else {
+            format!(
+                "record(s) {}: eip712 is not the record's typed data",
+                typed_bad.join(", ")
+            )
+        },
+    );
+    v.push(
+        "owner signatures",
+        sig_bad.is_empty(),
+        if sig_bad.is_empty() {
+            "every record is signed by its signer".to_owned()
+        } else {
+            format!(
+                "record(s) {}: the signature does not recover the signer",
+                sig_bad.join(", ")
+            )
+        },
+    );
+
+    // Anchoring: trusted registry, Merkle path, then the chain.
+    let untrusted: Vec<String> = history
+        .transfers
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            t.anchor.as_ref().is_some_and(|a| {
+                a.chain_id != trust.chain_id
+                    || a.contract_address != format!("{:#x}", trust.registry)
+            })
+        })
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    v.push(
+        "owner registry",
+        untrusted.is_empty(),
+        if untrusted.is_empty() {
+            format!(
+                "anchorings name chain {} registry {:#x}",
+                trust.chain_id, trust.registry
+            )
+        } else {
+            format!(
+                "record(s) {} name another chain or registry",
+                untrusted.join(", ")
+            )
+        },
+    );
+    let mut path_bad = Vec::new();
+    for (i, t) in history.transfers.iter().enumerate() {
+        let Some(a) = &t.anchor else { continue };
+        let steps: Option<Vec<[u8; 32]>> =
+            a.proof.iter().map(|p| parse_b256(p).map(|b| b.0)).collect();
+        let ok = match (hashes[i], parse_b256(&a.leaf), parse_b256(&a.root), steps) {
+            (Some(h), Some(leaf), Some(root), Some(steps)) => {
+                merkle::leaf(&h.0) == leaf.0 && merkle::verify(&leaf.0, &steps, &root.0)
+            }
+            _ => false,
+        };
+        if !ok {
+            path_bad.push((i + 1).to_string());
+        }
+    }
+    v.push(
+        "owner proofs",
+        path_bad.is_empty(),
+        if path_bad.is_empty() {
+            "each anchored record's path reaches its root".to_owned()
+        } else {
+            format!(
+                "record(s) {}: the path does not reach the root",
+                path_bad.join(", ")
+            )
+        },
+    );
+    let Some(chain) = connect(&mut v, trust, "owner chain id").await else {
+        return v;
+    };
+    let head = match chain.block_number().await {
+        Ok(head) => head,
+        Err(e) => {
+            v.push("owners anchored", false, format!("RPC unreachable: {e:#}"));
+            return v;
+        }
+    };
+    let settled = trust.settled_block(head);
+    let mut unanchored = Vec::new();
+    let mut not_allowed = Vec::new();
+    for (i, t) in history.transfers.iter().enumerate() {
+        let n = (i + 1).to_string();
+        let (Some(a), Some(settled)) = (&t.anchor, settled) else {
+            unanchored.push(n);
+            continue;
+        };
+        let at = match parse_b256(&a.root) {
+            Some(root) => chain.reading_at(settled).anchored_at(root).await.ok(),
+            None => None,
+        };
+        if at.is_none_or(|at| at == 0 || Some(at) != block_seconds(&a.block_time)) {
+            unanchored.push(n.clone());
+        }
+        // The signer was allowed to anchor when the record's batch was anchored; a node that
+        // keeps no state that old (not an archive node) is asked about the settled block.
+        let allowed = match t.signer.parse::<Address>() {
+            Ok(signer) => match chain.reading_at(a.block_number).is_anchorer(signer).await {
+                Ok(allowed) => allowed,
+                Err(_) => chain
+                    .reading_at(settled)
+                    .is_anchorer(signer)
+                    .await
+                    .unwrap_or(false),
+            },
+            Err(_) => false,
+        };
+        if !allowed {
+            not_allowed.push(n);
+        }
+    }
+    v.push(
+        "owners anchored",
+        unanchored.is_empty(),
+        if unanchored.is_empty() {
+            format!(
+                "every record's root is anchored at its block time, settled {} confirmation(s) deep",
+                trust.confirmations.max(1)
+            )
+        } else {
+            format!(
+                "record(s) {} are not anchored at their block time, {} confirmation(s) deep (yet)",
+                unanchored.join(", "),
+                trust.confirmations.max(1)
+            )
+        },
+    );
+    v.push(
+        "owner signer",
+        not_allowed.is_empty(),
+        if not_allowed.is_empty() {
+            "every signer is an anchorer of the trusted registry at its record's anchoring"
+                .to_owned()
+        } else {
+            format!(
+                "record(s) {}: the signer is not an anchorer of the trusted registry then",
+                not_allowed.join(", ")
+            )
+        },
+    );
     v
 }

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::http::{ApiError, ErrorCode};
-use crate::{accounts, catalogue, kakao, orders, raffles};
+use crate::{accounts, catalogue, kakao, orders, raffles, units};
 
 /// Deletes an account inside the caller's transaction.
 ///
@@ -27,6 +27,7 @@ pub async fn delete_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), 
     catalogue::forget(&mut *tx, user_id).await?;
     raffles::withdraw_open_entries(&mut *tx, user_id).await?;
     kakao::forget(&mut *tx, user_id).await?;
+    units::forget(&mut *tx, user_id).await?;
     Ok(accounts::erase(&mut *tx, user_id).await?)
 }
 

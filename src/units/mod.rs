@@ -4,6 +4,7 @@
 //! the product records, so that anyone holding a label can check the unit against the chain.
 
 pub mod labels;
+pub mod owners;
 pub mod routes;
 pub mod store;
 
@@ -23,6 +24,8 @@ use crate::cpu::CpuPool;
 use crate::http::Refuse as _;
 use crate::protocol::merkle;
 use crate::protocol::unit::{self, UnitProof, UnitRecord, UnitsRecord};
+
+pub use owners::{OfferStatus, Report};
 
 /// The largest edition whose units can be issued: each unit keeps its Merkle path (about
 /// 17 × 32 bytes at this size), so the table grows with N log N.
@@ -51,6 +54,25 @@ pub enum Error {
     ProductNotReady,
     #[error("the unit set is not anchored on chain yet")]
     NotAnchoredYet,
+    /// Ownership records are signed with the anchoring key, which this server was not given.
+    #[error("no anchoring key to sign ownership records with")]
+    NoAttester,
+    #[error("the order is not shipped")]
+    OrderNotShipped,
+    #[error("the unit has an owner already, or the order has its unit")]
+    AlreadyOwned,
+    #[error("only the unit's owner may do this")]
+    NotOwner,
+    #[error("the unit is reported lost or stolen")]
+    Reported,
+    #[error("no account has this email")]
+    RecipientNotFound,
+    #[error("the recipient has not verified their identity")]
+    RecipientNotVerified,
+    #[error("the unit has an open offer already")]
+    OfferPending,
+    #[error("the offer is not open")]
+    OfferNotPending,
     #[error(transparent)]
     Overloaded(#[from] crate::cpu::Overloaded),
     #[error(transparent)]
@@ -113,8 +135,14 @@ pub struct UnitView {
     /// Scanned from `UNIT_CLONE_PLACES` places or more within the window: a copy of its label
     /// may be on another piece. A warning to check, not a verdict.
     pub clone_suspected: bool,
-    /// When it was last flagged so (its seller was told then).
+    /// When it was last flagged so (its seller and owner were told then).
     pub clone_flagged_at: Option<chrono::DateTime<Utc>>,
+    /// How many records its history of owners has (0 before its first owner).
+    pub transfers: u32,
+    /// Where its history of owners is (`truffle.transfer/1` records and their proofs).
+    pub history_url: String,
+    /// Its owner's open report that it is lost or stolen.
+    pub report: Option<Report>,
 }
 
 /// The place a scan comes from: an IPv4 address by its /24, an IPv6 address by its /64 (so one
@@ -148,6 +176,35 @@ pub struct UnitsInner {
     registry: Option<Address>,
     public_base_url: String,
     clones: CloneRule,
+    /// Signs ownership records: the anchoring key, which the registry allows (`isAnchorer`).
+    attester: Option<alloy::signers::local::PrivateKeySigner>,
+    /// The key of owners' pseudonyms.
+    owner_key: Vec<u8>,
+}
+
+/// What the units domain is configured with.
+pub struct Settings {
+    pub chain_id: u64,
+    pub registry: Option<Address>,
+    /// Where labels point (`PUBLIC_BASE_URL`).
+    pub public_base_url: String,
+    pub clones: CloneRule,
+    /// The anchoring key, which signs ownership records; `None` without chain settings.
+    pub attester: Option<alloy::signers::local::PrivateKeySigner>,
+    /// The key of owners' pseudonyms (a server secret).
+    pub owner_key: Vec<u8>,
+}
+
+/// Erasure's step: the open transfer offers made by or to the account end (cancelled). The
+/// units it holds stay in its name, as its orders do; their records name only a pseudonym.
+pub async fn forget(conn: &mut sqlx::PgConnection, user_id: Uuid) -> sqlx::Result<()> {
+    store::cancel_offers_of(conn, user_id).await?;
+    Ok(())
+}
+
+/// The key of owners' pseudonyms, derived from the server's person key under its own label.
+pub fn derive_owner_key(server_secret: &[u8]) -> Vec<u8> {
+    crate::crypto::hmac_sha256(server_secret, &[b"truffle.owner-key/1"])
 }
 
 impl std::ops::Deref for Units {
@@ -172,23 +229,17 @@ fn chain_status(state: Option<AnchorState>) -> ChainStatus {
 }
 
 impl Units {
-    pub fn new(
-        db: PgPool,
-        catalogue: Catalogue,
-        cpu: CpuPool,
-        chain_id: u64,
-        registry: Option<Address>,
-        public_base_url: String,
-        clones: CloneRule,
-    ) -> Self {
+    pub fn new(db: PgPool, catalogue: Catalogue, cpu: CpuPool, settings: Settings) -> Self {
         Units(Arc::new(UnitsInner {
             db,
             catalogue,
             cpu,
-            chain_id,
-            registry,
-            public_base_url,
-            clones,
+            chain_id: settings.chain_id,
+            registry: settings.registry,
+            public_base_url: settings.public_base_url,
+            clones: settings.clones,
+            attester: settings.attester,
+            owner_key: settings.owner_key,
         }))
     }
 
@@ -206,19 +257,23 @@ impl Units {
         let mut tx = self.db.begin().await?;
         if let Some(seller) = store::flag_clone(&mut *tx, code, window).await? {
             let view = self.unit(code).await?;
-            crate::notify::push(
-                &mut *tx,
-                seller,
-                "unit_clone_suspected",
-                "복제 라벨 의심",
-                &format!(
-                    "{} No. {} / {}의 라벨이 짧은 시간에 {places}곳에서 스캔되었습니다. 라벨이 복제되었을 수 있습니다.",
-                    view.product_name, view.serial, view.edition_size
-                ),
-                serde_json::json!({"code": code, "product_id": view.product_id, "serial": view.serial, "places": places}),
-            )
-            .await
-            .map_err(|crate::notify::Error::Db(e)| Error::Db(e))?;
+            // The seller and, when it has one, the owner.
+            let owner = store::owner_of(&mut *tx, code).await?;
+            for user in std::iter::once(seller).chain(owner.filter(|o| *o != seller)) {
+                crate::notify::push(
+                    &mut *tx,
+                    user,
+                    "unit_clone_suspected",
+                    "복제 라벨 의심",
+                    &format!(
+                        "{} No. {} / {}의 라벨이 짧은 시간에 {places}곳에서 스캔되었습니다. 라벨이 복제되었을 수 있습니다.",
+                        view.product_name, view.serial, view.edition_size
+                    ),
+                    serde_json::json!({"code": code, "product_id": view.product_id, "serial": view.serial, "places": places}),
+                )
+                .await
+                .map_err(|crate::notify::Error::Db(e)| Error::Db(e))?;
+            }
             tracing::warn!(code, places, "unit label scanned from many places: flagged");
         }
         tx.commit().await?;
@@ -378,7 +433,14 @@ impl Units {
         let state = self.anchor_state(b256(&set.content_hash)?).await?;
         let places = store::places(&self.db, &unit.code, self.clones.window).await?;
         let clone_flagged_at = store::clone_flagged_at(&self.db, &unit.code).await?;
+        let owned = store::owned(&self.db, &unit.code)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let transfers = store::transfers_count(&self.db, &unit.code).await?;
         Ok(UnitView {
+            transfers: u32::try_from(transfers).unwrap_or(u32::MAX),
+            history_url: format!("/v1/units/{}/history", unit.code),
+            report: owners::report_of(&owned),
             scanned_from_places: u32::try_from(places).unwrap_or(u32::MAX),
             clone_suspected: places >= i64::from(self.clones.places),
             clone_flagged_at,

@@ -7,9 +7,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::owners::{AssignRequest, Offer, OfferRequest, OfferStatus, OwnedUnit, ReportRequest};
 use super::{Error, IssueRequest, UnitSet, UnitView, Units};
 use crate::accounts::CurrentUser;
 use crate::http::{ApiError, ApiResult, ClientIp, ErrorBody, ErrorCode, Json, Path, Query};
+use crate::protocol::transfer::History;
 use crate::protocol::unit::UnitProof;
 
 impl From<Error> for ApiError {
@@ -27,6 +29,23 @@ impl From<Error> for ApiError {
             Error::NeedsCustodialKey => ErrorCode::UnitsNeedCustodialKey.into(),
             Error::ProductNotReady => ErrorCode::ProductNotSigned.into(),
             Error::NotAnchoredYet => ErrorCode::NotAnchoredYet.into(),
+            Error::NoAttester => ApiError::with_message(
+                ErrorCode::Unavailable,
+                "Ownership records need the chain settings, which this server lacks.",
+            ),
+            Error::OrderNotShipped => ApiError::with_message(
+                ErrorCode::OrderNotShippable,
+                "Record the unit once the order is shipped.",
+            ),
+            Error::AlreadyOwned => ErrorCode::UnitAlreadyOwned.into(),
+            Error::NotOwner => {
+                ApiError::with_message(ErrorCode::Forbidden, "Only the unit's owner may do this.")
+            }
+            Error::Reported => ErrorCode::UnitReported.into(),
+            Error::RecipientNotFound => ErrorCode::RecipientNotFound.into(),
+            Error::RecipientNotVerified => ErrorCode::RecipientNotVerified.into(),
+            Error::OfferPending => ErrorCode::OfferPending.into(),
+            Error::OfferNotPending => ErrorCode::OfferNotPending.into(),
             Error::Overloaded(e) => e.into(),
             Error::Catalogue(e) => e.into(),
             Error::Corrupt(_) => ApiError::internal(e),
@@ -195,4 +214,214 @@ pub async fn proof(
     Path(code): Path<String>,
 ) -> ApiResult<Json<UnitProof>> {
     Ok(Json(units.proof(&code).await?))
+}
+
+const CODE: &str = "The unit's code: 20 characters of Crockford base32";
+
+/// Record which unit was shipped for an order: the order's buyer becomes the unit's first owner,
+/// in a signed `truffle.transfer/1` record (kind `raffle_win`, naming the raffle) that is
+/// anchored with the next batch.
+///
+/// The order's seller only, once the order is shipped (others: `404`).
+#[utoipa::path(post, path = "/v1/orders/{id}/unit", tag = "units",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = AssignRequest,
+    responses(
+        (status = 201, description = "The unit, as its new owner sees it", body = OwnedUnit),
+        (status = 400, description = "`validation_failed`: a serial outside the edition", body = ErrorBody),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such order of yours", body = ErrorBody),
+        (status = 409, description = "`order_not_shippable` (not shipped yet), `units_not_issued`, `unit_already_owned`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: no chain settings", body = ErrorBody)))]
+pub async fn assign(
+    State(units): State<Units>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(req): Json<AssignRequest>,
+) -> ApiResult<(StatusCode, Json<OwnedUnit>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(units.assign_to_order(&user, id, req.serial).await?),
+    ))
+}
+
+/// The units you hold, each with the pseudonym its records name you by.
+///
+/// Any logged-in account; each sees only its own.
+#[utoipa::path(get, path = "/v1/me/units", tag = "units",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your units", body = [OwnedUnit]),
+        (status = 401, description = "`authentication_required`", body = ErrorBody)))]
+pub async fn mine(
+    State(units): State<Units>,
+    user: CurrentUser,
+) -> ApiResult<Json<Vec<OwnedUnit>>> {
+    Ok(Json(units.my_units(&user).await?))
+}
+
+/// Offer a unit you hold to another account, which must have verified its identity and must
+/// accept. One open offer per unit.
+///
+/// The unit's owner only (others: `403`).
+#[utoipa::path(post, path = "/v1/units/{code}/offers", tag = "units",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = CODE, pattern = "^[0-9A-HJKMNP-TV-Z]{20}$")),
+    request_body = OfferRequest,
+    responses(
+        (status = 201, description = "The offer, waiting for the recipient", body = Offer),
+        (status = 400, description = "`validation_failed`: not an email, or your own", body = ErrorBody),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the unit's owner", body = ErrorBody),
+        (status = 404, description = "`not_found`, `recipient_not_found`", body = ErrorBody),
+        (status = 409, description = "`recipient_not_verified`, `offer_pending`, `unit_reported`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody)))]
+pub async fn offer(
+    State(units): State<Units>,
+    user: CurrentUser,
+    Path(code): Path<String>,
+    Json(req): Json<OfferRequest>,
+) -> ApiResult<(StatusCode, Json<Offer>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(units.offer(&user, &code, req).await?),
+    ))
+}
+
+/// The transfer offers you made or received, newest first (at most 100).
+///
+/// Any logged-in account; each sees only its own.
+#[utoipa::path(get, path = "/v1/me/offers", tag = "units",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your offers", body = [Offer]),
+        (status = 401, description = "`authentication_required`", body = ErrorBody)))]
+pub async fn my_offers(
+    State(units): State<Units>,
+    user: CurrentUser,
+) -> ApiResult<Json<Vec<Offer>>> {
+    Ok(Json(units.offers(&user).await?))
+}
+
+/// Accept an offer: you become the unit's owner, in a signed `truffle.transfer/1` record linked
+/// to the previous one and anchored with the next batch.
+///
+/// The offer's recipient only, with a verified identity (others: `404`).
+#[utoipa::path(post, path = "/v1/offers/{id}/accept", tag = "units",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id")),
+    responses(
+        (status = 200, description = "Accepted", body = Offer),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`offer_not_pending`, `unit_reported`, `recipient_not_verified`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: no chain settings", body = ErrorBody)))]
+pub async fn accept(
+    State(units): State<Units>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Offer>> {
+    Ok(Json(units.accept(&user, id).await?))
+}
+
+/// Decline an offer made to you.
+///
+/// The offer's recipient only (others: `404`).
+#[utoipa::path(post, path = "/v1/offers/{id}/decline", tag = "units",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id")),
+    responses(
+        (status = 200, description = "Declined", body = Offer),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`offer_not_pending`", body = ErrorBody)))]
+pub async fn decline(
+    State(units): State<Units>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Offer>> {
+    Ok(Json(
+        units.end_offer(&user, id, OfferStatus::Declined).await?,
+    ))
+}
+
+/// Withdraw an offer you made.
+///
+/// The offer's maker only (others: `404`).
+#[utoipa::path(post, path = "/v1/offers/{id}/cancel", tag = "units",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id")),
+    responses(
+        (status = 200, description = "Cancelled", body = Offer),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`offer_not_pending`", body = ErrorBody)))]
+pub async fn cancel(
+    State(units): State<Units>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Offer>> {
+    Ok(Json(
+        units.end_offer(&user, id, OfferStatus::Cancelled).await?,
+    ))
+}
+
+/// Report a unit you hold lost or stolen: its page says so, and it cannot be offered on until
+/// you withdraw the report (an open offer is cancelled).
+///
+/// The unit's owner only (others: `403`).
+#[utoipa::path(post, path = "/v1/units/{code}/report", tag = "units",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = CODE, pattern = "^[0-9A-HJKMNP-TV-Z]{20}$")),
+    request_body = ReportRequest,
+    responses(
+        (status = 200, description = "Reported", body = OwnedUnit),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the unit's owner", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`: kind is `lost` or `stolen`", body = ErrorBody)))]
+pub async fn report(
+    State(units): State<Units>,
+    user: CurrentUser,
+    Path(code): Path<String>,
+    Json(req): Json<ReportRequest>,
+) -> ApiResult<Json<OwnedUnit>> {
+    Ok(Json(units.report(&user, &code, Some(req.kind)).await?))
+}
+
+/// Withdraw your lost-or-stolen report: the unit was found.
+///
+/// The unit's owner only (others: `403`).
+#[utoipa::path(delete, path = "/v1/units/{code}/report", tag = "units",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = CODE, pattern = "^[0-9A-HJKMNP-TV-Z]{20}$")),
+    responses(
+        (status = 200, description = "Withdrawn", body = OwnedUnit),
+        (status = 401, description = "`authentication_required`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the unit's owner", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
+pub async fn withdraw_report(
+    State(units): State<Units>,
+    user: CurrentUser,
+    Path(code): Path<String>,
+) -> ApiResult<Json<OwnedUnit>> {
+    Ok(Json(units.report(&user, &code, None).await?))
+}
+
+/// A unit's history of owners: its `truffle.transfer/1` records, first first, each with its
+/// signature and, once anchored, its Merkle proof. Check it as `docs/PROTOCOLS.md` §9 says.
+///
+/// Anyone may call this: owners appear only as per-unit pseudonyms.
+#[utoipa::path(get, path = "/v1/units/{code}/history", tag = "units",
+    params(("code" = String, Path, description = CODE, pattern = "^[0-9A-HJKMNP-TV-Z]{20}$")),
+    responses(
+        (status = 200, description = "The history", body = History),
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
+pub async fn history(
+    State(units): State<Units>,
+    Path(code): Path<String>,
+) -> ApiResult<Json<History>> {
+    Ok(Json(units.history(&code).await?))
 }

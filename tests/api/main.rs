@@ -16,6 +16,7 @@ mod kakao;
 mod openapi_fuzz;
 mod operations;
 mod orders;
+mod owners;
 mod payments;
 mod portone;
 mod production;

@@ -22,7 +22,21 @@ pub(crate) async fn drawn_raffle(
     winners: u32,
 ) -> (String, String, Vec<String>) {
     let (seller, product) = anchored_product(app, chain, 50).await;
-    let id = open_raffle(app, &seller, &product, winners, Duration::from_secs(3)).await;
+    let (id, buyers) = drawn_raffle_of(app, chain, &seller, &product, entrants, winners).await;
+    (id, seller, buyers)
+}
+
+/// A drawn raffle of `seller`'s `product` with `entrants` buyers and `winners` winners: (raffle
+/// id, buyers' tokens).
+pub(crate) async fn drawn_raffle_of(
+    app: &TestApp,
+    chain: &TestChain,
+    seller: &str,
+    product: &str,
+    entrants: usize,
+    winners: u32,
+) -> (String, Vec<String>) {
+    let id = open_raffle(app, seller, product, winners, Duration::from_secs(3)).await;
     let mut buyers = Vec::new();
     for _ in 0..entrants {
         let token = app.buyer().await;
@@ -38,7 +52,7 @@ pub(crate) async fn drawn_raffle(
     }
     tokio::time::sleep(Duration::from_millis(3200)).await;
     drive_draw(app, chain, &id).await;
-    (id, seller, buyers)
+    (id, buyers)
 }
 
 pub(crate) async fn order_of(app: &TestApp, token: &str) -> Option<Value> {

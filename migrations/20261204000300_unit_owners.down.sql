@@ -1,0 +1,9 @@
+DROP TABLE unit_offers;
+DROP TABLE unit_transfers;
+DROP INDEX units_by_owner;
+ALTER TABLE units
+    DROP CONSTRAINT units_report_whole,
+    DROP COLUMN reported_at,
+    DROP COLUMN report_kind,
+    DROP COLUMN order_id,
+    DROP COLUMN owner_id;
