@@ -71,6 +71,22 @@ ensure_chain_tools() {
   export CAST="$ROOT/node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
 }
 
+# Installs Debian's Chromium, its matched WebDriver (chromedriver) and a Korean font, for the
+# verification page's browser tests. Safe to rerun.
+ensure_browser() {
+  if command -v chromedriver >/dev/null 2>&1 && [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi nanum; then
+    return
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium, chromium-driver and a Korean font (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver fonts-nanum >/dev/null
+  else
+    die "chromium and chromedriver are missing: install them (Debian: apt-get install chromium chromium-driver fonts-nanum) and rerun"
+  fi
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -86,6 +86,8 @@ pub struct App {
     pub kakao: Kakao,
     pub chat: Chat,
     pub units: Units,
+    /// The verification page, built once.
+    pub page: crate::web::Page,
     /// The anchoring worker, when a chain RPC is configured.
     pub anchor_worker: Option<AnchorWorker>,
     /// The draw worker, when a chain RPC is configured.
@@ -115,6 +117,12 @@ impl FromRef<AppState> for Accounts {
 impl FromRef<AppState> for Units {
     fn from_ref(state: &AppState) -> Units {
         state.units.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::web::Page {
+    fn from_ref(state: &AppState) -> crate::web::Page {
+        state.page.clone()
     }
 }
 
@@ -280,6 +288,17 @@ impl AppState {
             cpu.clone(),
         );
         let orders = Orders::new(db.clone(), providers.payments);
+        let page = crate::web::Page::new(&crate::web::PageSettings {
+            rpc: chain
+                .rpc
+                .as_ref()
+                .map(|rpc| rpc.public_url.clone())
+                .unwrap_or_default(),
+            chain_id: chain.chain_id,
+            registry: registry.map(|r| format!("{r:#x}")).unwrap_or_default(),
+            confirmations: chain.rpc.as_ref().map_or(1, |rpc| rpc.confirmations),
+            api: public_base_url.clone(),
+        });
         let units = Units::new(
             db.clone(),
             catalogue.clone(),
@@ -366,6 +385,7 @@ impl AppState {
             kakao,
             chat,
             units,
+            page,
             anchor_worker,
             draw_worker,
             http: HttpSettings {

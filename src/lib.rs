@@ -34,6 +34,7 @@ pub mod sealing;
 pub mod search;
 pub mod state;
 pub mod units;
+pub mod web;
 
 #[cfg(test)]
 mod layers;

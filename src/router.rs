@@ -33,6 +33,7 @@ use crate::raffles::routes as raffles;
 use crate::recommend::routes as recommend;
 use crate::search::routes as search;
 use crate::units::routes as units;
+use crate::web::routes as web;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,6 +57,7 @@ use crate::units::routes as units;
         (name = "admin", description = "Admin-only operations"),
         (name = "catalogue", description = "Limited editions, their signed records and proof bundles"),
         (name = "units", description = "The units of an edition: codes, labels, and their proofs"),
+        (name = "verification", description = "The verification page, which checks units, products and draws in the visitor's browser"),
         (name = "raffles", description = "Raffles, entries and draws anyone can re-run"),
         (name = "orders", description = "Winners' orders, payment, shipping and purchase history"),
         (name = "search", description = "Product search in Korean and English, with chain status on every hit"),
@@ -126,6 +128,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(units::cancel))
         .routes(routes!(units::report, units::withdraw_report))
         .routes(routes!(units::history))
+        .routes(routes!(web::product_page))
+        .routes(routes!(web::raffle_page))
         .routes(routes!(lifecycle::revoke))
         .routes(routes!(catalogue::sign))
         .routes(routes!(catalogue::mine))
@@ -198,6 +202,7 @@ pub fn router(state: AppState) -> Router {
             middleware::observe,
         ))
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))
+        .layer(axum::middleware::from_fn(web::public_records_cors))
         .layer(axum::Extension(trusted))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .with_state(state.clone());

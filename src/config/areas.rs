@@ -298,7 +298,16 @@ pub(super) fn chain(r: &mut Reader<'_>) -> Option<ChainConfig> {
                             "CHAIN_CONFIRMATIONS and ANCHOR_BATCH_MAX must be at least 1".into(),
                         );
                     }
+                    let public_url = r
+                        .raw("CHAIN_PUBLIC_RPC_URL")
+                        .map_or_else(|| url.clone(), str::to_owned);
+                    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+                        r.errors.push(format!(
+                            "CHAIN_PUBLIC_RPC_URL={public_url:?} must be an http(s) URL"
+                        ));
+                    }
                     Some(ChainRpc {
+                        public_url,
                         url,
                         registry,
                         anchor_key,

@@ -196,6 +196,9 @@ pub struct ChainConfig {
 
 pub struct ChainRpc {
     pub url: String,
+    /// The RPC endpoint the verification page tells visitors' browsers to read the chain from
+    /// (`CHAIN_PUBLIC_RPC_URL`; `CHAIN_RPC_URL` unless set). Visitors may change it.
+    pub public_url: String,
     /// The `TruffleRegistry` contract.
     pub registry: alloy::primitives::Address,
     /// The anchoring key (allowed by the registry to anchor and revoke).

@@ -1,7 +1,7 @@
 //! HTTP handlers of units. Each handler's doc says who may call it.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -13,6 +13,7 @@ use crate::accounts::CurrentUser;
 use crate::http::{ApiError, ApiResult, ClientIp, ErrorBody, ErrorCode, Json, Path, Query};
 use crate::protocol::transfer::History;
 use crate::protocol::unit::UnitProof;
+use crate::web::Page;
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -159,22 +160,42 @@ pub async fn unit(
     Ok(Json(units.unit(&code).await?))
 }
 
-/// The short unit URL a label without GTIN carries: the unit, as `GET /v1/units/{code}`. A
-/// label scan: it is counted for clone detection (by client address prefix).
+/// The short unit URL a label without GTIN carries: for a browser (`Accept: text/html`), the
+/// verification page, which checks the unit, its product and its owners in the visitor's
+/// browser; otherwise the unit, as `GET /v1/units/{code}`. A label scan: it is counted for
+/// clone detection (by client address prefix).
 ///
 /// Anyone may call this.
 #[utoipa::path(get, path = "/u/{code}", tag = "units",
     params(("code" = String, Path, description = "The unit's code", pattern = "^[0-9A-HJKMNP-TV-Z]{20}$")),
     responses(
-        (status = 200, description = "The unit", body = UnitView),
+        (status = 200, description = "The unit as JSON, or the verification page (`text/html`) when asked for", body = UnitView),
+        (status = 304, description = "The page, not modified (`If-None-Match`)"),
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 pub async fn short_url(
     State(units): State<Units>,
+    State(page): State<Page>,
+    headers: HeaderMap,
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
-) -> ApiResult<Json<UnitView>> {
+) -> ApiResult<Response> {
     units.scan(&code, &super::place_of(ip)).await?;
-    Ok(Json(units.unit(&code).await?))
+    scanned(&units, &page, &headers, &code).await
+}
+
+/// A label's answer: the verification page for a browser, the unit as JSON for anything else.
+async fn scanned(
+    units: &Units,
+    page: &Page,
+    headers: &HeaderMap,
+    code: &str,
+) -> ApiResult<Response> {
+    let unit = units.unit(code).await?;
+    Ok(if crate::web::wants_page(headers) {
+        page.respond(headers)
+    } else {
+        Json(unit).into_response()
+    })
 }
 
 /// The GS1 Digital Link a label of a product with a GTIN carries (AI 01 the GTIN, AI 21 the
@@ -187,16 +208,19 @@ pub async fn short_url(
         ("gtin" = String, Path, description = "GTIN, 14 digits", pattern = "^[0-9]{14}$"),
         ("code" = String, Path, description = "The unit's code", pattern = "^[0-9A-HJKMNP-TV-Z]{20}$")),
     responses(
-        (status = 200, description = "The unit", body = UnitView),
+        (status = 200, description = "The unit as JSON, or the verification page (`text/html`) when asked for", body = UnitView),
+        (status = 304, description = "The page, not modified (`If-None-Match`)"),
         (status = 404, description = "`not_found`: no such unit, or not of this GTIN", body = ErrorBody)))]
 pub async fn digital_link(
     State(units): State<Units>,
+    State(page): State<Page>,
+    headers: HeaderMap,
     ClientIp(ip): ClientIp,
     Path((gtin, code)): Path<(String, String)>,
-) -> ApiResult<Json<UnitView>> {
+) -> ApiResult<Response> {
     units.check_gtin(&gtin, &code).await?;
     units.scan(&code, &super::place_of(ip)).await?;
-    Ok(Json(units.unit(&code).await?))
+    scanned(&units, &page, &headers, &code).await
 }
 
 /// A unit's proof: the unit record, its path to the edition's units root, the seller-signed

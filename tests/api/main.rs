@@ -17,6 +17,7 @@ mod openapi_fuzz;
 mod operations;
 mod orders;
 mod owners;
+mod page;
 mod payments;
 mod portone;
 mod production;

@@ -373,3 +373,86 @@ async fn units_change_hands_only_as_their_owners_and_recipients_say() {
         assert!(failed.contains(&check), "{what}: failed {failed:?}");
     }
 }
+
+/// A genuine raffle-won unit that changed hands twice, all anchored and confirmed: what the
+/// verification page is tested on.
+pub(crate) struct Genuine {
+    pub code: String,
+    pub product: String,
+    pub raffle: String,
+    /// The winner's ticket, as `GET /v1/me/entries` gives it.
+    pub ticket: String,
+}
+
+pub(crate) async fn genuine_unit(app: &TestApp, chain: &TestChain) -> Genuine {
+    let (seller, product) = anchored_product(app, chain, 5).await;
+    app.post(
+        &format!("/v1/products/{product}/units"),
+        Some(&seller),
+        json!({}),
+    )
+    .await
+    .ok();
+    let (raffle, buyers) = drawn_raffle_of(app, chain, &seller, &product, 2, 1).await;
+    let (won, _) = split(app, &buyers).await;
+    let (first, order) = &won[0];
+    let order_id = order["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/orders/{order_id}/payment"),
+        Some(first),
+        json!({"payment_key": "dev_ok_page", "amount": 159000}),
+    )
+    .await
+    .ok();
+    app.post(
+        &format!("/v1/orders/{order_id}/shipment"),
+        Some(&seller),
+        json!({"carrier": "CJ대한통운", "tracking_number": "1234"}),
+    )
+    .await
+    .ok();
+    let code = app
+        .post(
+            &format!("/v1/orders/{order_id}/unit"),
+            Some(&seller),
+            json!({"serial": 2}),
+        )
+        .await
+        .ok()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut holder = first.clone();
+    for _ in 0..2 {
+        let next = app.buyer().await;
+        let offer = app
+            .post(
+                &format!("/v1/units/{code}/offers"),
+                Some(&holder),
+                json!({"to_email": email_of(app, &next).await}),
+            )
+            .await
+            .ok();
+        app.post(
+            &format!("/v1/offers/{}/accept", offer["id"].as_str().unwrap()),
+            Some(&next),
+            json!({}),
+        )
+        .await
+        .ok();
+        holder = next;
+    }
+    app.anchor_and_confirm(chain).await;
+    let entries = app.get("/v1/me/entries", Some(first)).await.ok();
+    let ticket = entries["items"][0]["ticket"]
+        .as_str()
+        .or_else(|| entries[0]["ticket"].as_str())
+        .expect("the winner's entry has its ticket")
+        .to_owned();
+    Genuine {
+        code,
+        product,
+        raffle,
+        ticket,
+    }
+}
