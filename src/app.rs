@@ -459,10 +459,11 @@ impl AppState {
                 }
             }
         }));
-        // Rate-limit counters whose window is long over, and chat send buckets that have
-        // refilled, are deleted (idempotent, every replica).
+        // Rate-limit counters whose window is long over, chat send buckets that have refilled,
+        // and label scans older than the clone window are deleted (idempotent, every replica).
         let db = self.db.clone();
         let chat = self.chat.clone();
+        let units = self.units.clone();
         let mut ticks = Ticks::new(Duration::from_secs(600), stop.clone());
         handles.push(tokio::spawn(async move {
             while ticks.next().await {
@@ -475,6 +476,11 @@ impl AppState {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(rows = n, "purged refilled chat send buckets"),
                     Err(e) => tracing::warn!(error = %e, "chat send bucket purge failed"),
+                }
+                match units.purge_scans().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "purged label scans past the clone window"),
+                    Err(e) => tracing::warn!(error = %e, "label scan purge failed"),
                 }
             }
         }));

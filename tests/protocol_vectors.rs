@@ -1366,3 +1366,81 @@ fn unit_records_tree_unit_set_and_signature() {
     );
     unit::check_signature(&m, CHAIN_ID, &sig, signer().address()).unwrap();
 }
+
+// truffle.transfer/1 (docs/PROTOCOLS.md §9)
+
+/// The §9.5 records: unit 1 of §8.5 won in a raffle, then handed on once.
+fn example_transfers() -> [truffle::protocol::transfer::TransferRecord; 2] {
+    use truffle::protocol::transfer::{self, TransferRecord};
+    let key = b"truffle example owner key";
+    let code = "0123456789ABCDEFGHJK";
+    let owner = |n: u128| transfer::pseudonym(key, uuid::Uuid::from_u128(n), code);
+    let first = TransferRecord {
+        protocol: transfer::TRANSFER_PROTOCOL.into(),
+        code: code.into(),
+        unit_hash: "0xae266b005691e7a94f9b53db93706548e902916e92ebc7bb6a3f57cdfe0d661b".into(),
+        sequence: 1,
+        kind: transfer::KIND_RAFFLE_WIN.into(),
+        raffle_id: Some("01930b6e-5a2c-7d41-8f3e-6b1c2d3e4f50".parse().unwrap()),
+        previous: None,
+        from: None,
+        to: owner(1),
+        created_at: "2026-12-04T09:00:00Z".into(),
+    };
+    let second = TransferRecord {
+        sequence: 2,
+        kind: transfer::KIND_TRANSFER.into(),
+        raffle_id: None,
+        previous: Some(first.hash().1.to_string()),
+        from: Some(owner(1)),
+        to: owner(2),
+        created_at: "2026-12-05T10:30:00Z".into(),
+        ..first.clone()
+    };
+    [first, second]
+}
+
+/// The transfer vectors of docs/PROTOCOLS.md §9.5, literally; pseudonyms and hashes were also
+/// checked with Python's hmac and hashlib, the second signature with `cast wallet verify --data`.
+#[test]
+fn transfer_records_pseudonyms_and_signatures() {
+    use truffle::protocol::transfer;
+    let records = example_transfers();
+    let expected = [
+        (
+            r#"{"code":"0123456789ABCDEFGHJK","created_at":"2026-12-04T09:00:00Z","from":null,"kind":"raffle_win","previous":null,"protocol":"truffle.transfer/1","raffle_id":"01930b6e-5a2c-7d41-8f3e-6b1c2d3e4f50","sequence":1,"to":"0xa1ac0917670e6cc6e018c09dac035a86dd20ce13786bf8bee5966733746933b8","unit_hash":"0xae266b005691e7a94f9b53db93706548e902916e92ebc7bb6a3f57cdfe0d661b"}"#,
+            "0xca7e2e4e56158f533aa9744b3b6b83609d59fb1432150dccfa111053372ea401",
+            "0x27b21a2e18e569081d944ab468945be4fa49e3f7613785917b81d1615349ea76",
+            "0x8283ffc1327db14643f7edbab78126de065d7cd6a6299a3ff13051d8d7c2226c02840e7bf5034d27d19f231a274969dde6a966e95bc60183fce600cc049ab0e91b",
+        ),
+        (
+            r#"{"code":"0123456789ABCDEFGHJK","created_at":"2026-12-05T10:30:00Z","from":"0xa1ac0917670e6cc6e018c09dac035a86dd20ce13786bf8bee5966733746933b8","kind":"transfer","previous":"0xca7e2e4e56158f533aa9744b3b6b83609d59fb1432150dccfa111053372ea401","protocol":"truffle.transfer/1","raffle_id":null,"sequence":2,"to":"0x5a115ca52e4d3928092ceb6cf6a179df4f35c1e5231829c66700cc4dac191cfd","unit_hash":"0xae266b005691e7a94f9b53db93706548e902916e92ebc7bb6a3f57cdfe0d661b"}"#,
+            "0x9559b3405ce380088d589970eadc64a59094ad94d3177363f6c71dc623e43df2",
+            "0x013071e903cbe5850c195bb4c8cbe7cd5f299ae1dd9ccd1ae1db2f73a3748688",
+            "0x0fe3b938320210b115dadd4d752c075b2299fb6ebd337696f1374cd8341ecdbf0a82366c725fb3c360a252a1270fa1a479e468878263f592febada93222709381b",
+        ),
+    ];
+    assert_eq!(
+        transfer::Transfer::eip712_encode_type(),
+        "Transfer(bytes32 contentHash,bytes32 unitHash,bytes32 previous,uint32 sequence)"
+    );
+    assert_eq!(
+        keccak256(transfer::Transfer::eip712_encode_type().as_bytes()).to_string(),
+        "0x19620dba5277da9a611ccd5fceef82a7e888337d0db92b0e70a8e0e5e1e98324"
+    );
+    for (r, (canonical, hash, digest, signature)) in records.iter().zip(expected) {
+        let (bytes, h) = r.hash();
+        assert_eq!(String::from_utf8(bytes).unwrap(), canonical);
+        assert_eq!(h.to_string(), hash);
+        let m = transfer::typed_message(h, r).unwrap();
+        assert_eq!(transfer::signing_hash(&m, CHAIN_ID).to_string(), digest);
+        let sig = transfer::sign(&signer(), &m, CHAIN_ID).unwrap();
+        assert_eq!(hex0x(&sig), signature);
+        transfer::check_signature(&m, CHAIN_ID, &sig, signer().address()).unwrap();
+    }
+    // The first record's typed data has previous = 32 zero bytes.
+    let m = transfer::typed_message(records[0].hash().1, &records[0]).unwrap();
+    assert_eq!(m.previous, alloy::primitives::B256::ZERO);
+    assert!(records[0].is_first());
+    assert!(records[0].is_followed_by(records[0].hash().1, &records[1]));
+}

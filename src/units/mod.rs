@@ -280,6 +280,12 @@ impl Units {
         Ok(())
     }
 
+    /// Deletes the label scans last seen before the clone window: they count for nothing any
+    /// more. Returns how many went.
+    pub async fn purge_scans(&self) -> Result<u64, Error> {
+        Ok(store::purge_scans(&self.db, self.clones.window).await?)
+    }
+
     /// The URL a unit's label carries: a GS1 Digital Link when the edition has a GTIN.
     pub fn unit_url(&self, code: &str, gtin: Option<&str>) -> String {
         match gtin {

@@ -482,3 +482,17 @@ pub async fn transfers_count(db: impl PgExecutor<'_>, code: &str) -> sqlx::Resul
         .fetch_one(db)
         .await
 }
+
+/// Deletes scans last seen more than `window` ago.
+pub async fn purge_scans(
+    db: impl PgExecutor<'_>,
+    window: std::time::Duration,
+) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM unit_scans WHERE last_seen < now() - make_interval(secs => $1)")
+            .bind(window.as_secs_f64())
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}

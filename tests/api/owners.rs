@@ -31,7 +31,12 @@ async fn held(app: &TestApp, token: &str) -> Vec<Value> {
 #[tokio::test]
 async fn units_change_hands_only_as_their_owners_and_recipients_say() {
     let chain = TestChain::start().await;
-    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let app = TestApp::spawn_with(|env| {
+        chain.configure(env);
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1".into());
+        env.insert("UNIT_CLONE_PLACES".into(), "2".into());
+    })
+    .await;
     let (seller, product) = anchored_product(&app, &chain, 5).await;
     app.post(
         &format!("/v1/products/{product}/units"),
@@ -372,6 +377,24 @@ async fn units_change_hands_only_as_their_owners_and_recipients_say() {
             .failed();
         assert!(failed.contains(&check), "{what}: failed {failed:?}");
     }
+
+    // A clone flag tells the owner too, not only the seller.
+    for place in ["203.0.113.5", "198.51.100.5"] {
+        crate::units::scan_from(&app, &format!("/u/{code}"), place).await;
+    }
+    for who in [&c, &seller] {
+        assert!(
+            crate::orders::kinds(&app, who)
+                .await
+                .contains(&"unit_clone_suspected".to_owned())
+        );
+    }
+    assert!(
+        !crate::orders::kinds(&app, &b)
+            .await
+            .contains(&"unit_clone_suspected".to_owned()),
+        "a former owner is not told"
+    );
 }
 
 /// A genuine raffle-won unit that changed hands twice, all anchored and confirmed: what the

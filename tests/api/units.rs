@@ -352,7 +352,7 @@ async fn an_edition_without_gtin_gets_short_unit_urls() {
 }
 
 /// A scan of the label from `client` (behind the trusted proxy), answered.
-async fn scan_from(app: &TestApp, path: &str, client: &str) -> Value {
+pub(crate) async fn scan_from(app: &TestApp, path: &str, client: &str) -> Value {
     let res = app
         .http
         .get(format!("{}{path}", app.base))
@@ -442,4 +442,15 @@ async fn a_label_scanned_from_many_places_is_flagged_and_its_seller_told_once() 
         ),
         (Some(0), Some(false))
     );
+
+    // Scans older than the window are purged; the flag's time stays.
+    sqlx::query("UPDATE unit_scans SET last_seen = now() - interval '2 days' WHERE code = $1")
+        .bind(&code)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.state.units.purge_scans().await.unwrap(), 4);
+    let after = app.get(&format!("/v1/units/{code}"), None).await.ok();
+    assert_eq!(after["scanned_from_places"], 0);
+    assert!(after["clone_flagged_at"].is_string());
 }
