@@ -80,6 +80,41 @@ print(next((r["id"] for r in json.load(sys.stdin)["items"] if r["state"] in ("dr
     --registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 >/dev/null) \
     || fail "truffle verify-draw refused the demo draw $id"
   echo "smoke: the demo draw re-runs from the chain and the ticket list"
+  verify_demo_units "$id"
+}
+
+# The drawn raffle's units: the seller's label sheet holds GS1 Digital Links; unit 1 changed
+# hands and verifies with its history of owners as a third party; unit 2 is reported lost; a
+# browser gets the verification page at a label's URL.
+verify_demo_units() {
+  local rid="$1" product token svg first second
+  product="$(curl -fsS "$base/v1/raffles/$rid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["product_id"])')"
+  token="$(curl -fsS -H 'content-type: application/json' \
+    -d '{"email":"seller@demo.truffle.kr","password":"truffle-demo-seller"}' "$base/v1/auth/login" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["access_token"])')"
+  svg="$(curl -fsS -H "authorization: Bearer $token" "$base/v1/products/$product/units/labels.svg")" \
+    || fail "the seller cannot print the demo labels"
+  read -r first second < <(printf '%s' "$svg" | python3 -c 'import re,sys
+codes = list(dict.fromkeys(re.findall(r"/01/08801234567893/21/([0-9A-Z]{20})", sys.stdin.read())))
+print(codes[0], codes[1])')
+  for _ in $(seq 1 120); do
+    curl -fsS "$base/v1/units/$first/history" | python3 -c 'import json,sys
+h = json.load(sys.stdin)
+assert len(h["transfers"]) == 2 and all(t["anchor"] for t in h["transfers"])' 2>/dev/null && break
+    sleep 1
+  done
+  sleep 3
+  (cd / && env -i PATH="$PATH" "$ROOT/target/debug/truffle" verify-unit "$base/v1/units/$first/proof" \
+    --rpc-url "http://127.0.0.1:$ANVIL_PORT" --chain-id 31337 --confirmations 2 \
+    --registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 >/dev/null) \
+    || fail "truffle verify-unit refused the demo unit $first and its owners"
+  curl -fsS "$base/v1/units/$second" | grep -q '"kind":"lost"' || fail "demo unit $second is not reported lost"
+  local page
+  page="$(curl -fsS -H 'accept: text/html' "$base/01/08801234567893/21/$first")" \
+    || fail "the label URL of demo unit $first does not answer a browser"
+  [[ "$page" == *'id="truffle-config"'* ]] \
+    || fail "a browser does not get the verification page at a label's URL"
+  echo "smoke: demo unit $first verifies with its two owners; unit $second is reported lost; labels open the page"
 }
 
 # The demo buyer (who won and paid the drawn raffle, and entered the open one) is offered the

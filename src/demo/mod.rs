@@ -290,6 +290,24 @@ pub async fn raffles(state: crate::app::AppState) -> anyhow::Result<()> {
     }
     let now = chrono::Utc::now();
     let seller_user = as_user(seller.id, Role::Seller);
+    // Both products' units, labelled: the drawn one's with a GTIN (GS1 Digital Link labels),
+    // the open one's with short unit URLs.
+    for (product, gtin) in [(drawn_product, Some(DEMO_GTIN)), (open_product, None)] {
+        let issued = state
+            .units
+            .issue(
+                &seller_user,
+                product,
+                crate::units::IssueRequest {
+                    gtin: gtin.map(str::to_owned),
+                },
+            )
+            .await;
+        match issued {
+            Ok(set) => tracing::info!(%product, labels = %set.labels_url, "demo units issued"),
+            Err(e) => tracing::warn!(%product, error = %e, "demo units not issued"),
+        }
+    }
     let open = state
         .raffles
         .create(
@@ -409,7 +427,7 @@ pub async fn raffles(state: crate::app::AppState) -> anyhow::Result<()> {
                 .unpaid_in_raffle(drawn.id)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(&(order, buyer, amount)) = unpaid.first() {
+            for &(order, buyer, amount) in unpaid.iter().take(2) {
                 state
                     .orders
                     .pay(
@@ -422,9 +440,89 @@ pub async fn raffles(state: crate::app::AppState) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("demo payment: {e}"))?;
             }
             tracing::info!(open = %open.id, drawn = %drawn.id, "demo raffles ready: one open, one drawn and paid");
+            owners(&state, &seller_user, &unpaid).await?;
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     anyhow::bail!("the demo raffle was not drawn within ten minutes")
+}
+
+/// The demo's GTIN (a GTIN-13 with Korea's 880 prefix and a valid check digit): the drawn raffle's
+/// product's labels are GS1 Digital Links.
+pub const DEMO_GTIN: &str = "8801234567893";
+
+/// Owners of the drawn raffle's units: the seller ships both winners' orders and records units 1
+/// and 2; the first winner hands unit 1 on (to the demo buyer, or to entrant 1 when the demo buyer
+/// is that winner), who accepts; the second winner reports unit 2 lost.
+async fn owners(
+    state: &crate::app::AppState,
+    seller: &crate::accounts::CurrentUser,
+    orders: &[(uuid::Uuid, uuid::Uuid, i64)],
+) -> anyhow::Result<()> {
+    use crate::accounts::CurrentUser;
+    let buyer = |id: uuid::Uuid| CurrentUser {
+        id,
+        session_id: uuid::Uuid::nil(),
+        role: Role::Buyer,
+        identity_verified: true,
+    };
+    let err = |e: crate::units::Error| anyhow::anyhow!("demo owners: {e}");
+    let mut codes = Vec::new();
+    for (serial, &(order, _, _)) in (1..).zip(orders.iter().take(2)) {
+        state
+            .orders
+            .ship(seller, order, "CJ대한통운", &format!("55{serial:010}"))
+            .await
+            .map_err(|e| anyhow::anyhow!("demo shipment: {e}"))?;
+        let owned = state
+            .units
+            .assign_to_order(seller, order, serial)
+            .await
+            .map_err(err)?;
+        codes.push(owned.code);
+    }
+    let (Some(first), Some(&(_, first_buyer, _))) = (codes.first(), orders.first()) else {
+        return Ok(());
+    };
+    let demo_buyer = accounts::store::find_login(&state.db, BUYER.email).await?;
+    let to = match demo_buyer {
+        Some(b) if b.id != first_buyer => BUYER.email.to_owned(),
+        _ => "entrant1@demo.truffle.kr".to_owned(),
+    };
+    let Some(recipient) = accounts::store::find_login(&state.db, &to).await? else {
+        return Ok(());
+    };
+    let offer = state
+        .units
+        .offer(
+            &buyer(first_buyer),
+            first,
+            crate::units::owners::OfferRequest { to_email: to },
+        )
+        .await
+        .map_err(err)?;
+    state
+        .units
+        .accept(&buyer(recipient.id), offer.id)
+        .await
+        .map_err(err)?;
+    if let (Some(second), Some(&(_, second_buyer, _))) = (codes.get(1), orders.get(1)) {
+        state
+            .units
+            .report(
+                &buyer(second_buyer),
+                second,
+                Some(crate::units::owners::ReportKind::Lost),
+            )
+            .await
+            .map_err(err)?;
+    }
+    let base = &state.units.public_base_url();
+    tracing::info!(
+        transferred = %format!("{base}/01/{DEMO_GTIN:0>14}/21/{first}"),
+        lost = %codes.get(1).map(|c| format!("{base}/01/{DEMO_GTIN:0>14}/21/{c}")).unwrap_or_default(),
+        "demo units ready: unit 1 changed hands, unit 2 is reported lost"
+    );
+    Ok(())
 }

@@ -286,6 +286,11 @@ impl Units {
         Ok(store::purge_scans(&self.db, self.clones.window).await?)
     }
 
+    /// Where labels point (`PUBLIC_BASE_URL`).
+    pub fn public_base_url(&self) -> &str {
+        &self.public_base_url
+    }
+
     /// The URL a unit's label carries: a GS1 Digital Link when the edition has a GTIN.
     pub fn unit_url(&self, code: &str, gtin: Option<&str>) -> String {
         match gtin {
