@@ -279,14 +279,17 @@ pub fn typed_message(
     }
 }
 
-pub fn signing_hash(message: &ProductRecord, chain_id: u64) -> B256 {
+/// The EIP-712 digest of a Truffle message (a product record, a unit set, a transfer) in the
+/// domain of `chain_id`.
+pub fn signing_hash<T: SolStruct>(message: &T, chain_id: u64) -> B256 {
     message.eip712_signing_hash(&domain(chain_id))
 }
 
-/// Signs with a key the platform holds for the seller; 65 bytes r ‖ s ‖ v, v 27 or 28, low s.
-pub fn sign(
+/// Signs a Truffle message (with a key the platform holds for the seller, or its anchoring key);
+/// 65 bytes r ‖ s ‖ v, v 27 or 28, low s.
+pub fn sign<T: SolStruct>(
     signer: &PrivateKeySigner,
-    message: &ProductRecord,
+    message: &T,
     chain_id: u64,
 ) -> anyhow::Result<[u8; 65]> {
     let sig = signer.sign_hash_sync(&signing_hash(message, chain_id))?;
@@ -295,8 +298,8 @@ pub fn sign(
 }
 
 /// Checks a 65-byte signature over `message` by `expected` (refusing high s and v other than 27/28).
-pub fn check_signature(
-    message: &ProductRecord,
+pub fn check_signature<T: SolStruct>(
+    message: &T,
     chain_id: u64,
     signature: &[u8],
     expected: Address,

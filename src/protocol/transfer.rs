@@ -5,10 +5,7 @@
 //! that no personal data is in a record and one person's units cannot be linked to each other.
 //! Byte-exact rules and vectors: `docs/PROTOCOLS.md` §9.
 
-use alloy::primitives::{Address, B256};
-use alloy::signers::SignerSync;
-use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolStruct;
+use alloy::primitives::B256;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -114,28 +111,8 @@ pub fn typed_message(transfer_hash: B256, record: &TransferRecord) -> Option<Tra
     })
 }
 
-pub fn signing_hash(message: &Transfer, chain_id: u64) -> B256 {
-    message.eip712_signing_hash(&product::domain(chain_id))
-}
-
-/// Signs with the platform's anchoring key; 65 bytes r ‖ s ‖ v, v 27 or 28, low s.
-pub fn sign(
-    signer: &PrivateKeySigner,
-    message: &Transfer,
-    chain_id: u64,
-) -> anyhow::Result<[u8; 65]> {
-    let sig = signer.sign_hash_sync(&signing_hash(message, chain_id))?;
-    Ok(sig.normalized_s().as_bytes())
-}
-
-pub fn check_signature(
-    message: &Transfer,
-    chain_id: u64,
-    signature: &[u8],
-    expected: Address,
-) -> Result<(), product::SignatureError> {
-    product::check_prehash_signature(signing_hash(message, chain_id), signature, expected)
-}
+/// Digest, signing and checking as for product records (§2, §4.2 check 8).
+pub use super::product::{check_signature, sign, signing_hash};
 
 /// The typed data as `eth_signTypedData_v4` and `cast wallet verify --data` take it.
 pub fn typed_data_json(message: &Transfer, chain_id: u64) -> Value {
@@ -201,6 +178,8 @@ pub struct History {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::primitives::Address;
+    use alloy::signers::local::PrivateKeySigner;
 
     fn first() -> TransferRecord {
         TransferRecord {

@@ -6,10 +6,7 @@
 //! `units_root`, the seller's signature over the edition record, and the edition record's
 //! anchoring. Byte-exact rules and vectors: `docs/PROTOCOLS.md` §8.
 
-use alloy::primitives::{Address, B256};
-use alloy::signers::SignerSync;
-use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolStruct;
+use alloy::primitives::B256;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -177,29 +174,8 @@ pub fn typed_message(content_hash: B256, record: &UnitsRecord) -> Option<UnitSet
     })
 }
 
-pub fn signing_hash(message: &UnitSet, chain_id: u64) -> B256 {
-    message.eip712_signing_hash(&product::domain(chain_id))
-}
-
-/// Signs with the seller's key; 65 bytes r ‖ s ‖ v, v 27 or 28, low s.
-pub fn sign(
-    signer: &PrivateKeySigner,
-    message: &UnitSet,
-    chain_id: u64,
-) -> anyhow::Result<[u8; 65]> {
-    let sig = signer.sign_hash_sync(&signing_hash(message, chain_id))?;
-    Ok(sig.normalized_s().as_bytes())
-}
-
-/// Who signed a 65-byte signature over `message` (refusing high s and v other than 27/28).
-pub fn check_signature(
-    message: &UnitSet,
-    chain_id: u64,
-    signature: &[u8],
-    expected: Address,
-) -> Result<(), product::SignatureError> {
-    product::check_prehash_signature(signing_hash(message, chain_id), signature, expected)
-}
+/// Digest, signing and checking as for product records (§2, §4.2 check 8).
+pub use super::product::{check_signature, sign, signing_hash};
 
 /// The typed data as `eth_signTypedData_v4` and `cast wallet verify --data` take it.
 pub fn typed_data_json(message: &UnitSet, chain_id: u64) -> Value {
@@ -230,6 +206,7 @@ pub fn units_tree(units: &[UnitRecord]) -> Option<merkle::MerkleTree> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::signers::local::PrivateKeySigner;
 
     #[test]
     fn codes_are_twenty_characters_of_the_alphabet_and_differ() {
