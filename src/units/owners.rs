@@ -354,9 +354,18 @@ impl Units {
     /// The recipient accepts: the next record of the unit's history names them its owner.
     pub async fn accept(&self, user: &CurrentUser, offer_id: Uuid) -> Result<Offer, Error> {
         let mut tx = self.db.begin().await?;
-        let offer = store::lock_offer(&mut *tx, offer_id)
+        // The unit first, then the offer: the order every change of a unit and its offers
+        // takes (a report cancels the open offer under the unit's lock), so none deadlocks.
+        let code = store::find_offer(&mut *tx, offer_id)
             .await?
             .filter(|o| o.to_user == user.id)
+            .ok_or(Error::NotFound)?
+            .code;
+        let unit = store::lock_unit(&mut *tx, &code)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let offer = store::lock_offer(&mut *tx, offer_id)
+            .await?
             .ok_or(Error::NotFound)?;
         if offer.status != OfferStatus::Pending {
             return Err(Error::OfferNotPending);
@@ -364,9 +373,6 @@ impl Units {
         if !user.identity_verified {
             return Err(Error::RecipientNotVerified);
         }
-        let unit = store::lock_unit(&mut *tx, &offer.code)
-            .await?
-            .ok_or(Error::NotFound)?;
         if unit.owner_id != Some(offer.from_user) {
             // The unit changed hands since; the offer lapses.
             store::decide_offer(&mut *tx, offer_id, OfferStatus::Cancelled).await?;
