@@ -77,8 +77,13 @@ pub struct AssignRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferRequest {
-    /// The email of the account to hand the unit to; it must have verified its identity.
-    #[schema(example = "friend@example.com", max_length = 254)]
+    /// The email of the account to hand the unit to; it must have verified its identity. The
+    /// same form as sign-up's: at most 64 characters before the `@`; the domain has a dot.
+    #[schema(
+        example = "friend@example.com",
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
     pub to_email: String,
 }
 
