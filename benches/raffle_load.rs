@@ -797,8 +797,8 @@ async fn count_entries(pool: &PgPool, raffle_id: Uuid) -> anyhow::Result<i64> {
     )
 }
 
-/// What `Raffles::enter` does in the database, without HTTP, auth or JSON: the raffle row locked
-/// shared (with its live entry count), the database's clock, the state check, the insert.
+/// What `Raffles::enter` did in the database for one entry alone, without HTTP, auth or JSON: the
+/// raffle row locked shared, the database's clock, the state check, the insert (a lot of one).
 async fn enter_directly(pool: &PgPool, raffle_id: Uuid, user: Uuid) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     let row = store::lock_shared(&mut *tx, raffle_id)
@@ -813,7 +813,7 @@ async fn enter_directly(pool: &PgPool, raffle_id: Uuid, user: Uuid) -> anyhow::R
     );
     let id = Uuid::now_v7();
     let ticket = draw::ticket(raffle_id, id);
-    store::insert_entry(&mut *tx, id, raffle_id, user, &ticket).await?;
+    store::insert_entries(&mut *tx, raffle_id, &[id], &[user], &[ticket.to_vec()]).await?;
     tx.commit().await?;
     Ok(())
 }

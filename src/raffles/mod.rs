@@ -3,6 +3,7 @@
 //! its root on chain, reveals the seed committed at creation, and computes the order that anyone
 //! can recompute (`truffle.draw/1`).
 
+mod entries;
 mod outcome;
 mod published;
 pub mod routes;
@@ -28,7 +29,6 @@ use crate::accounts::CurrentUser;
 use crate::catalogue::Catalogue;
 use crate::cpu::CpuPool;
 use crate::http::Refuse as _;
-use crate::http::error::unique_violation;
 use crate::protocol::draw;
 pub use outcome::EntryOutcome;
 pub use stage::RaffleStage;
@@ -47,6 +47,8 @@ pub const MIN_PAYMENT_WINDOW_HOURS: u32 = 24;
 pub const MAX_PAYMENT_WINDOW_HOURS: u32 = 24 * 7;
 /// The payment window when the seller leaves it out.
 pub const DEFAULT_PAYMENT_WINDOW_HOURS: u32 = 48;
+/// The most entries of one raffle written in one transaction.
+pub const ENTRY_BATCH_MAX: usize = 512;
 /// How long after the draw a given-up order (expired, refunded, cancelled) still passes to the
 /// next alternate: four maximum payment windows, so a few alternates in a row can each have a
 /// full window, and nobody waits on a raffle for more than a month.
@@ -132,6 +134,8 @@ pub struct RafflesInner {
     pub cpu: CpuPool,
     /// Closed raffles' published ticket lists, built once.
     tickets: published::TicketCache,
+    /// Entries in flight, written together per raffle.
+    entries: Arc<entries::EntryQueue>,
 }
 
 impl std::ops::Deref for Raffles {
@@ -324,13 +328,14 @@ impl Raffles {
         cpu: CpuPool,
     ) -> Self {
         Raffles(Arc::new(RafflesInner {
-            db,
+            db: db.clone(),
             chain_id,
             registry,
             catalogue,
             master_key,
             cpu,
             tickets: Default::default(),
+            entries: entries::EntryQueue::new(db.clone(), ENTRY_BATCH_MAX),
         }))
     }
 
@@ -504,37 +509,22 @@ impl Raffles {
         Ok(rows.into_iter().map(|r| Raffle::from_row(r, now)).collect())
     }
 
-    /// One entry per person while the raffle is open; the entry's ticket comes back.
+    /// One entry per person while the raffle is open; the entry's ticket comes back. Entries
+    /// arriving together are written together (`entries.rs`), each answered on its own.
     pub async fn enter(&self, user: &CurrentUser, raffle_id: Uuid) -> Result<Entry, Error> {
         if !user.identity_verified {
             return Err(Error::IdentityUnverified);
         }
-        let mut tx = self.db.begin().await?;
-        // Shared lock: closing takes it exclusively, so no entry lands after the list is frozen.
-        let row = store::lock_shared(&mut *tx, raffle_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        if row.seller_id == user.id {
-            return Err(Error::OwnRaffle);
-        }
-        let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
-            .fetch_one(&mut *tx)
-            .await?;
-        match public_state(&row, now) {
-            RaffleState::Open => {}
-            RaffleState::Scheduled => return Err(Error::NotOpenYet),
-            _ => return Err(Error::Closed),
-        }
-        let id = Uuid::now_v7();
-        let ticket = draw::ticket(raffle_id, id);
-        let entry = store::insert_entry(&mut *tx, id, raffle_id, user.id, &ticket)
-            .await
-            .map_err(|e| match unique_violation(&e) {
-                Some("entries_one_per_person") => Error::AlreadyEntered,
-                _ => Error::Db(e),
-            })?;
-        tx.commit().await?;
-        Ok(entry.into())
+        Ok(self.entries.enter(raffle_id, user.id).await?.into())
+    }
+
+    /// Entry lots written and entries they carried since start.
+    pub fn entry_stats(&self) -> (u64, u64) {
+        let s = &self.entries.stats;
+        (
+            s.batches.load(std::sync::atomic::Ordering::Relaxed),
+            s.requests.load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Withdraws the caller's entry before closing.

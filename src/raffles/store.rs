@@ -262,22 +262,27 @@ pub struct EntryRow {
     pub outcome: Option<EntryOutcome>,
 }
 
-pub async fn insert_entry(
+/// Inserts a lot of entries in one statement; a person with a live entry already is skipped
+/// (`entries_one_per_person`) and missing from what comes back.
+pub async fn insert_entries(
     db: impl PgExecutor<'_>,
-    id: Uuid,
     raffle_id: Uuid,
-    user_id: Uuid,
-    ticket: &[u8],
-) -> sqlx::Result<EntryRow> {
+    ids: &[Uuid],
+    user_ids: &[Uuid],
+    tickets: &[Vec<u8>],
+) -> sqlx::Result<Vec<EntryRow>> {
     sqlx::query_as(
-        "INSERT INTO entries (id, raffle_id, user_id, ticket) VALUES ($1, $2, $3, $4)
+        "INSERT INTO entries (id, raffle_id, user_id, ticket)
+         SELECT t.id, $1, t.user_id, t.ticket
+         FROM unnest($2::uuid[], $3::uuid[], $4::bytea[]) AS t(id, user_id, ticket)
+         ON CONFLICT (raffle_id, user_id) WHERE withdrawn_at IS NULL DO NOTHING
          RETURNING id, raffle_id, user_id, ticket, created_at, withdrawn_at, position, outcome",
     )
-    .bind(id)
     .bind(raffle_id)
-    .bind(user_id)
-    .bind(ticket)
-    .fetch_one(db)
+    .bind(ids)
+    .bind(user_ids)
+    .bind(tickets)
+    .fetch_all(db)
     .await
 }
 

@@ -431,6 +431,149 @@ async fn a_thousand_concurrent_entries_by_one_person_make_one_entry() {
     assert_eq!(count, 1);
 }
 
+/// Entries arriving together share one transaction (group commit), yet each request gets its own
+/// answer: a ticket for each person's first, `already_entered` for a second, `own_raffle` for the
+/// seller, and once the raffle closed, `closed` for all of a lot.
+#[tokio::test]
+async fn entries_arriving_together_are_written_together_and_answered_one_by_one() {
+    use truffle::accounts::{CurrentUser, Role, SeedPerson, seed_person};
+    use truffle::raffles::Error as RaffleError;
+
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| chain.configure(env)).await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(600)).await;
+    let raffle_id: uuid::Uuid = id.parse().unwrap();
+    let seller_id: uuid::Uuid = app.get("/v1/me", Some(&seller)).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let mut people = Vec::new();
+    for i in 0..120 {
+        let email = format!("lot-{i}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let phone = format!("0107{i:07}");
+        let user = seed_person(
+            &app.state.accounts,
+            SeedPerson {
+                email: &email,
+                password_hash: "unused",
+                name: "김민수",
+                phone: &phone,
+                birth_date: chrono::NaiveDate::from_ymd_opt(1995, 5, 17).unwrap(),
+                gender: if i % 2 == 0 { "female" } else { "male" },
+                role: Role::Buyer,
+            },
+        )
+        .await
+        .unwrap();
+        people.push(user);
+    }
+    let as_user = |id: uuid::Uuid, role: Role| CurrentUser {
+        id,
+        session_id: uuid::Uuid::nil(),
+        role,
+        identity_verified: true,
+    };
+    // Everyone twice (the second 40 of them interleaved with their first), and the seller.
+    let mut callers: Vec<CurrentUser> = people.iter().map(|&p| as_user(p, Role::Buyer)).collect();
+    callers.extend(people.iter().map(|&p| as_user(p, Role::Buyer)));
+    callers.swap(10, 130);
+    callers.push(as_user(seller_id, Role::Seller));
+    let (batches_before, requests_before) = app.state.raffles.entry_stats();
+    let answers = futures::future::join_all(
+        callers
+            .iter()
+            .map(|c| app.state.raffles.enter(c, raffle_id)),
+    )
+    .await;
+    let (batches, requests) = app.state.raffles.entry_stats();
+    assert_eq!(requests - requests_before, callers.len() as u64);
+    assert!(
+        batches - batches_before < 10,
+        "{} requests took {} transactions",
+        callers.len(),
+        batches - batches_before
+    );
+
+    let mut tickets = std::collections::HashSet::new();
+    let mut first_of = std::collections::HashMap::new();
+    for (caller, answer) in callers.iter().zip(&answers) {
+        match answer {
+            Ok(entry) => {
+                assert_eq!(entry.raffle_id, raffle_id);
+                assert!(tickets.insert(entry.ticket.clone()), "one ticket per entry");
+                assert!(
+                    first_of.insert(caller.id, entry.id).is_none(),
+                    "{caller:?} entered twice"
+                );
+            }
+            Err(RaffleError::AlreadyEntered) => {}
+            Err(RaffleError::OwnRaffle) => assert_eq!(caller.id, seller_id),
+            Err(e) => panic!("unexpected answer for {caller:?}: {e}"),
+        }
+    }
+    assert_eq!(first_of.len(), people.len(), "every person entered once");
+    let already = answers
+        .iter()
+        .filter(|a| matches!(a, Err(RaffleError::AlreadyEntered)))
+        .count();
+    assert_eq!(already, people.len());
+    let stored: Vec<(uuid::Uuid, uuid::Uuid)> =
+        sqlx::query_as("SELECT user_id, id FROM entries WHERE raffle_id = $1")
+            .bind(raffle_id)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored
+            .into_iter()
+            .collect::<std::collections::HashMap<_, _>>(),
+        first_of,
+        "the stored entries are the ones answered with a ticket"
+    );
+    // The tickets are the ones the protocol derives from the entry ids.
+    for (caller, answer) in callers.iter().zip(&answers) {
+        if let Ok(entry) = answer {
+            let expected = truffle::protocol::draw::ticket(raffle_id, first_of[&caller.id]);
+            assert_eq!(entry.ticket, hex::encode_prefixed(expected));
+        }
+    }
+
+    // Once closed, a whole lot is refused, and nothing of it is written.
+    sqlx::query(
+        "UPDATE raffles SET opens_at = now() - interval '1 hour', closes_at = now() - interval '1 second'
+         WHERE id = $1",
+    )
+    .bind(raffle_id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let late: Vec<CurrentUser> = (0..5)
+        .map(|i| {
+            as_user(
+                uuid::Uuid::now_v7(),
+                if i == 0 { Role::Seller } else { Role::Buyer },
+            )
+        })
+        .collect();
+    let answers =
+        futures::future::join_all(late.iter().map(|c| app.state.raffles.enter(c, raffle_id))).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, Err(RaffleError::Closed))),
+        "{answers:?}"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entries WHERE raffle_id = $1")
+        .bind(raffle_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, people.len() as i64);
+}
+
 #[tokio::test]
 async fn raffles_are_refused_for_unanchored_products_others_products_and_past_the_edition() {
     let chain = TestChain::start().await;
