@@ -243,6 +243,7 @@ pub async fn refresh(accounts: &Accounts, refresh_token: &str) -> Result<TokenPa
     if row.already_used {
         store::revoke_session(&mut *tx, row.session_id, "refresh_token_reused").await?;
         tx.commit().await?;
+        accounts.sessions.forget_session(row.session_id);
         tracing::warn!(session_id = %row.session_id, "refresh token reused; session revoked");
         return Err(Error::RefreshTokenReused);
     }
@@ -265,6 +266,7 @@ pub async fn refresh(accounts: &Accounts, refresh_token: &str) -> Result<TokenPa
 /// Ends one session.
 pub async fn logout(accounts: &Accounts, session_id: Uuid) -> Result<(), Error> {
     store::revoke_session(&accounts.db, session_id, "logout").await?;
+    accounts.sessions.forget_session(session_id);
     Ok(())
 }
 
@@ -305,6 +307,7 @@ pub async fn password_reset(
         ratelimit::reset_prefix(&mut *tx, &keys.pairs).await?;
     }
     tx.commit().await?;
+    accounts.sessions.forget_user(user_id);
     Ok(PasswordResetResponse {
         email_hint: person::mask_email(email.as_deref().unwrap_or_default()),
     })

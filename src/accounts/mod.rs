@@ -10,6 +10,7 @@ pub mod person;
 pub mod profile;
 pub mod routes;
 pub mod sellers;
+pub mod sessions;
 pub mod states;
 pub mod store;
 pub mod tokens;
@@ -98,6 +99,8 @@ pub struct AccountsInner {
     pub verifier: Arc<dyn IdentityVerifier>,
     /// The app's CPU pool: every argon2 hash and verification runs on it.
     pub cpu: CpuPool,
+    /// Live sessions, so that authenticated requests need no query (`sessions.rs`).
+    pub sessions: Arc<sessions::SessionCache>,
 }
 
 impl std::ops::Deref for Accounts {
@@ -123,6 +126,7 @@ impl Accounts {
             identity,
             verifier,
             cpu,
+            sessions: Default::default(),
         }))
     }
 
@@ -245,8 +249,8 @@ impl Accounts {
             tokens::TokenError::Expired => ErrorCode::TokenExpired,
             tokens::TokenError::Invalid => ErrorCode::InvalidToken,
         })?;
-        let max = self.auth.guards.session_max_lifetime;
-        let principal = store::session_principal(&self.db, claims.sid, claims.sub, max)
+        let principal = self
+            .principal(claims.sid, claims.sub)
             .await?
             .ok_or(ErrorCode::SessionRevoked)?;
         if principal.past_lifetime {
@@ -262,12 +266,35 @@ impl Accounts {
 
     /// Whether the user's session is still live (long-lived sockets check it now and then).
     pub async fn session_is_live(&self, user: &CurrentUser) -> Result<bool, Error> {
+        Ok(self
+            .principal(user.session_id, user.id)
+            .await?
+            .is_some_and(|p| !p.past_lifetime))
+    }
+
+    /// A live session's principal: from the cache while its listener hears every change, else
+    /// from the database (and then cached).
+    async fn principal(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Option<store::Principal>, sqlx::Error> {
+        use sessions::Hit;
+        self.sessions.ensure_listening(&self.db);
+        match self.sessions.get(session_id, user_id) {
+            Some(Hit::Live(p)) => return Ok(Some(p)),
+            Some(Hit::Expired) => return Ok(None),
+            // Asked again: the database says whether it is past its lifetime or was refreshed.
+            Some(Hit::PastLifetime) | None => {}
+        }
+        let generation = self.sessions.generation();
         let max = self.auth.guards.session_max_lifetime;
-        Ok(
-            store::session_principal(&self.db, user.session_id, user.id, max)
-                .await?
-                .is_some_and(|p| !p.past_lifetime),
-        )
+        let found = store::session_principal(&self.db, session_id, user_id, max).await?;
+        if let Some(p) = &found {
+            self.sessions
+                .put(generation, session_id, user_id, p.clone());
+        }
+        Ok(found)
     }
 }
 

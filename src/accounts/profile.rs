@@ -138,5 +138,6 @@ pub async fn change_password(
     store::set_password(&mut *tx, user.id, &hash).await?;
     store::revoke_sessions(&mut *tx, user.id, Some(user.session_id), "password_changed").await?;
     tx.commit().await?;
+    accounts.sessions.forget_user(user.id);
     Ok(())
 }

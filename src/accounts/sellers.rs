@@ -189,6 +189,8 @@ pub async fn decide(
         store::set_role(&mut *tx, app.user_id, Role::Seller).await?;
     }
     tx.commit().await?;
+    // The new seller's next request, on this replica, is a seller's.
+    accounts.sessions.forget_user(app.user_id);
     Ok(row.into())
 }
 

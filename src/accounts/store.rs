@@ -594,12 +594,16 @@ pub async fn revoke_sessions(
     Ok(done.rows_affected())
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Principal {
     pub role: Role,
     pub identity_verified: bool,
     /// Opened longer ago than the sessions' absolute lifetime.
     pub past_lifetime: bool,
+    /// Until when the session lives unless refreshed.
+    pub expires_at: DateTime<Utc>,
+    /// When the absolute lifetime ends, refreshed or not.
+    pub lifetime_ends: DateTime<Utc>,
 }
 
 /// The caller behind a live session, or `None` when the session was revoked or ran out.
@@ -613,7 +617,8 @@ pub async fn session_principal(
 ) -> sqlx::Result<Option<Principal>> {
     sqlx::query_as(
         "SELECT u.role, u.person_key_hash IS NOT NULL AS identity_verified,
-                s.created_at + make_interval(secs => $3) <= now() AS past_lifetime
+                s.created_at + make_interval(secs => $3) <= now() AS past_lifetime,
+                s.expires_at, s.created_at + make_interval(secs => $3) AS lifetime_ends
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
            AND (s.expires_at > now() OR s.created_at + make_interval(secs => $3) <= now())

@@ -46,6 +46,7 @@ pub async fn delete_me(
     let mut tx = accounts.db.begin().await?;
     erasure::delete_account(&mut tx, user.id).await?;
     tx.commit().await?;
+    accounts.sessions.forget_user(user.id);
     Ok(StatusCode::NO_CONTENT)
 }
 

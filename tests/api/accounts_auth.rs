@@ -489,3 +489,161 @@ async fn password_reset_by_identity_revokes_every_session() {
     .await
     .expect(409, "account_not_found_for_person");
 }
+
+/// Replica `b` answers `GET /v1/me` from its session cache: the listener is up, and a second
+/// call is a hit.
+async fn warm(b: &TestApp, token: &str) {
+    let sessions = &b.state.accounts.sessions;
+    b.get("/v1/me", Some(token)).await.ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !sessions.is_listening() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session listener never connected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    b.get("/v1/me", Some(token)).await.ok();
+    let hits = sessions
+        .stats
+        .hits
+        .load(std::sync::atomic::Ordering::Relaxed);
+    b.get("/v1/me", Some(token)).await.ok();
+    assert_eq!(
+        sessions
+            .stats
+            .hits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        hits + 1,
+        "the session came from the cache"
+    );
+}
+
+/// Polls replica `b` until it refuses `token` with `code`; how long that took (the bound is
+/// only there so that a broken invalidation fails instead of hanging).
+async fn refused_within(b: &TestApp, token: &str, code: &str) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let r = b.get("/v1/me", Some(token)).await;
+        if r.status == 401 {
+            assert_eq!(r.code(), code);
+            return start.elapsed();
+        }
+        assert_eq!(r.status, 200);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "replica b still takes the ended session"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_session_ended_through_one_replica_ends_on_the_other() {
+    let a = TestApp::spawn().await;
+    let b = TestApp::spawn_on(a.database(), |_| {}).await;
+    let mut reach = Vec::new();
+
+    // Logout.
+    let (_, tokens) = a
+        .signup("r-out@example.com", "a-good-password-1", &Person::random())
+        .await;
+    let token = access(&tokens);
+    warm(&b, &token).await;
+    a.call(Method::POST, "/v1/auth/logout", Some(&token), None)
+        .await;
+    reach.push((
+        "logout",
+        refused_within(&b, &token, "session_revoked").await,
+    ));
+
+    // A password change ends the other sessions, not the one that changed it.
+    let (_, first) = a
+        .signup("r-pw@example.com", "a-good-password-1", &Person::random())
+        .await;
+    let second = a.login("r-pw@example.com", "a-good-password-1").await;
+    warm(&b, &access(&first)).await;
+    warm(&b, &access(&second)).await;
+    a.call(
+        Method::PUT,
+        "/v1/me/password",
+        Some(&access(&first)),
+        Some(
+            json!({"current_password": "a-good-password-1", "new_password": "another-password-2"}),
+        ),
+    )
+    .await;
+    reach.push((
+        "password change",
+        refused_within(&b, &access(&second), "session_revoked").await,
+    ));
+    b.get("/v1/me", Some(&access(&first))).await.ok();
+
+    // A refresh token used twice ends its session everywhere.
+    let (_, tokens) = a
+        .signup(
+            "r-reuse@example.com",
+            "a-good-password-1",
+            &Person::random(),
+        )
+        .await;
+    let newer = a
+        .post(
+            "/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh_token(&tokens)}),
+        )
+        .await
+        .ok();
+    warm(&b, &access(&newer)).await;
+    a.post(
+        "/v1/auth/refresh",
+        None,
+        json!({"refresh_token": refresh_token(&tokens)}),
+    )
+    .await
+    .expect(401, "refresh_token_reused");
+    reach.push((
+        "refresh reuse",
+        refused_within(&b, &access(&newer), "session_revoked").await,
+    ));
+
+    // Deleting the account.
+    let (_, tokens) = a
+        .signup("r-del@example.com", "a-good-password-1", &Person::random())
+        .await;
+    let token = access(&tokens);
+    warm(&b, &token).await;
+    assert_eq!(
+        a.call(
+            Method::DELETE,
+            "/v1/me",
+            Some(&token),
+            Some(json!({"password": "a-good-password-1"}))
+        )
+        .await
+        .status,
+        204
+    );
+    reach.push((
+        "deletion",
+        refused_within(&b, &token, "session_revoked").await,
+    ));
+
+    // On the replica that made the change, the very next request is refused.
+    let (_, tokens) = a
+        .signup(
+            "r-local@example.com",
+            "a-good-password-1",
+            &Person::random(),
+        )
+        .await;
+    let token = access(&tokens);
+    warm(&a, &token).await;
+    a.call(Method::POST, "/v1/auth/logout", Some(&token), None)
+        .await;
+    a.get("/v1/me", Some(&token))
+        .await
+        .expect(401, "session_revoked");
+    eprintln!("a change reached the other replica after: {reach:?}");
+}
