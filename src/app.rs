@@ -278,6 +278,7 @@ impl AppState {
             registry,
             master,
             Arc::new(crate::raffles::WinnersPromised),
+            config.public_snapshot_ttl,
         );
         let raffles = Raffles::new(
             db.clone(),
@@ -286,6 +287,7 @@ impl AppState {
             catalogue.clone(),
             raffles_master,
             cpu.clone(),
+            config.public_snapshot_ttl,
         );
         let orders = Orders::new(db.clone(), providers.payments);
         let page = crate::web::Page::new(&crate::web::PageSettings {

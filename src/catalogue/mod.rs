@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::accounts::person::{clean_multiline, clean_text};
 use crate::chain::outbox::{self, AnchorInfo, AnchorState};
 use crate::http::Refuse as _;
+use crate::http::snapshot::{Snapshot, Snapshots};
 use crate::protocol::bundle::ProofBundle;
 use crate::protocol::product::{self, Record};
 use store::{ProductRow, SellerKey};
@@ -103,6 +104,9 @@ pub struct CatalogueInner {
     master_key: SecretBox<Vec<u8>>,
     /// What the domains above have promised of each edition (raffles: their winners).
     promises: Arc<dyn EditionPromises>,
+    /// Public product answers, kept for `PUBLIC_SNAPSHOT_TTL`: a change (a new version, its
+    /// anchoring, a delisting) shows within that.
+    snapshots: Snapshots<Uuid>,
 }
 
 /// What domains above the catalogue have promised of an edition, asked in the catalogue's
@@ -433,6 +437,7 @@ impl Catalogue {
         registry: Option<Address>,
         master_key: SecretBox<Vec<u8>>,
         promises: Arc<dyn EditionPromises>,
+        snapshot_ttl: std::time::Duration,
     ) -> Self {
         Catalogue(Arc::new(CatalogueInner {
             db,
@@ -440,6 +445,7 @@ impl Catalogue {
             registry,
             master_key,
             promises,
+            snapshots: Snapshots::new(snapshot_ttl, 100_000),
         }))
     }
 
@@ -759,6 +765,20 @@ impl Catalogue {
         Ok(self.views(vec![row]).await?.remove(0))
     }
 
+    /// A listed product's public answer, from memory when this replica read it less than
+    /// `PUBLIC_SNAPSHOT_TTL` ago (`not_found` when delisted).
+    pub async fn product_snapshot(&self, id: Uuid) -> Result<Snapshot, Error> {
+        self.snapshots
+            .get(id, || async {
+                let product = self.product(id).await?;
+                if !product.listed {
+                    return Err(Error::NotFound);
+                }
+                Ok(Snapshot::json(&product, self.snapshots.ttl()))
+            })
+            .await
+    }
+
     /// These products (listed or not) with their chain status; unknown ids are left out.
     pub async fn products(&self, ids: &[Uuid]) -> Result<Vec<Product>, Error> {
         let rows = store::find_products(&self.db, ids).await?;
@@ -908,6 +928,8 @@ impl Catalogue {
 
     /// Remembers that `user` opened `product`'s page today (a row per Korean day), for the
     /// recommender to read.
+    /// Remembers a signed-in buyer's visit for their recommendations (a seller's visits to their
+    /// own products are not remembered).
     pub async fn record_view(&self, user: Uuid, product: Uuid) -> Result<(), Error> {
         Ok(store::record_view(&self.db, user, product, korea_today()).await?)
     }

@@ -2,7 +2,8 @@
 
 use alloy::primitives::Address;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -162,25 +163,25 @@ pub async fn mine(
 /// is sent must be valid.
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "catalogue",
     security((), ("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Product id")),
+    params(("id" = Uuid, Path, description = "Product id"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` if it still holds")),
     responses(
-        (status = 200, description = "The product", body = Product),
+        (status = 200, description = "The product. `ETag` and `Cache-Control: public, max-age=1`: a replica serves it from memory, so a change shows within 1 s", body = Product),
+        (status = 304, description = "Not modified (`If-None-Match` matched the `ETag`)"),
         (status = 400, description = "`invalid_path_parameter`", body = ErrorBody),
         (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 pub async fn get(
     State(catalogue): State<Catalogue>,
     user: Option<CurrentUser>,
+    headers: HeaderMap,
     Path(id): Path<Uuid>,
-) -> ApiResult<Json<Product>> {
-    let product = catalogue.product(id).await?;
-    if !product.listed {
-        return Err(ErrorCode::NotFound.into());
-    }
-    if let Some(user) = user.filter(|u| u.id != product.seller_id) {
+) -> ApiResult<Response> {
+    let snapshot = catalogue.product_snapshot(id).await?;
+    if let Some(user) = user {
         catalogue.record_view(user.id, id).await?;
     }
-    Ok(Json(product))
+    Ok(snapshot.respond(&headers))
 }
 
 /// Change a product: a new record version, signed and anchored again. Earlier versions keep

@@ -384,7 +384,7 @@ pub async fn facts(
 // Product views: the product pages a signed-in buyer opened, a row per day. The catalogue
 // records them; the recommender reads them (and purges what it no longer reads).
 
-/// Records that `user` opened `product`'s page on `day` (once per day).
+/// Records that `user` opened `product`'s page on `day` (once per day), unless it is their own.
 pub async fn record_view(
     db: impl PgExecutor<'_>,
     user: Uuid,
@@ -392,7 +392,8 @@ pub async fn record_view(
     day: NaiveDate,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO product_views (user_id, product_id, viewed_on) VALUES ($1, $2, $3)
+        "INSERT INTO product_views (user_id, product_id, viewed_on)
+         SELECT $1, p.id, $3 FROM products p WHERE p.id = $2 AND p.seller_id <> $1
          ON CONFLICT DO NOTHING",
     )
     .bind(user)

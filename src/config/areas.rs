@@ -42,6 +42,7 @@ pub(super) struct Server {
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub trusted_proxies: Vec<IpNet>,
+    pub public_snapshot_ttl: Duration,
 }
 
 pub(super) fn server(r: &mut Reader<'_>) -> Option<Server> {
@@ -78,6 +79,8 @@ pub(super) fn server(r: &mut Reader<'_>) -> Option<Server> {
     }
     let body_limit_bytes = r.parse::<usize>("BODY_LIMIT_BYTES", "1048576", "a number of bytes");
     let request_timeout = r.duration("REQUEST_TIMEOUT", "30s");
+    let public_snapshot_ttl =
+        r.duration_or_zero("PUBLIC_SNAPSHOT_TTL", "1s", Duration::from_secs(60));
     let mut trusted_proxies = Vec::new();
     if let Some(list) = r.raw("TRUSTED_PROXIES").map(str::to_owned) {
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -101,6 +104,7 @@ pub(super) fn server(r: &mut Reader<'_>) -> Option<Server> {
         body_limit_bytes: body_limit_bytes?,
         request_timeout: request_timeout?,
         trusted_proxies,
+        public_snapshot_ttl: public_snapshot_ttl?,
     })
 }
 

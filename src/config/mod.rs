@@ -350,6 +350,8 @@ pub struct Config {
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub trusted_proxies: Vec<IpNet>,
+    /// How long a replica serves a raffle's or a product's public answer from memory (0: never).
+    pub public_snapshot_ttl: Duration,
     pub auth: AuthConfig,
     pub identity: IdentityConfig,
     pub chain: ChainConfig,
@@ -429,6 +431,7 @@ impl Config {
                 body_limit_bytes: server.body_limit_bytes,
                 request_timeout: server.request_timeout,
                 trusted_proxies: server.trusted_proxies,
+                public_snapshot_ttl: server.public_snapshot_ttl,
                 auth: auth?,
                 identity: identity?,
                 chain: chain?,

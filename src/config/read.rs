@@ -46,6 +46,32 @@ impl Reader<'_> {
         }
     }
 
+    /// A duration that may be zero (a feature turned off), at most `max`.
+    pub fn duration_or_zero(
+        &mut self,
+        name: &str,
+        default: &str,
+        max: Duration,
+    ) -> Option<Duration> {
+        let raw = self.raw(name).unwrap_or(default).to_owned();
+        match humantime::parse_duration(&raw) {
+            Ok(d) if d <= max => Some(d),
+            Ok(_) => {
+                self.errors.push(format!(
+                    "{name} must be at most {}",
+                    humantime::format_duration(max)
+                ));
+                None
+            }
+            Err(e) => {
+                self.errors.push(format!(
+                    "{name}={raw:?} is not a duration such as 1s or 0s: {e}"
+                ));
+                None
+            }
+        }
+    }
+
     pub fn duration(&mut self, name: &str, default: &str) -> Option<Duration> {
         let raw = self.raw(name).unwrap_or(default).to_owned();
         match humantime::parse_duration(&raw) {

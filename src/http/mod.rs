@@ -5,6 +5,7 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod page;
+pub mod snapshot;
 pub mod text;
 
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode, Invalid, Refuse};

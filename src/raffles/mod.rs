@@ -29,6 +29,7 @@ use crate::accounts::CurrentUser;
 use crate::catalogue::Catalogue;
 use crate::cpu::CpuPool;
 use crate::http::Refuse as _;
+use crate::http::snapshot::{Snapshot, Snapshots};
 use crate::protocol::draw;
 pub use outcome::EntryOutcome;
 pub use stage::RaffleStage;
@@ -136,6 +137,10 @@ pub struct RafflesInner {
     tickets: published::TicketCache,
     /// Entries in flight, written together per raffle.
     entries: Arc<entries::EntryQueue>,
+    /// Public raffle answers, kept for at most `PUBLIC_SNAPSHOT_TTL`: the entry count and
+    /// anything else in one lag by at most that, except the state, which a snapshot never
+    /// outlives (one taken before the opening or the closing ends at that instant).
+    snapshots: Snapshots<Uuid>,
 }
 
 impl std::ops::Deref for Raffles {
@@ -326,6 +331,7 @@ impl Raffles {
         catalogue: Catalogue,
         master_key: SecretBox<Vec<u8>>,
         cpu: CpuPool,
+        snapshot_ttl: std::time::Duration,
     ) -> Self {
         Raffles(Arc::new(RafflesInner {
             db: db.clone(),
@@ -336,6 +342,7 @@ impl Raffles {
             cpu,
             tickets: Default::default(),
             entries: entries::EntryQueue::new(db.clone(), ENTRY_BATCH_MAX),
+            snapshots: Snapshots::new(snapshot_ttl, 100_000),
         }))
     }
 
@@ -458,6 +465,23 @@ impl Raffles {
         .await?;
         tx.commit().await?;
         self.raffle(id).await
+    }
+
+    /// A raffle's public answer, from memory when this replica read it recently
+    /// (`PUBLIC_SNAPSHOT_TTL`).
+    pub async fn raffle_snapshot(&self, id: Uuid) -> Result<Snapshot, Error> {
+        self.snapshots
+            .get(id, || async {
+                let row = store::find(&self.db, id).await?.ok_or(Error::NotFound)?;
+                let now = self.db_now().await?;
+                let raffle = Raffle::from_row(row, now);
+                let ttl = [raffle.opens_at, raffle.closes_at]
+                    .into_iter()
+                    .filter_map(|at| (at - now).to_std().ok())
+                    .fold(self.snapshots.ttl(), std::cmp::min);
+                Ok(Snapshot::json(&raffle, ttl))
+            })
+            .await
     }
 
     pub async fn raffle(&self, id: Uuid) -> Result<Raffle, Error> {

@@ -2,7 +2,7 @@
 
 use alloy::primitives::hex;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -81,12 +81,19 @@ pub async fn list(
 ///
 /// Anyone may call this.
 #[utoipa::path(get, path = "/v1/raffles/{id}", tag = "raffles",
-    params(("id" = Uuid, Path, description = "Raffle id")),
+    params(("id" = Uuid, Path, description = "Raffle id"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` if it still holds")),
     responses(
-        (status = 200, description = "The raffle", body = Raffle),
+        (status = 200, description = "The raffle. `ETag` and `Cache-Control: public, max-age=1`: a replica serves it from memory, so `entry_count` lags by at most 1 s; the state never lags (a snapshot ends at the opening and at the closing)", body = Raffle),
+        (status = 304, description = "Not modified (`If-None-Match` matched the `ETag`)"),
+        (status = 400, description = "`invalid_path_parameter`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody)))]
-pub async fn get(State(raffles): State<Raffles>, Path(id): Path<Uuid>) -> ApiResult<Json<Raffle>> {
-    Ok(Json(raffles.raffle(id).await?))
+pub async fn get(
+    State(raffles): State<Raffles>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    Ok(raffles.raffle_snapshot(id).await?.respond(&headers))
 }
 
 /// Enter a raffle. One entry per person; the answer carries the entry's ticket.

@@ -354,7 +354,12 @@ async fn a_session_past_its_absolute_lifetime_can_neither_refresh_nor_call() {
     .execute(&app.db)
     .await
     .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while notices() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notice of the change"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     app.post("/v1/auth/refresh", None, json!({"refresh_token": refresh}))

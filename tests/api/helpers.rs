@@ -138,6 +138,8 @@ pub fn base_env(db_url: &str) -> HashMap<String, String> {
     let mut env = truffle_testkit::dev_env(db_url, JWT_KID);
     env.insert("DB_MAX_CONNECTIONS".into(), "5".into());
     env.insert("SEARCH_REFRESH_INTERVAL".into(), "100ms".into());
+    // The tests read what they just wrote; the one that tests the snapshots turns them back on.
+    env.insert("PUBLIC_SNAPSHOT_TTL".into(), "0s".into());
     env
 }
 

@@ -574,6 +574,93 @@ async fn entries_arriving_together_are_written_together_and_answered_one_by_one(
     assert_eq!(count, people.len() as i64);
 }
 
+/// During a drop everyone refreshes the raffle and its product: a replica serves both from
+/// memory for `PUBLIC_SNAPSHOT_TTL`, with an `ETag` that turns a refresh into a `304`.
+#[tokio::test]
+async fn the_raffle_and_its_product_are_served_from_memory_and_revalidated_by_etag() {
+    let ttl = Duration::from_secs(5);
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| {
+        chain.configure(env);
+        env.insert("PUBLIC_SNAPSHOT_TTL".into(), "5s".into());
+    })
+    .await;
+    let (seller, product) = anchored_product(&app, &chain, 10).await;
+    let id = open_raffle(&app, &seller, &product, 1, Duration::from_secs(600)).await;
+    let url = format!("{}/v1/raffles/{id}", app.base);
+
+    let first = app.http.get(&url).send().await.unwrap();
+    let taken = std::time::Instant::now();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "public, max-age=5");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["entry_count"], 0);
+    assert_eq!(body["state"], "open");
+
+    let buyer = app.buyer().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{id}/entry"),
+        Some(&buyer),
+        None,
+    )
+    .await
+    .ok();
+    // Within the time-to-live: the same answer (the count lags), and a revalidation is a 304.
+    let again = app.http.get(&url).send().await.unwrap();
+    assert!(
+        taken.elapsed() < ttl - Duration::from_secs(1),
+        "the test itself was too slow"
+    );
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(again.json::<Value>().await.unwrap()["entry_count"], 0);
+    let revalidated = app
+        .http
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(revalidated.headers()["etag"].to_str().unwrap(), etag);
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+
+    // Past it, the new count and a new ETag; the old one no longer matches.
+    tokio::time::sleep(ttl.saturating_sub(taken.elapsed()) + Duration::from_millis(100)).await;
+    let later = app
+        .http
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(later.status(), 200);
+    assert_ne!(later.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(later.json::<Value>().await.unwrap()["entry_count"], 1);
+
+    // The product it shows, likewise; an unknown id is a 404 each time, and nothing is kept.
+    let product_url = format!("{}/v1/products/{product}", app.base);
+    let p = app.http.get(&product_url).send().await.unwrap();
+    assert_eq!(p.status(), 200);
+    let p_etag = p.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(p.json::<Value>().await.unwrap()["id"], product.as_str());
+    let p304 = app
+        .http
+        .get(&product_url)
+        .header("if-none-match", &p_etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p304.status(), 304);
+    let unknown = uuid::Uuid::now_v7();
+    for _ in 0..2 {
+        app.get(&format!("/v1/raffles/{unknown}"), None)
+            .await
+            .expect(404, "not_found");
+    }
+}
+
 #[tokio::test]
 async fn raffles_are_refused_for_unanchored_products_others_products_and_past_the_edition() {
     let chain = TestChain::start().await;
