@@ -337,14 +337,13 @@ impl Search {
         scored: bool,
     ) -> Result<Vec<SearchHit>, Error> {
         let ids: Vec<Uuid> = results.hits.iter().map(|h| h.id).collect();
-        let mut products: HashMap<Uuid, Product> = self
-            .catalogue
-            .products(&ids)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
-        let mut raffles = self.raffles.latest_for_products(&ids).await?;
+        // The two domains' reads go out together: the answer waits for the slower, not both.
+        let (products, mut raffles) = tokio::try_join!(
+            async { Ok::<_, Error>(self.catalogue.products(&ids).await?) },
+            async { Ok::<_, Error>(self.raffles.latest_for_products(&ids).await?) },
+        )?;
+        let mut products: HashMap<Uuid, Product> =
+            products.into_iter().map(|p| (p.id, p)).collect();
         Ok(results
             .hits
             .iter()
