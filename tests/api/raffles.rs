@@ -110,15 +110,19 @@ pub(crate) async fn age_raffle(app: &TestApp, id: &str, by: chrono::Duration) {
     );
 }
 
-/// Runs the draw worker, mining blocks, until the raffle is drawn (or `max` passes).
+/// Runs the draw worker, mining blocks, until the raffle is drawn (or 40 passes, 10 s at least:
+/// on a loaded machine the chain's clock and the database's need a moment to pass the closing).
 pub(crate) async fn drive_draw(app: &TestApp, chain: &TestChain, id: &str) -> Value {
     let draws = app.state.draw_worker.clone().unwrap();
-    for _ in 0..12 {
+    for pass in 0..40 {
         chain.mine(1).await;
         draws.pass().await.unwrap();
         let raffle = app.get(&format!("/v1/raffles/{id}"), None).await.ok();
         if raffle["state"] == "drawn" {
             return raffle;
+        }
+        if pass >= 6 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
     panic!(
