@@ -47,7 +47,7 @@ struct Map {
     generation: u64,
 }
 
-/// Hits, misses and notices, for `/metrics` and the benchmarks.
+/// Hits, misses and notices, for tests and benchmarks.
 #[derive(Debug, Default)]
 pub struct SessionStats {
     pub hits: AtomicU64,

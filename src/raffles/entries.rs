@@ -36,7 +36,7 @@ struct Pending {
     reply: oneshot::Sender<Result<EntryRow, Error>>,
 }
 
-/// Batches written and entries taken, for `/metrics` and the benchmarks.
+/// Lots written and entries they carried, for tests and benchmarks.
 #[derive(Debug, Default)]
 pub struct EntryStats {
     pub batches: AtomicU64,
