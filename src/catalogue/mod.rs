@@ -105,7 +105,7 @@ pub struct CatalogueInner {
     /// What the domains above have promised of each edition (raffles: their winners).
     promises: Arc<dyn EditionPromises>,
     /// Public product answers, kept for `PUBLIC_SNAPSHOT_TTL`: a change (a new version, its
-    /// anchoring, a delisting) shows within that.
+    /// anchoring, a delisting) shows within twice that.
     snapshots: Snapshots<Uuid>,
 }
 

@@ -166,7 +166,7 @@ pub async fn mine(
     params(("id" = Uuid, Path, description = "Product id"),
         ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` if it still holds")),
     responses(
-        (status = 200, description = "The product. `ETag` and `Cache-Control: public, max-age=1`: a replica serves it from memory, so a change shows within 1 s", body = Product),
+        (status = 200, description = "The product. `ETag` and `Cache-Control: public, max-age=1`: a replica serves it from memory, so a change shows within 2 s (twice `PUBLIC_SNAPSHOT_TTL`)", body = Product),
         (status = 304, description = "Not modified (`If-None-Match` matched the `ETag`)"),
         (status = 400, description = "`invalid_path_parameter`", body = ErrorBody),
         (status = 401, description = "A token was sent and is not valid", body = ErrorBody),

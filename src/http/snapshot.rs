@@ -4,8 +4,10 @@
 //! What a drop's crowd refreshes (a raffle, the product it shows) is the same for every caller,
 //! so one replica reads it from the database at most once per key and per time-to-live, however
 //! many ask. When a snapshot runs out, one request reads the new one while the others are still
-//! served the old one; only when there is none yet do they wait for that read. Errors (a missing
-//! id, the database away) are never kept.
+//! served the old one for at most one more time-to-live (so what a caller sees is at most twice
+//! the time-to-live old), unless the snapshot has a hard end (a raffle's opening or closing),
+//! past which it is never served; otherwise, they wait for that read. Errors (a missing id, the
+//! database away) are never kept.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,6 +26,8 @@ pub struct Snapshot {
     body: Bytes,
     etag: HeaderValue,
     until: Instant,
+    /// While a new one is being read, this one may still be served until then.
+    stale_until: Instant,
     cache_control: HeaderValue,
 }
 
@@ -35,14 +39,23 @@ impl Snapshot {
             "\"{}\"",
             alloy::primitives::hex::encode(&Sha256::digest(&body)[..16])
         );
+        let until = Instant::now() + ttl;
         Snapshot {
             body: body.into(),
             etag: HeaderValue::from_str(&etag).expect("hex is a valid header"),
-            until: Instant::now() + ttl,
+            until,
+            stale_until: until + ttl,
             // Clients and a CDN may keep it as long as this replica does, then revalidate.
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", ttl.as_secs()))
                 .expect("ASCII"),
         }
+    }
+
+    /// Never served past its time-to-live, not even while the next one is read (what it says
+    /// stops being true at that instant).
+    pub fn with_hard_end(mut self) -> Snapshot {
+        self.stale_until = self.until;
+        self
     }
 
     pub fn etag(&self) -> &HeaderValue {
@@ -151,7 +164,8 @@ impl<K: Hash + Eq + Clone> Snapshots<K> {
         // Someone is reading a new one: the old one will do meanwhile.
         let reading = match (slot.reading.try_lock(), kept) {
             (Ok(guard), _) => guard,
-            (Err(_), Some(old)) => return Ok(old),
+            (Err(_), Some(old)) if old.stale_until > now => return Ok(old),
+            (Err(_), Some(_)) => slot.reading.lock().await,
             (Err(_), None) => slot.reading.lock().await,
         };
         // Read by whoever held the lock before us?
@@ -226,6 +240,36 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&again.body[..], b"2");
+    }
+
+    #[tokio::test]
+    async fn the_last_snapshot_is_served_while_the_next_is_read_unless_it_ended_hard() {
+        let ttl = Duration::from_millis(50);
+        for hard in [false, true] {
+            let cache: Snapshots<u32> = Snapshots::new(ttl, 10);
+            cache
+                .get(1, || async {
+                    let s = Snapshot::json(&1, ttl);
+                    Ok::<_, ()>(if hard { s.with_hard_end() } else { s })
+                })
+                .await
+                .unwrap();
+            tokio::time::sleep(ttl + Duration::from_millis(10)).await;
+            // Someone else is reading the next one.
+            let slot = cache.slot(&1);
+            let reading = slot.reading.lock().await;
+            let got = tokio::time::timeout(
+                Duration::from_millis(30),
+                cache.get(1, || async { Ok::<_, ()>(Snapshot::json(&2, ttl)) }),
+            )
+            .await;
+            match (hard, got) {
+                (false, Ok(Ok(s))) => assert_eq!(&s.body[..], b"1"),
+                (true, Err(_waited)) => {}
+                (hard, other) => panic!("hard end {hard}: {:?}", other.map(|r| r.is_ok())),
+            }
+            drop(reading);
+        }
     }
 
     #[test]

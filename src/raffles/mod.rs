@@ -138,7 +138,7 @@ pub struct RafflesInner {
     /// Entries in flight, written together per raffle.
     entries: Arc<entries::EntryQueue>,
     /// Public raffle answers, kept for at most `PUBLIC_SNAPSHOT_TTL`: the entry count and
-    /// anything else in one lag by at most that, except the state, which a snapshot never
+    /// anything else in one lag by at most twice that, except the state, which a snapshot never
     /// outlives (one taken before the opening or the closing ends at that instant).
     snapshots: Snapshots<Uuid>,
 }
@@ -475,11 +475,16 @@ impl Raffles {
                 let row = store::find(&self.db, id).await?.ok_or(Error::NotFound)?;
                 let now = self.db_now().await?;
                 let raffle = Raffle::from_row(row, now);
-                let ttl = [raffle.opens_at, raffle.closes_at]
+                let ttl = self.snapshots.ttl();
+                let boundary = [raffle.opens_at, raffle.closes_at]
                     .into_iter()
                     .filter_map(|at| (at - now).to_std().ok())
-                    .fold(self.snapshots.ttl(), std::cmp::min);
-                Ok(Snapshot::json(&raffle, ttl))
+                    .min();
+                Ok(match boundary {
+                    // The state changes at that instant: the snapshot ends there, hard.
+                    Some(b) if b <= ttl * 2 => Snapshot::json(&raffle, b.min(ttl)).with_hard_end(),
+                    _ => Snapshot::json(&raffle, ttl),
+                })
             })
             .await
     }

@@ -84,7 +84,7 @@ pub async fn list(
     params(("id" = Uuid, Path, description = "Raffle id"),
         ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: `304` if it still holds")),
     responses(
-        (status = 200, description = "The raffle. `ETag` and `Cache-Control: public, max-age=1`: a replica serves it from memory, so `entry_count` lags by at most 1 s; the state never lags (a snapshot ends at the opening and at the closing)", body = Raffle),
+        (status = 200, description = "The raffle. `ETag` and `Cache-Control: public, max-age=1`: a replica serves it from memory, so `entry_count` lags by at most 2 s (twice `PUBLIC_SNAPSHOT_TTL`); the state never lags (a snapshot ends at the opening and at the closing)", body = Raffle),
         (status = 304, description = "Not modified (`If-None-Match` matched the `ETag`)"),
         (status = 400, description = "`invalid_path_parameter`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody)))]
