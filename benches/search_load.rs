@@ -1203,8 +1203,9 @@ fn print_report(r: &Report) {
     println!(
         "Tantivy in-process: SearchIndex::search as the service runs it (query analysis, BM25 \
          over six weighted fields, facet counts over every match, highlights of the hits), no \
-         database. GET /v1/search: the same in `truffle serve`, plus HTTP, JSON and two \
-         PostgreSQL reads per page (products with chain status, newest raffles). PG rows: the 20 \
+         database. GET /v1/search: the same in `truffle serve`, plus HTTP, JSON and the page's \
+         products (with chain status) and newest raffles, read from PostgreSQL or kept from an \
+         earlier search until the feed drops them (src/search/hits.rs). PG rows: the 20 \
          ids only (no total, facets or highlights). NDCG@10: tests/search_relevance.rs's \
          grading on this catalogue; 0-hit: queries with no result."
     );

@@ -266,6 +266,9 @@ pub struct SearchConfig {
     pub refresh_interval: Duration,
     /// How long the change feed is kept; an index further behind is rebuilt.
     pub feed_retention: Duration,
+    /// How long a hit's product and raffle may be served from memory (`PUBLIC_SNAPSHOT_TTL`;
+    /// the feed drops them sooner when they change).
+    pub hit_ttl: Duration,
 }
 
 #[derive(Debug)]
@@ -436,7 +439,10 @@ impl Config {
                 identity: identity?,
                 chain: chain?,
                 payments: payments?,
-                search: search?,
+                search: search.map(|s| SearchConfig {
+                    hit_ttl: server.public_snapshot_ttl,
+                    ..s
+                })?,
                 recommend: recommend?,
                 ads: ads?,
                 kakao: kakao?,

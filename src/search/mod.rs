@@ -1,5 +1,6 @@
 //! Product search (original product description §11 in `docs/PRODUCT.md`): a Tantivy index per process, fed from Postgres, whose
-//! hits carry the chain status read fresh from the catalogue.
+//! hits carry the chain status from the catalogue, kept between searches until the feed says it
+//! changed (`hits.rs`).
 //!
 //! The index is a projection. Triggers write every change to a product, its newest raffle or
 //! its anchoring batch into `search_feed`; the worker here applies the feed in transaction-id
@@ -9,11 +10,11 @@
 
 pub mod analyzer;
 mod highlight;
+mod hits;
 pub mod index;
 pub mod routes;
 pub mod store;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -72,6 +73,8 @@ pub struct SearchInner {
     /// When the index was last known to hold every change in the feed (the start of the
     /// worker's last successful pass), in Unix milliseconds; 0 before the first.
     in_step_at: AtomicI64,
+    /// Hits' products and raffles between searches, dropped by the feed (`hits.rs`).
+    hit_cache: hits::HitCache,
 }
 
 impl std::ops::Deref for Search {
@@ -150,6 +153,7 @@ impl Search {
             opened,
             cpu,
             in_step_at: AtomicI64::new(0),
+            hit_cache: hits::HitCache::new(config.hit_ttl),
         }))
     }
 
@@ -205,6 +209,8 @@ impl Search {
     }
 
     async fn apply(&self, ids: &[Uuid]) -> anyhow::Result<()> {
+        // What changed is read again by the next search that shows it.
+        self.hit_cache.forget(ids);
         for chunk in ids.chunks(CHUNK) {
             let (docs, gone) = self.documents(chunk).await?;
             let index = self.index.clone();
@@ -337,21 +343,31 @@ impl Search {
         scored: bool,
     ) -> Result<Vec<SearchHit>, Error> {
         let ids: Vec<Uuid> = results.hits.iter().map(|h| h.id).collect();
-        // The two domains' reads go out together: the answer waits for the slower, not both.
-        let (products, mut raffles) = tokio::try_join!(
-            async { Ok::<_, Error>(self.catalogue.products(&ids).await?) },
-            async { Ok::<_, Error>(self.raffles.latest_for_products(&ids).await?) },
-        )?;
-        let mut products: HashMap<Uuid, Product> =
-            products.into_iter().map(|p| (p.id, p)).collect();
+        let (mut kept, missing, generation) = self.hit_cache.lookup(&ids);
+        if !missing.is_empty() {
+            // The two domains' reads go out together: the answer waits for the slower, not both.
+            let (products, mut raffles) = tokio::try_join!(
+                async { Ok::<_, Error>(self.catalogue.products(&missing).await?) },
+                async { Ok::<_, Error>(self.raffles.latest_for_products(&missing).await?) },
+            )?;
+            let read: Vec<hits::Hit> = products
+                .into_iter()
+                .map(|product| hits::Hit {
+                    raffle: raffles.remove(&product.id),
+                    product,
+                })
+                .collect();
+            self.hit_cache.keep(generation, read.iter().cloned());
+            kept.extend(read.into_iter().map(|h| (h.product.id, h)));
+        }
         Ok(results
             .hits
             .iter()
             .filter_map(|h| {
-                let product = products.remove(&h.id).filter(|p| p.listed)?;
+                let hit = kept.remove(&h.id).filter(|k| k.product.listed)?;
                 Some(SearchHit {
-                    product,
-                    raffle: raffles.remove(&h.id).map(|r| r.raffle),
+                    product: hit.product,
+                    raffle: hit.raffle.map(|r| r.raffle),
                     score: scored.then_some(h.score),
                     highlight: Highlight {
                         name: h.name_html.clone(),

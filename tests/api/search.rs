@@ -393,3 +393,79 @@ async fn the_index_catches_up_after_a_restart_and_a_corrupt_one_is_rebuilt() {
     let page = until(&rebuilt, "q=lego&sort=newest", |p| p["total"] == 2).await;
     assert_eq!(hit_ids(&page), [b, a]);
 }
+
+/// With hits kept in memory (as in production), what the feed carries still shows as soon as the
+/// index has it: a batch reaching the chain, a raffle opening. A raffle's entry count, which the
+/// feed does not carry, lags by at most `PUBLIC_SNAPSHOT_TTL`.
+#[tokio::test]
+async fn kept_hits_change_with_the_feed_and_only_entry_counts_lag() {
+    let chain = TestChain::start().await;
+    let app = TestApp::spawn_with(|env| {
+        chain.configure(env);
+        env.insert("PUBLIC_SNAPSHOT_TTL".into(), "60s".into());
+    })
+    .await;
+    let (_, seller) = app.seller().await;
+    let id = create(
+        &app,
+        &seller,
+        json!({"name": "아더에러 x 푸마 스피드캣 그린", "brand": "Ader Error", "category": "sneakers",
+               "edition_size": 10, "retail_price_krw": 189000}),
+    )
+    .await;
+    let q = format!("q={}", encode("스피드캣"));
+    let first = until(&app, &q, |p| hit_ids(p) == [id.clone()]).await;
+    assert_eq!(first["hits"][0]["product"]["chain"]["status"], "pending");
+
+    // Anchored and confirmed: the feed names the product, and the kept hit goes with it.
+    app.anchor_and_confirm(&chain).await;
+    chain.mine(2).await;
+    app.worker().pass(false).await.unwrap();
+    let verified = until(&app, &format!("{q}&verified=true"), |p| {
+        hit_ids(p) == [id.clone()]
+    })
+    .await;
+    assert_eq!(
+        verified["hits"][0]["product"]["chain"]["status"],
+        "confirmed"
+    );
+    assert_eq!(
+        search(&app, &q).await["hits"][0]["product"]["chain"]["status"],
+        "confirmed"
+    );
+
+    // A raffle opens: the hit shows it once the index does.
+    let raffle = open_raffle(&app, &seller, &id, 1, Duration::from_secs(3600)).await;
+    let open = until(&app, &format!("{q}&raffle_state=open"), |p| {
+        hit_ids(p) == [id.clone()]
+    })
+    .await;
+    assert_eq!(open["hits"][0]["raffle"]["id"], raffle.as_str());
+    assert_eq!(open["hits"][0]["raffle"]["entry_count"], 0);
+
+    // An entry is not in the feed: the kept hit still says 0, as it may for up to the TTL.
+    let buyer = app.buyer().await;
+    app.call(
+        Method::POST,
+        &format!("/v1/raffles/{raffle}/entry"),
+        Some(&buyer),
+        None,
+    )
+    .await
+    .ok();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        search(&app, &q).await["hits"][0]["raffle"]["entry_count"],
+        0
+    );
+    // Any change the feed carries reads the product and its raffle again.
+    app.call(
+        Method::PATCH,
+        &format!("/v1/products/{id}"),
+        Some(&seller),
+        Some(json!({"description": "그린 컬러웨이"})),
+    )
+    .await
+    .ok();
+    until(&app, &q, |p| p["hits"][0]["raffle"]["entry_count"] == 1).await;
+}
