@@ -320,6 +320,7 @@ impl AppState {
             catalogue.clone(),
             raffles.clone(),
             &search,
+            config.public_snapshot_ttl,
             cpu.clone(),
         )?;
         let recommend = Recommendations::new(

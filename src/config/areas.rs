@@ -423,8 +423,6 @@ pub(super) fn search(r: &mut Reader<'_>) -> Option<SearchConfig> {
         index_dir,
         refresh_interval: refresh_interval?,
         feed_retention: feed_retention?,
-        // Set from the server's PUBLIC_SNAPSHOT_TTL when the areas are put together.
-        hit_ttl: Duration::ZERO,
     })
 }
 

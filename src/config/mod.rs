@@ -266,9 +266,6 @@ pub struct SearchConfig {
     pub refresh_interval: Duration,
     /// How long the change feed is kept; an index further behind is rebuilt.
     pub feed_retention: Duration,
-    /// How long a hit's product and raffle may be served from memory (`PUBLIC_SNAPSHOT_TTL`;
-    /// the feed drops them sooner when they change).
-    pub hit_ttl: Duration,
 }
 
 #[derive(Debug)]
@@ -353,7 +350,8 @@ pub struct Config {
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub trusted_proxies: Vec<IpNet>,
-    /// How long a replica serves a raffle's or a product's public answer from memory (0: never).
+    /// How long a replica serves a raffle's or a product's public answer, and search hits' products
+    /// and raffles, from memory (0: never).
     pub public_snapshot_ttl: Duration,
     pub auth: AuthConfig,
     pub identity: IdentityConfig,
@@ -439,10 +437,7 @@ impl Config {
                 identity: identity?,
                 chain: chain?,
                 payments: payments?,
-                search: search.map(|s| SearchConfig {
-                    hit_ttl: server.public_snapshot_ttl,
-                    ..s
-                })?,
+                search: search?,
                 recommend: recommend?,
                 ads: ads?,
                 kakao: kakao?,

@@ -46,6 +46,18 @@ impl Reader<'_> {
         }
     }
 
+    /// The duration `name` gives (or `default`), noting it if it is not one.
+    fn parsed_duration(&mut self, name: &str, default: &str, like: &str) -> Option<Duration> {
+        let raw = self.raw(name).unwrap_or(default).to_owned();
+        humantime::parse_duration(&raw)
+            .map_err(|e| {
+                self.errors.push(format!(
+                    "{name}={raw:?} is not a duration such as {like}: {e}"
+                ))
+            })
+            .ok()
+    }
+
     /// A duration that may be zero (a feature turned off), at most `max`.
     pub fn duration_or_zero(
         &mut self,
@@ -53,40 +65,24 @@ impl Reader<'_> {
         default: &str,
         max: Duration,
     ) -> Option<Duration> {
-        let raw = self.raw(name).unwrap_or(default).to_owned();
-        match humantime::parse_duration(&raw) {
-            Ok(d) if d <= max => Some(d),
-            Ok(_) => {
-                self.errors.push(format!(
-                    "{name} must be at most {}",
-                    humantime::format_duration(max)
-                ));
-                None
-            }
-            Err(e) => {
-                self.errors.push(format!(
-                    "{name}={raw:?} is not a duration such as 1s or 0s: {e}"
-                ));
-                None
-            }
+        let d = self.parsed_duration(name, default, "1s or 0s")?;
+        if d > max {
+            self.errors.push(format!(
+                "{name} must be at most {}",
+                humantime::format_duration(max)
+            ));
+            return None;
         }
+        Some(d)
     }
 
     pub fn duration(&mut self, name: &str, default: &str) -> Option<Duration> {
-        let raw = self.raw(name).unwrap_or(default).to_owned();
-        match humantime::parse_duration(&raw) {
-            Ok(d) if !d.is_zero() => Some(d),
-            Ok(_) => {
-                self.errors.push(format!("{name} must be above zero"));
-                None
-            }
-            Err(e) => {
-                self.errors.push(format!(
-                    "{name}={raw:?} is not a duration such as 15m or 30d: {e}"
-                ));
-                None
-            }
+        let d = self.parsed_duration(name, default, "15m or 30d")?;
+        if d.is_zero() {
+            self.errors.push(format!("{name} must be above zero"));
+            return None;
         }
+        Some(d)
     }
 
     /// A secret given as base64 (standard or URL-safe), at least `min_len` bytes once decoded.

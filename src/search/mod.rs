@@ -117,33 +117,21 @@ pub struct SearchPage {
 }
 
 impl Search {
-    /// Opens (or creates) the index in the configured directory.
+    /// Opens (or creates) the index in the configured directory. Hits' products and raffles are
+    /// kept for `hit_ttl` (`PUBLIC_SNAPSHOT_TTL`), unless the feed drops them sooner.
     pub fn open(
         db: PgPool,
         catalogue: Catalogue,
         raffles: Raffles,
         config: &SearchConfig,
+        hit_ttl: Duration,
         cpu: CpuPool,
     ) -> anyhow::Result<Search> {
         let (index, opened) = SearchIndex::open(&config.index_dir)?;
         if let Opened::Created(reason) = &opened {
             tracing::info!(dir = %config.index_dir.display(), %reason, "new search index");
         }
-        Ok(Self::with_index(
-            db, catalogue, raffles, index, opened, config, cpu,
-        ))
-    }
-
-    pub fn with_index(
-        db: PgPool,
-        catalogue: Catalogue,
-        raffles: Raffles,
-        index: SearchIndex,
-        opened: Opened,
-        config: &SearchConfig,
-        cpu: CpuPool,
-    ) -> Search {
-        Search(Arc::new(SearchInner {
+        Ok(Search(Arc::new(SearchInner {
             db,
             catalogue,
             raffles,
@@ -153,8 +141,8 @@ impl Search {
             opened,
             cpu,
             in_step_at: AtomicI64::new(0),
-            hit_cache: hits::HitCache::new(config.hit_ttl),
-        }))
+            hit_cache: hits::HitCache::new(hit_ttl),
+        })))
     }
 
     pub fn index(&self) -> &SearchIndex {
